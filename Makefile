@@ -1,0 +1,43 @@
+# Two commands on a fresh clone: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup data run test bench repro lint format ui clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned dependencies
+
+data: setup  ## materialise the embedded default data (byte-identical to data.dvc)
+	@test -f data/sp500.csv || $(BIN)/stockflow ingest --source sample:sp500
+
+run: data  ## the main job: retrain on the default data and print a summary
+	$(BIN)/stockflow run
+
+test: setup  ## the test suite
+	$(BIN)/python -m pytest
+
+bench: data  ## timings, as ratios against references measured in the same run
+	$(BIN)/python -m benchmarks
+
+repro: data  ## the DVC pipeline (same stages as the flow)
+	$(BIN)/dvc repro
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+ui: setup  ## MLflow UI on this project's store
+	$(BIN)/stockflow ui
+
+clean:  ## remove outputs and the local MLflow store (keeps .venv and data)
+	rm -rf outputs metrics mlruns/mlflow.db mlruns/artifacts dvc.lock .stockflow

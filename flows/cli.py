@@ -1,0 +1,159 @@
+"""The `stockflow` command. Heavy libraries load inside each command, so `--help` is instant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    help="LSTM stock forecasts and an honest backtest, as a tracked, reproducible pipeline.\n\n"
+    "Typical day: `stockflow run` (retrain on data/<ticker>.csv), then `stockflow ui` to compare runs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Root = Annotated[Path, typer.Option("--root", help="Project folder (holds params.yaml).", show_default=False)]
+Ticker = Annotated[Optional[str], typer.Option("--ticker", "-t", help="Ticker name: data/NAME.csv. Default: data.ticker in params.yaml.")]
+Sets = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", "-s", help="Override a param for this run only, e.g. --set train.epochs=3 (repeatable)."),
+]
+
+
+def _setup(verbose: bool = False) -> None:
+    from tasks.quiet import quiet
+
+    quiet(verbose)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Option(help="sample:sp500 (embedded S&P 500 data) or csv:PATH (Yahoo Finance CSV export).")] = "sample:sp500",
+    ticker: Ticker = None,
+    root: Root = Path("."),
+) -> None:
+    """Validate a price file, copy it to data/TICKER.csv and record it as a new DVC data version.
+
+    A file that fails validation is refused: data/ and data.dvc stay exactly as they were.
+    """
+    _setup()
+    from stockflow.config import ParamsError
+    from stockflow.validation import DataValidationError
+    from tasks.ingest import ingest as do_ingest
+    from tasks.prices_io import PriceFileError
+    from tasks.project import Project
+
+    project = Project(root.resolve())
+    try:
+        params = project.load_params()
+        name = ticker or (params.data.ticker if source.startswith("sample:") else Path(source.partition(":")[2]).stem)
+        path = do_ingest(project, params, source, name)
+    except DataValidationError as exc:
+        _fail(exc.report.to_text() + "\nRefused: nothing was written.", 1)
+    except (PriceFileError, ValueError, ParamsError) as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"{path.relative_to(project.root)} written and recorded in data.dvc.")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Price CSV files to check.", show_default=False)],
+    root: Root = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
+) -> None:
+    """Check price files against the expectation suite (expectations/ohlcv.json).
+
+    Exit code 0: all pass (warnings allowed); 1: a rule failed; 2: a file cannot be read.
+    """
+    _setup()
+    import json
+
+    from tasks.prices_io import PriceFileError
+    from tasks.project import Project
+    from tasks.validate import check_file
+
+    project = Project(root.resolve())
+    params = project.load_params()
+    code, reports = 0, []
+    for path in paths:
+        try:
+            report = check_file(project, params, path)
+        except PriceFileError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            code = 2
+            continue
+        reports.append(report.to_dict())
+        if not as_json:
+            typer.echo(report.to_text())
+        if not report.success:
+            code = max(code, 1)
+    if as_json:
+        typer.echo(json.dumps(reports, indent=2, default=str))
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    ticker: Ticker = None,
+    sets: Sets = None,
+    root: Root = Path("."),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
+) -> None:
+    """Run the retrain flow (validate, preprocess, train, evaluate, backtest) and print a summary."""
+    _setup(verbose)
+    from stockflow.config import ParamsError
+    from stockflow.validation import DataValidationError
+    from tasks.prices_io import PriceFileError
+    from tasks.project import Project
+
+    project = Project(root.resolve())
+    try:
+        project.load_params(sets or [])
+    except ParamsError as exc:
+        _fail(str(exc), 2)
+    name = ticker or project.load_params(sets or []).data.ticker
+    if not project.data_file(name).exists():
+        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
+    from flows.retrain import retrain
+
+    try:
+        results = retrain(ticker=name, root=str(project.root), overrides=list(sets or []))
+    except DataValidationError as exc:
+        _fail(exc.report.to_text() + "\nStopped before training; nothing was recorded as a new data version.", 1)
+    except PriceFileError as exc:
+        _fail(str(exc), 2)
+    from flows.summary import summary
+
+    typer.echo(summary(results, project))
+
+
+@app.command()
+def ui(
+    root: Root = Path("."),
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """Open the MLflow UI on this project's store (runs, curves, plots, models)."""
+    _setup()
+    import os
+
+    from tasks.project import Project
+    from tasks.tracking import tracking_uri
+
+    uri = tracking_uri(Project(root.resolve()))
+    os.execvp("mlflow", ["mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Typed, frozen settings: `params.yaml` is validated into these before any work starts.
+
+A typo in a key or a value of the wrong type fails at start-up with the full
+dotted path of the offending key, not an hour into training.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    ticker: str = Field("sp500", pattern=r"^[A-Za-z0-9_.\-]+$")
+    source: str = "sample:sp500"
+
+
+class ValidateParams(_Section):
+    suite: str = "ohlcv"
+    min_rows: int = Field(300, ge=2)
+    max_abs_return: float = Field(0.25, gt=0)
+    max_gap_days: int = Field(10, ge=1)
+    warn_gap_days: int = Field(5, ge=1)
+
+
+class PreprocessParams(_Section):
+    # "price": scaled next close (the paper); "log_return": next day's log return.
+    target: Literal["price", "log_return"] = "price"
+    features: tuple[str, ...] = ("close",)
+    lookback: int = Field(60, ge=2)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    val_fraction: float = Field(0.1, gt=0, lt=1)
+
+
+class TrainParams(_Section):
+    architecture: Literal["lstm", "gru", "cnn_lstm"] = "lstm"
+    layers: int = Field(2, ge=1)
+    units: int = Field(50, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(0.001, gt=0)
+    patience: int = Field(0, ge=0, description="early-stopping patience; 0 turns it off")
+    seed: int = 42
+
+
+class EvaluateParams(_Section):
+    sma_window: int = Field(10, ge=1)
+
+
+class BacktestParams(_Section):
+    cash: float = Field(10_000.0, gt=0)
+    commission: float = Field(0.001, ge=0, lt=1)
+    slippage: float = Field(0.0005, ge=0, lt=1)
+    stop_loss: float | None = Field(0.05, gt=0, lt=1)
+    take_profit: float | None = Field(0.10, gt=0)
+    threshold: float = 0.0
+    allow_short: bool = False
+    whole_units: bool = False
+    risk_free_rate: float = 0.0
+
+
+class MlflowParams(_Section):
+    experiment: str = "stockflow"
+
+
+class Params(_Section):
+    data: DataParams = DataParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    preprocess: PreprocessParams = PreprocessParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    backtest: BacktestParams = BacktestParams()
+    mlflow: MlflowParams = MlflowParams()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _gaps_ordered(self) -> Params:
+        if self.validate_.warn_gap_days > self.validate_.max_gap_days:
+            raise ValueError("validate.warn_gap_days must not exceed validate.max_gap_days")
+        return self
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting as `section.key`: what MLflow records as the run's params."""
+        return flatten(self.model_dump(by_alias=True, mode="json"))
+
+
+class ParamsError(ValueError):
+    """Settings that cannot be used; the message names every offending key."""
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def parse_params(raw: dict[str, Any] | None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Validate a params mapping, after applying `section.key=value` overrides."""
+    tree = apply_overrides(raw or {}, overrides)
+    try:
+        return Params.model_validate(tree)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err["loc"])
+            problems.append(f"  {where}: {err['msg']}")
+        raise ParamsError("invalid params:\n" + "\n".join(problems)) from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Return a copy of `raw` with each `a.b=value` applied; values are parsed as YAML scalars."""
+    import copy
+
+    import yaml
+
+    tree = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ParamsError(f"override {item!r} is not of the form section.key=value")
+        *parents, leaf = key.strip().split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ParamsError(f"override {item!r}: {part!r} is not a section")
+        node[leaf] = yaml.safe_load(text)
+    return tree

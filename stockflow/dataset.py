@@ -1,0 +1,121 @@
+"""Chronological split, training-only scaling and lookback windows.
+
+Sample i is decided at the close of day i: its input is the feature rows
+i-lookback+1..i and its target is day i+1 (the next close, or the log return
+from close i to close i+1). Samples are split in time order into
+train | validation | test; the scalers see training rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+from stockflow.config import PreprocessParams
+from stockflow.features import build_features
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Transform:
+    """Everything needed to turn raw prices into model inputs and outputs back into prices."""
+
+    features: tuple[str, ...]
+    target: str
+    lookback: int
+    feature_scaler: MinMaxScaler
+    target_scaler: MinMaxScaler
+
+    def inputs(self, prices: pd.DataFrame) -> np.ndarray:
+        """Scaled windows for every day that has a full lookback, shape (n, lookback, k)."""
+        feats = build_features(prices, self.features).to_numpy(dtype=float)
+        scaled = self.feature_scaler.transform(feats)
+        if len(scaled) < self.lookback:
+            raise ValueError(f"need at least {self.lookback} rows, got {len(scaled)}")
+        windows = np.lib.stride_tricks.sliding_window_view(scaled, self.lookback, axis=0)
+        return np.ascontiguousarray(windows.transpose(0, 2, 1), dtype=np.float32)
+
+    def to_price(self, scaled_prediction: np.ndarray, close_today: np.ndarray) -> np.ndarray:
+        """Model output (scaled target) -> forecast of the next close."""
+        raw = self.target_scaler.inverse_transform(np.asarray(scaled_prediction).reshape(-1, 1))[:, 0]
+        if self.target == "price":
+            return raw
+        return np.asarray(close_today, dtype=float) * np.exp(raw)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Model-ready arrays per split, plus the price facts needed to judge each sample."""
+
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    dates: dict[str, np.ndarray]  # decision day of each sample
+    close: dict[str, np.ndarray]  # close on the decision day
+    next_close: dict[str, np.ndarray]  # close on the day after (the truth)
+    transform: Transform
+
+    def sizes(self) -> dict[str, int]:
+        return {split: len(self.y[split]) for split in SPLITS}
+
+
+def target_values(prices: pd.DataFrame, target: str) -> np.ndarray:
+    """The quantity learnt for day i: about day i+1, NaN on the last row."""
+    close = prices["Close"].to_numpy(dtype=float)
+    nxt = np.append(close[1:], np.nan)
+    if target == "price":
+        return nxt
+    return np.log(nxt / close)
+
+
+def split_counts(n_samples: int, test_fraction: float, val_fraction: float) -> tuple[int, int, int]:
+    n_test = int(round(n_samples * test_fraction))
+    n_val = int(round((n_samples - n_test) * val_fraction))
+    n_train = n_samples - n_test - n_val
+    if min(n_train, n_val, n_test) < 1:
+        raise ValueError(
+            f"{n_samples} samples are too few to split into train/validation/test "
+            f"with test_fraction={test_fraction} and val_fraction={val_fraction}"
+        )
+    return n_train, n_val, n_test
+
+
+def make_dataset(prices: pd.DataFrame, params: PreprocessParams) -> Dataset:
+    """Split, fit scalers on the training rows, and window every split."""
+    prices = prices.reset_index(drop=True)
+    feats = build_features(prices, params.features).to_numpy(dtype=float)
+    target = target_values(prices, params.target)
+    valid = ~np.isnan(feats).any(axis=1)
+    first = int(np.argmax(valid)) if valid.any() else len(prices)
+    if not valid[first:].all():
+        raise ValueError("features have gaps after their warm-up period")
+    lookback = params.lookback
+    # Decision days with a full window of valid features and a known next day.
+    decision = np.arange(first + lookback - 1, len(prices) - 1)
+    n_train, n_val, n_test = split_counts(len(decision), params.test_fraction, params.val_fraction)
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, len(decision))}
+
+    last_train_day = decision[n_train - 1]
+    feature_scaler = MinMaxScaler().fit(feats[first : last_train_day + 1])
+    train_targets = target[decision[:n_train]].reshape(-1, 1)
+    target_scaler = MinMaxScaler().fit(train_targets)
+    transform = Transform(params.features, params.target, lookback, feature_scaler, target_scaler)
+
+    scaled = feature_scaler.transform(feats[first:])
+    windows = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)
+    # windows[j] ends on row first + j + lookback - 1 == decision[j] for j < len(decision).
+    y_all = target_scaler.transform(target[decision].reshape(-1, 1))[:, 0]
+    close = prices["Close"].to_numpy(dtype=float)
+    dates = prices["Date"].to_numpy()
+    out: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("x", "y", "dates", "close", "next_close")}
+    for split, (lo, hi) in bounds.items():
+        days = decision[lo:hi]
+        out["x"][split] = np.ascontiguousarray(windows[lo:hi], dtype=np.float32)
+        out["y"][split] = y_all[lo:hi].astype(np.float32)
+        out["dates"][split] = dates[days]
+        out["close"][split] = close[days]
+        out["next_close"][split] = close[days + 1]
+    return Dataset(**out, transform=transform)

@@ -1,0 +1,94 @@
+"""The recurrent forecasters and their training loop.
+
+The paper's network is the default architecture: LSTM(50) -> Dropout(0.1) ->
+LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from stockflow.config import TrainParams
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+def seed_everything(seed: int) -> None:
+    """Same data, params and seed -> the same weights, on CPU."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
+    import keras
+    from keras import layers
+
+    recurrent = layers.GRU if params.architecture == "gru" else layers.LSTM
+    model = keras.Sequential(name=f"stockflow_{params.architecture}")
+    model.add(keras.Input(shape=(lookback, n_features)))
+    if params.architecture == "cnn_lstm":
+        # Local patterns first, then the sequence model over the pooled feature maps.
+        model.add(layers.Conv1D(params.units, kernel_size=3, padding="causal", activation="relu"))
+        model.add(layers.MaxPooling1D(pool_size=2))
+    for i in range(params.layers):
+        last = i == params.layers - 1
+        model.add(recurrent(params.units, return_sequences=not last))
+        if not last and params.dropout > 0:
+            model.add(layers.Dropout(params.dropout))
+    model.add(layers.Dense(1))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
+        loss="mse",
+        metrics=["mae"],
+    )
+    return model
+
+
+def fit(
+    model: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    params: TrainParams,
+    on_epoch: EpochCallback | None = None,
+) -> dict[str, list[float]]:
+    """Train with the validation slice watched; returns the per-epoch history.
+
+    With `patience` > 0, training stops when `val_loss` stops improving and
+    the best weights are restored.
+    """
+    import keras
+
+    callbacks: list[Any] = []
+    if params.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
+        )
+    if on_epoch is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch(epoch, {k: float(v) for k, v in (logs or {}).items()})
+            )
+        )
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=params.epochs,
+        batch_size=params.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(x, verbose=0, batch_size=1024))[:, 0]

@@ -1,0 +1,38 @@
+"""The daily OHLCV frame every stage works on, and its canonical CSV text.
+
+The CSV text is canonical (fixed column order, shortest round-trip floats, "\n"
+line endings) so the embedded default data regenerates byte-identically on a
+fresh clone and DVC recognises it as the recorded version.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+COLUMNS = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
+PRICE_COLUMNS = ["Open", "High", "Low", "Close"]
+REQUIRED = ["Date", "Open", "High", "Low", "Close", "Volume"]
+
+
+def normalise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Yahoo-style frame (Date as column or index) -> canonical columns, Date parsed.
+
+    A missing `Adj Close` is left missing (the validation gate warns about it);
+    other missing columns are left for the gate to report.
+    """
+    frame = frame.copy()
+    if "Date" not in frame.columns and frame.index.name in ("Date", "date"):
+        frame = frame.reset_index().rename(columns={"date": "Date"})
+    frame.columns = [str(c).strip() for c in frame.columns]
+    ordered = [c for c in COLUMNS if c in frame.columns]
+    frame = frame[ordered + [c for c in frame.columns if c not in COLUMNS]]
+    if "Date" in frame.columns:
+        frame["Date"] = pd.to_datetime(frame["Date"], errors="coerce")
+    return frame.reset_index(drop=True)
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """Canonical CSV text: ISO dates, repr floats, Unix line endings."""
+    out = frame.copy()
+    out["Date"] = pd.to_datetime(out["Date"]).dt.strftime("%Y-%m-%d")
+    return out.to_csv(index=False, lineterminator="\n")

@@ -1,0 +1,233 @@
+"""The data-quality gate: a Great Expectations suite run on a price frame.
+
+The suite (JSON from `expectations/`) is the single definition of good data.
+This module adds the two derived columns the suite needs (`return`,
+`gap_days`), runs it in an ephemeral GX context, and turns GX's result objects
+into findings a person can read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stockflow.config import ValidateParams
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    expectation: str
+    severity: str  # "critical" or "warning"
+    column: str | None
+    count: int | None
+    examples: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        where = f" [{self.column}]" if self.column else ""
+        count = f": {self.count} row(s)" if self.count is not None else ""
+        examples = f", e.g. {'; '.join(self.examples)}" if self.examples else ""
+        return f"{self.severity.upper():8} {self.rule}{where}{count}{examples}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    source: str
+    suite: str
+    rows: int
+    checked: int
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "critical"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "critical"]
+
+    @property
+    def success(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "suite": self.suite,
+            "rows": self.rows,
+            "expectations_checked": self.checked,
+            "success": self.success,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+    def to_text(self) -> str:
+        status = "PASSED" if self.success else "FAILED"
+        head = f"{self.source}: {status} ({self.rows} rows, {self.checked} expectations, suite '{self.suite}')"
+        return "\n".join([head, *("  " + f.line() for f in self.findings)])
+
+    def to_markdown(self) -> str:
+        status = "passed" if self.success else "**failed**"
+        lines = [
+            f"# Data validation: {self.source}",
+            "",
+            f"Suite `{self.suite}`, {self.rows} rows, {self.checked} expectations checked: {status}, "
+            f"{len(self.errors)} error(s), {len(self.warnings)} warning(s).",
+            "",
+        ]
+        if self.findings:
+            lines += ["| severity | rule | column | rows | examples |", "|---|---|---|---|---|"]
+            for f in self.findings:
+                ex = "; ".join(f.examples).replace("|", "\\|")
+                lines.append(f"| {f.severity} | {f.rule} | {f.column or ''} | {f.count if f.count is not None else ''} | {ex} |")
+        else:
+            lines.append("Every expectation was met.")
+        return "\n".join(lines) + "\n"
+
+
+class DataValidationError(Exception):
+    """Raised when a file breaks a critical expectation; carries the report."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__(report.to_text())
+
+
+def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> dict[str, Any]:
+    today = today or dt.date.today()
+    return {
+        "min_rows": params.min_rows,
+        "min_return": -params.max_abs_return,
+        "max_return": params.max_abs_return,
+        "max_gap_days": params.max_gap_days,
+        "warn_gap_days": params.warn_gap_days,
+        # Bounds on datetime columns must be datetime objects; allow the whole of today.
+        "today": dt.datetime.combine(today, dt.time.max),
+    }
+
+
+def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the derived columns the suite checks; coerce non-numeric prices to NaN so they show as nulls."""
+    out = frame.copy()
+    for col in ("Open", "High", "Low", "Close", "Adj Close", "Volume"):
+        if col in out.columns and not pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    if "Date" in out.columns:
+        out["Date"] = pd.to_datetime(out["Date"], errors="coerce")
+        out["gap_days"] = out["Date"].diff().dt.days.astype(float)
+    if "Close" in out.columns:
+        out["return"] = out["Close"].pct_change(fill_method=None)
+    return out
+
+
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def run_suite(frame: pd.DataFrame, suite: dict[str, Any], parameters: dict[str, Any]) -> Any:
+    _quiet_gx()
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = (
+        context.data_sources.add_pandas("prices")
+        .add_dataframe_asset("frame")
+        .add_batch_definition_whole_dataframe("whole")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    spec = {k: v for k, v in suite.items() if k in ("name", "expectations", "meta", "notes")}
+    index_cols = ["Date"] if "Date" in frame.columns else []
+    return batch.validate(
+        gx.ExpectationSuite(**spec),
+        expectation_parameters=parameters,
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols},
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (pd.Timestamp, dt.datetime, np.datetime64)):
+        ts = pd.Timestamp(value)
+        return "NaT" if pd.isna(ts) else ts.strftime("%Y-%m-%d")
+    if isinstance(value, (float, np.floating)):
+        return "NaN" if np.isnan(value) else f"{float(value):.6g}"
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
+
+
+def _examples(result: dict[str, Any], frame: pd.DataFrame, column: str | None) -> list[str]:
+    rows = result.get("unexpected_index_list") or []
+    out = []
+    for row in rows[:MAX_EXAMPLES]:
+        if isinstance(row, dict):
+            date = row.get("Date")
+            values = [f"{k}={_fmt(v)}" for k, v in row.items() if k != "Date"]
+            out.append(" ".join([_fmt(date) if date is not None else "", *values]).strip())
+        else:
+            out.append(f"row {row}")
+    if not out:
+        for value in (result.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]:
+            out.append(_fmt(value))
+    if not out and "observed_value" in result:
+        out.append(f"observed {_fmt(result['observed_value'])}")
+    return out
+
+
+def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
+    missing = {c for c in ("Date", "Open", "High", "Low", "Close", "Volume", "Adj Close") if c not in frame.columns}
+    findings = []
+    for r in result.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        kwargs = dict(cfg.kwargs)
+        columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        severity = getattr(cfg.severity, "value", str(cfg.severity)).lower()
+        rule = (cfg.meta or {}).get("rule", cfg.type)
+        # A missing column is reported once, by its own expectation; rules that use it cannot run.
+        if cfg.type != "expect_column_to_exist" and missing.intersection(columns):
+            continue
+        info = r.exception_info or {}
+        raised = info.get("raised_exception") if isinstance(info, dict) and "raised_exception" in info else any(
+            isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+        ) if isinstance(info, dict) else False
+        res = r.result or {}
+        if raised:
+            findings.append(Finding(rule, cfg.type, severity, ", ".join(columns) or None, None, ["could not be checked"]))
+            continue
+        count = res.get("unexpected_count")
+        findings.append(
+            Finding(rule, cfg.type, severity, ", ".join(columns) or None, int(count) if count is not None else None,
+                    _examples(res, frame, columns[0] if columns else None))
+        )  # fmt: skip
+    # Errors first, then warnings, each in suite order.
+    return sorted(findings, key=lambda f: f.severity != "critical")
+
+
+def validate_prices(
+    frame: pd.DataFrame, suite: dict[str, Any], params: ValidateParams, source: str, today: dt.date | None = None
+) -> ValidationReport:
+    """Run the suite on a raw price frame and return a readable report."""
+    prepared = prepare(frame)
+    result = run_suite(prepared, suite, suite_parameters(params, today))
+    return ValidationReport(
+        source=source,
+        suite=suite.get("name", "?"),
+        rows=len(frame),
+        checked=len(result.results),
+        findings=findings_from(result, prepared),
+    )
