@@ -16,7 +16,10 @@ app = typer.Typer(
 )
 
 Root = Annotated[Path, typer.Option("--root", help="Project folder (holds params.yaml).", show_default=False)]
-Ticker = Annotated[Optional[str], typer.Option("--ticker", "-t", help="Ticker name: data/NAME.csv. Default: data.ticker in params.yaml.")]
+Ticker = Annotated[
+    Optional[str],
+    typer.Option("--ticker", "-t", help="Ticker name: data/NAME.csv. Default: data.ticker in params.yaml."),
+]
 Sets = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a param for this run only, e.g. --set train.epochs=3 (repeatable)."),
@@ -36,7 +39,9 @@ def _fail(message: str, code: int) -> None:
 
 @app.command()
 def ingest(
-    source: Annotated[str, typer.Option(help="sample:sp500 (embedded S&P 500 data) or csv:PATH (Yahoo Finance CSV export).")] = "sample:sp500",
+    source: Annotated[
+        str, typer.Option(help="sample:sp500 (embedded S&P 500 data) or csv:PATH (Yahoo Finance CSV export).")
+    ] = "sample:sp500",
     ticker: Ticker = None,
     root: Root = Path("."),
 ) -> None:

@@ -91,9 +91,7 @@ def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rul
         cash += units * px - fee
         costs += fee + qty * abs(px - raw_px)
         pnl = side * qty * (px - entry_px) - fee - entry_fee
-        trades.append(
-            (side, dates[entry_i], entry_px, dates[i], px, qty, reason, pnl, side * (px / entry_px - 1.0))
-        )
+        trades.append((side, dates[entry_i], entry_px, dates[i], px, qty, reason, pnl, side * (px / entry_px - 1.0)))
         units, side = 0.0, 0
 
     entry_fee = 0.0

@@ -87,7 +87,9 @@ class ValidationReport:
             lines += ["| severity | rule | column | rows | examples |", "|---|---|---|---|---|"]
             for f in self.findings:
                 ex = "; ".join(f.examples).replace("|", "\\|")
-                lines.append(f"| {f.severity} | {f.rule} | {f.column or ''} | {f.count if f.count is not None else ''} | {ex} |")
+                lines.append(
+                    f"| {f.severity} | {f.rule} | {f.column or ''} | {f.count if f.count is not None else ''} | {ex} |"
+                )
         else:
             lines.append("Every expectation was met.")
         return "\n".join(lines) + "\n"
@@ -134,12 +136,13 @@ def _quiet_gx() -> None:
 
 def run_suite(frame: pd.DataFrame, suite: dict[str, Any], parameters: dict[str, Any]) -> Any:
     _quiet_gx()
+    import logging
+
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    import logging
-
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -202,12 +205,18 @@ def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
         if cfg.type != "expect_column_to_exist" and missing.intersection(columns):
             continue
         info = r.exception_info or {}
-        raised = info.get("raised_exception") if isinstance(info, dict) and "raised_exception" in info else any(
-            isinstance(v, dict) and v.get("raised_exception") for v in info.values()
-        ) if isinstance(info, dict) else False
+        raised = (
+            info.get("raised_exception")
+            if isinstance(info, dict) and "raised_exception" in info
+            else any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+            if isinstance(info, dict)
+            else False
+        )
         res = r.result or {}
         if raised:
-            findings.append(Finding(rule, cfg.type, severity, ", ".join(columns) or None, None, ["could not be checked"]))
+            findings.append(
+                Finding(rule, cfg.type, severity, ", ".join(columns) or None, None, ["could not be checked"])
+            )
             continue
         count = res.get("unexpected_count")
         findings.append(

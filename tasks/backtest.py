@@ -76,7 +76,9 @@ def record(project: Project, params: Params, ticker: str) -> None:
     )
     prices = read_price_file(project.data_file(ticker))
     window = prices[(prices["Date"] >= equity.index[0]) & (prices["Date"] <= equity.index[-1])]
-    tracking.log_figure(plots.trades_on_price(window, trades, f"{ticker}: trades on the test window"), "plots/trades.png")
+    tracking.log_figure(
+        plots.trades_on_price(window, trades, f"{ticker}: trades on the test window"), "plots/trades.png"
+    )
     tracking.log_file(out / "trades.csv", "backtest")
     tracking.log_file(out / "equity.csv", "backtest")
 

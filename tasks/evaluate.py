@@ -38,7 +38,9 @@ def forecasts(project: Project, params: Params, ticker: str) -> pd.DataFrame:
                 "forecast": tf.to_price(predict(model, data.x[split]), close),
                 "persistence": baselines.persistence(close),
                 "drift": baselines.drift(close, data.close["train"], data.next_close["train"]),
-                "sma": baselines.sma(closes, np.array([date_index[d] for d in data.dates[split]]), params.evaluate.sma_window),
+                "sma": baselines.sma(
+                    closes, np.array([date_index[d] for d in data.dates[split]]), params.evaluate.sma_window
+                ),
                 "ridge": tf.to_price(baselines.ridge(data.x["train"], data.y["train"], data.x[split]), close),
                 "svr": tf.to_price(baselines.svr(data.x["train"], data.y["train"], data.x[split]), close),
             }
@@ -100,7 +102,10 @@ def record(project: Project, params: Params, ticker: str) -> None:
     tracking.log_stage_metrics(STAGE, flat_metrics(read_json(project.metrics_file(ticker, STAGE))))
     pred = load_predictions(project, ticker)
     test = pred[pred["split"] == "test"]
-    tracking.log_figure(plots.predicted_vs_actual(test, f"{ticker}: next-day forecast on the test window"), "plots/predicted_vs_actual.png")
+    tracking.log_figure(
+        plots.predicted_vs_actual(test, f"{ticker}: next-day forecast on the test window"),
+        "plots/predicted_vs_actual.png",
+    )
     tracking.log_file(project.out_dir(ticker, STAGE) / "predictions.csv", "evaluate")
 
 

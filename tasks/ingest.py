@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def record_data_version(project: Project) -> None:
     """`dvc add data`: data.dvc now names what is in data/ and the cache holds it."""
     if not (project.root / ".dvc").exists():
         return
-    out = subprocess.run(["dvc", "add", "data"], cwd=project.root, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "dvc", "add", "data"], cwd=project.root, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"dvc add data failed: {out.stderr.strip() or out.stdout.strip()}")
 

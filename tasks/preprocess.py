@@ -19,7 +19,11 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
     data = make_dataset(prices, params.preprocess)
     out = project.out_dir(ticker, STAGE)
     out.mkdir(parents=True, exist_ok=True)
-    arrays = {f"{key}_{split}": getattr(data, key)[split] for key in ("x", "y", "dates", "close", "next_close") for split in SPLITS}
+    arrays = {
+        f"{key}_{split}": getattr(data, key)[split]
+        for key in ("x", "y", "dates", "close", "next_close")
+        for split in SPLITS
+    }
     np.savez(out / "dataset.npz", **arrays)
     joblib.dump(data.transform, out / "transform.joblib")
     summary = {
@@ -36,7 +40,10 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
 def load(project: Project, ticker: str) -> Dataset:
     out = project.out_dir(ticker, STAGE)
     with np.load(out / "dataset.npz", allow_pickle=False) as npz:
-        parts = {key: {split: npz[f"{key}_{split}"] for split in SPLITS} for key in ("x", "y", "dates", "close", "next_close")}
+        parts = {
+            key: {split: npz[f"{key}_{split}"] for split in SPLITS}
+            for key in ("x", "y", "dates", "close", "next_close")
+        }
     transform: Transform = joblib.load(out / "transform.joblib")
     return Dataset(**parts, transform=transform)
 

@@ -37,7 +37,9 @@ def compute(project: Project, params: Params, ticker: str, progress: bool = True
     out = project.out_dir(ticker, STAGE)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
-    curves = pd.DataFrame({"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}})
+    curves = pd.DataFrame(
+        {"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}}
+    )
     curves.to_csv(out / "history.csv", index=False, lineterminator="\n")
     summary = {
         "epochs_run": len(curves),

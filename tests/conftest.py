@@ -1,0 +1,94 @@
+"""Shared fixtures: real data slices, and throwaway projects that are real git + DVC repos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tasks.quiet import quiet
+
+quiet()
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = [
+    "train.epochs=1",
+    "train.units=8",
+    "preprocess.lookback=10",
+    "validate.min_rows=100",
+]
+
+
+@pytest.fixture(scope="session")
+def sp500() -> pd.DataFrame:
+    """The real embedded S&P 500 data, canonical columns."""
+    from arch.data import sp500 as sample
+
+    from stockflow.prices import normalise
+
+    return normalise(sample.load())
+
+
+@pytest.fixture()
+def small_prices(sp500: pd.DataFrame) -> pd.DataFrame:
+    """A recent slice of real data: 2016-2018, about 750 rows."""
+    return sp500[sp500["Date"] >= "2016-01-01"].reset_index(drop=True)
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def tiny_params_yaml(root: Path) -> None:
+    """Rewrite the project's params.yaml with tiny settings, as a user would edit it."""
+    import yaml
+
+    from stockflow.config import apply_overrides
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    (root / "params.yaml").write_text(yaml.safe_dump(apply_overrides(raw, TINY), sort_keys=False))
+
+
+@pytest.fixture()
+def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project: git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`."""
+    from stockflow.prices import to_csv_text
+    from tasks.ingest import ingest
+    from tasks.project import Project
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    for name in ("dvc.yaml", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
+    # The code too: dvc.yaml lists it as stage dependencies, as in a clone.
+    for folder in ("expectations", "stockflow", "tasks"):
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    tiny_params_yaml(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    _run(["git", "init", "-q"], root)
+    _run(["git", "config", "user.email", "t@example.invalid"], root)
+    _run(["git", "config", "user.name", "test"], root)
+    _run([sys.executable, "-m", "dvc", "init", "-q"], root)
+    _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
+    csv = tmp_path / "sp500_slice.csv"
+    csv.write_text(to_csv_text(small_prices))
+    project = Project(root)
+    ingest(project, project.load_params(), f"csv:{csv}", "sp500")
+    _run(["git", "add", "-A"], root)
+    _run(["git", "commit", "-qm", "project"], root)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,91 @@
+"""The `stockflow` command as a user meets it: exit codes, messages, nothing written on refusal."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from stockflow.prices import to_csv_text
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [*args, "--root", str(REPO)] if args[0] == "validate" else list(args))
+
+
+def test_help_answers_every_command():
+    for cmd in ("ingest", "validate", "run", "ui"):
+        result = runner.invoke(app, [cmd, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_validate_clean_file_exits_0(tmp_path, small_prices):
+    path = tmp_path / "good.csv"
+    path.write_text(to_csv_text(small_prices))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0, result.output
+    assert "PASSED" in result.output
+
+
+def test_validate_broken_file_exits_1_naming_rule_column_and_dates(tmp_path, small_prices):
+    bad = small_prices.copy()
+    bad.loc[7, "High"] = bad.loc[7, "Low"] - 1
+    path = tmp_path / "bad.csv"
+    path.write_text(to_csv_text(bad))
+    result = invoke("validate", str(path))
+    assert result.exit_code == 1
+    assert "High >= Low [High, Low]: 1 row(s)" in result.output
+    assert bad.loc[7, "Date"].strftime("%Y-%m-%d") in result.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "file not found"),
+        (b"", "file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00binary", "binary"),
+        (b"Date;Open;High;Low;Close;Volume\n2020-01-02;1;2;0.5;1.5;10\n", "separated by ';'"),
+    ],
+)
+def test_unreadable_files_exit_2_without_traceback(tmp_path, content, message):
+    path = tmp_path / "prices.csv"
+    if content is not None:
+        path.write_bytes(content)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def _digest(root: Path) -> dict[str, str]:
+    files = [*sorted((root / "data").glob("*")), root / "data.dvc"]
+    return {str(p): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_ingest_refuses_a_failing_file_and_writes_nothing(project_dir, tmp_path, small_prices):
+    bad = small_prices.copy()
+    bad.loc[3, "Close"] = -1.0
+    path = tmp_path / "acme.csv"
+    path.write_text(to_csv_text(bad))
+    before = _digest(project_dir)
+    result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--ticker", "acme", "--root", str(project_dir)])
+    assert result.exit_code == 1
+    assert "Close is strictly positive" in result.output and "nothing was written" in result.output
+    assert _digest(project_dir) == before
+    assert not (project_dir / "data" / "acme.csv").exists()
+
+
+def test_ingest_records_a_new_data_version(project_dir, tmp_path, small_prices):
+    path = tmp_path / "acme.csv"
+    path.write_text(to_csv_text(small_prices.drop(columns=["Adj Close"])))
+    before = (project_dir / "data.dvc").read_text()
+    result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--ticker", "acme", "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert (project_dir / "data" / "acme.csv").exists()
+    assert (project_dir / "data.dvc").read_text() != before
