@@ -25,7 +25,7 @@ def price_chart(prices: pd.DataFrame, title: str) -> Any:
 
 def loss_curves(history: pd.DataFrame) -> Any:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for ax, metric in zip(axes, ("loss", "mae")):
+    for ax, metric in zip(axes, ("loss", "mae"), strict=False):
         ax.plot(history["epoch"], history[metric], label=f"train {metric}")
         if f"val_{metric}" in history:
             ax.plot(history["epoch"], history[f"val_{metric}"], label=f"validation {metric}")

@@ -47,7 +47,7 @@ def forecasts(project: Project, params: Params, ticker: str) -> pd.DataFrame:
         )
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
-    next_dates = dict(zip(prices["Date"].iloc[:-1], prices["Date"].iloc[1:]))
+    next_dates = dict(zip(prices["Date"].iloc[:-1], prices["Date"].iloc[1:], strict=False))
     out.insert(2, "target_date", out["date"].map(next_dates))
     return out
 

@@ -37,5 +37,5 @@ def test_flat_params_are_dotted():
 
 def test_params_are_frozen():
     p = parse_params({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):  # pydantic ValidationError is a ValueError
         p.train.epochs = 5
