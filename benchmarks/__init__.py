@@ -1,0 +1,1 @@
+"""`make bench`: timings as ratios against references measured in the same run."""
