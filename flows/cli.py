@@ -121,10 +121,10 @@ def run(
 
     project = Project(root.resolve())
     try:
-        project.load_params(sets or [])
+        params = project.load_params(sets or [])
     except ParamsError as exc:
         _fail(str(exc), 2)
-    name = ticker or project.load_params(sets or []).data.ticker
+    name = ticker or params.data.ticker
     if not project.data_file(name).exists():
         _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
     from flows.retrain import retrain

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from stockflow import baselines
-from stockflow.config import Params
+from stockflow.config import Params, flatten
 from stockflow.forecast_metrics import diebold_mariano, forecast_metrics, up_share
 from stockflow.model import predict
 from tasks import tracking
@@ -90,16 +90,10 @@ def load_predictions(project: Project, ticker: str) -> pd.DataFrame:
     return pd.read_csv(project.out_dir(ticker, STAGE) / "predictions.csv", parse_dates=["date", "target_date"])
 
 
-def flat_metrics(metrics: dict) -> dict[str, float]:
-    from stockflow.config import flatten
-
-    return flatten(metrics)
-
-
 def record(project: Project, params: Params, ticker: str) -> None:
     from stockflow import plots
 
-    tracking.log_stage_metrics(STAGE, flat_metrics(read_json(project.metrics_file(ticker, STAGE))))
+    tracking.log_stage_metrics(STAGE, flatten(read_json(project.metrics_file(ticker, STAGE))))
     pred = load_predictions(project, ticker)
     test = pred[pred["split"] == "test"]
     tracking.log_figure(

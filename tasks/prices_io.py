@@ -45,8 +45,5 @@ def read_price_file(path: Path | str) -> pd.DataFrame:
                     f"{path}: columns are separated by {sep!r}, expected ',' (header: {header[:60]!r})"
                 )
         raise PriceFileError(f"{path}: only one column ({header[:40]!r}); expected Date,Open,High,Low,Close,...")
-    if "Date" not in frame.columns and "date" not in [str(c).lower() for c in frame.columns]:
-        # Leave the decision to the gate, which reports the missing column by name.
-        return normalise(frame)
-    frame = frame.rename(columns={c: "Date" for c in frame.columns if str(c).lower() == "date"})
-    return normalise(frame)
+    # A missing Date column is left for the gate, which reports it by name.
+    return normalise(frame.rename(columns={c: "Date" for c in frame.columns if str(c).lower() == "date"}))

@@ -9,7 +9,7 @@ from stockflow.config import Params
 from stockflow.validation import DataValidationError, ValidationReport, validate_prices
 from tasks import tracking
 from tasks.prices_io import read_price_file
-from tasks.project import Project, write_json
+from tasks.project import Project, read_json, write_json
 
 STAGE = "validate"
 
@@ -36,7 +36,6 @@ def compute(project: Project, params: Params, ticker: str) -> ValidationReport:
 
 def record(project: Project, params: Params, ticker: str) -> None:
     from stockflow import plots
-    from tasks.prices_io import read_price_file
 
     out = project.out_dir(ticker, STAGE)
     for name in ("report.json", "report.md"):
@@ -44,8 +43,6 @@ def record(project: Project, params: Params, ticker: str) -> None:
             tracking.log_file(out / name, "validation")
     metrics_file = project.metrics_file(ticker, STAGE)
     if metrics_file.exists():
-        from tasks.project import read_json
-
         tracking.log_stage_metrics(STAGE, read_json(metrics_file))
     path = project.data_file(ticker)
     if path.exists():
