@@ -25,6 +25,7 @@ test: setup  ## the test suite
 	$(BIN)/python -m pytest
 
 bench: data  ## timings, as ratios against references measured in the same run
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 repro: data  ## the DVC pipeline (same stages as the flow)

@@ -7,6 +7,7 @@ stockflow's backtest against backtesting.py on the same bars and signals.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,17 +56,13 @@ def pipeline_phases() -> None:
         print(f"  {name:<44}{seconds:>7.1f} s  {seconds / total:>6.1%}")
 
 
-def backtest_speed() -> None:
+def synthetic_bars(n: int, seed: int = 0):
     import pandas as pd
 
-    from stockflow.backtest import Rules, run_backtest
-    from stockflow.performance import strategy_metrics
-
-    rng = np.random.default_rng(0)
-    n = 5000
+    rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.012, n)))
     open_ = close * np.exp(rng.normal(0, 0.004, n))
-    bars = pd.DataFrame(
+    return pd.DataFrame(
         {
             "Open": open_,
             "High": np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n)),
@@ -75,17 +72,35 @@ def backtest_speed() -> None:
         },
         index=pd.bdate_range("2000-01-03", periods=n),
     )
-    signals = (rng.random(n) < 0.55).astype(int)
-    rules = Rules(cash=10_000, commission=0.001, stop_loss=0.03, take_profit=0.06)
+
+
+STOPS = [(sl, tp) for sl in np.linspace(0.01, 0.1, 10) for tp in np.linspace(0.02, 0.2, 10)]
+
+
+def backtest_speed() -> None:
+    """5,000 bars with stops, commission and metrics; then a 100-combination stop x target grid."""
+    import warnings
+
+    import pandas as pd
+
+    from stockflow.backtest import Rules, run_backtest
+    from stockflow.performance import strategy_metrics
+
+    warnings.filterwarnings("ignore")
+    os.environ["TQDM_DISABLE"] = "1"  # backtesting.py's per-run progress bar
+    n = 5000
+    bars = synthetic_bars(n)
+    signals = (np.random.default_rng(1).random(n) < 0.55).astype(int)
     frame = bars.reset_index(names="Date")
 
-    def ours():
-        return strategy_metrics(run_backtest(frame, signals, rules), rules.cash)
+    def ours(sl=0.03, tp=0.06):
+        return strategy_metrics(run_backtest(frame, signals, Rules(10_000, 0.001, 0, sl, tp)), 10_000)
 
     ours()
-    reps = 20
-    _, t_ours = timed(lambda: [ours() for _ in range(reps)])
-    t_ours /= reps
+    _, t_ours = timed(lambda: [ours() for _ in range(20)])
+    t_ours /= 20
+    _, g_ours = timed(lambda: [ours(sl, tp) for sl, tp in STOPS])
+    rows = [("stockflow", t_ours, g_ours, 0.0)]
 
     from backtesting import Strategy
     from backtesting.lib import FractionalBacktest
@@ -93,34 +108,54 @@ def backtest_speed() -> None:
     sig = pd.Series(signals, index=bars.index)
 
     class FromSignals(Strategy):
-        def init(self):
-            pass
+        sl, tp = 0.03, 0.06
 
         def next(self):
-            want = sig.loc[self.data.index[-1]]
+            want = sig.iloc[len(self.data) - 1]
             if want and not self.position:
                 price = self.data.Close[-1]
-                self.buy(sl=price * 0.97, tp=price * 1.06)
+                self.buy(sl=price * (1 - self.sl), tp=price * (1 + self.tp))
             elif not want and self.position:
                 self.position.close()
 
-    import warnings
+        def init(self):
+            pass
 
-    warnings.filterwarnings("ignore")
     bt = FractionalBacktest(bars, FromSignals, cash=10_000, commission=0.001, fractional_unit=1e-6)
     _, t_ref = timed(bt.run)
-    grid, t_grid = timed(
-        lambda: [
-            run_backtest(frame, signals, Rules(10_000, 0.001, 0, sl, tp))
-            for sl in np.linspace(0.01, 0.1, 10)
-            for tp in np.linspace(0.02, 0.2, 10)
-        ]
-    )
-    print(f"\nbacktest, {n} bars with stops, commission and full metrics:")
-    print(f"  stockflow      {t_ours * 1e3:8.1f} ms  {n / t_ours:>10,.0f} bars/s")
-    print(f"  backtesting.py {t_ref * 1e3:8.1f} ms  {n / t_ref:>10,.0f} bars/s   (reference)")
-    print(f"  ratio: stockflow is {t_ref / t_ours:.1f}x the reference's speed")
-    print(f"  100-combination stop-loss x take-profit grid: {t_grid:.2f} s ({100 * n / t_grid:,.0f} bars/s)")
+    _, g_ref = timed(lambda: [bt.run(sl=sl, tp=tp) for sl, tp in STOPS])
+    rows.append(("backtesting.py", t_ref, g_ref, 0.0))
+
+    try:
+        import vectorbt as vbt
+    except ImportError:
+        vbt = None
+    if vbt is not None:
+        entries = pd.Series(signals.astype(bool), index=bars.index)
+
+        def vector(sl=0.03, tp=0.06):
+            # Fills at the next open like ours: signals shifted one bar, priced at the open.
+            pf = vbt.Portfolio.from_signals(
+                bars["Close"], entries.shift(1, fill_value=False), ~entries.shift(1, fill_value=False),
+                price=bars["Open"], open=bars["Open"], high=bars["High"], low=bars["Low"],
+                sl_stop=sl, tp_stop=tp, fees=0.001, init_cash=10_000, freq="1D",
+            )  # fmt: skip
+            return pf.total_return(), pf.sharpe_ratio(), pf.max_drawdown(), pf.calmar_ratio()
+
+        _, compile_s = timed(vector)
+        _, t_vbt = timed(lambda: [vector() for _ in range(20)])
+        _, g_vbt = timed(lambda: [vector(sl, tp) for sl, tp in STOPS])
+        rows.append(("vectorbt", t_vbt / 20, g_vbt, compile_s))
+
+    print(f"\nbacktest, {n:,} bars, stops + commission + metrics; grid = 100 stop-loss x take-profit runs")
+    print(f"  {'engine':<16}{'one run':>10}{'bars/s':>12}{'grid':>9}{'first call':>12}{'speed vs backtesting.py':>26}")
+    for name, one, grid, first in rows:
+        print(
+            f"  {name:<16}{one * 1e3:>8.1f}ms{n / one:>12,.0f}{grid:>8.2f}s{first:>11.1f}s"
+            f"{t_ref / one:>13.1f}x run  {g_ref / grid:>5.1f}x grid"
+        )
+    if vbt is None:
+        print("  (vectorbt not installed: `pip install vectorbt` to add it to this table)")
 
 
 if __name__ == "__main__":

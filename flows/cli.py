@@ -141,6 +141,50 @@ def run(
 
 
 @app.command()
+def backtest(
+    prices: Annotated[Path, typer.Option("--prices", help="Daily OHLC CSV (Date,Open,High,Low,Close,...).")],
+    signals: Annotated[
+        Path, typer.Option("--signals", help="CSV of Date and one column of 1 (long), 0 (flat), -1 (short).")
+    ],
+    stop_loss: Annotated[Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.05.")] = None,
+    take_profit: Annotated[Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.10.")] = None,
+    commission: Annotated[float, typer.Option(help="Fraction of traded value, per fill.")] = 0.001,
+    slippage: Annotated[float, typer.Option(help="Adverse fraction of the fill price, on market fills.")] = 0.0005,
+    cash: Annotated[float, typer.Option(help="Starting equity.")] = 10_000.0,
+    risk_free_rate: Annotated[float, typer.Option(help="Annual, for Sharpe and Sortino.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Backtest signals from anywhere under stockflow's execution rules, beside Buy-and-Hold.
+
+    The signal dated t is decided at t's close and fills at the next open; stops are
+    fractions of the fill price and live from the entry bar (README, "Backtest rules").
+    -1 needs no flag: a file with short signals trades them. Exit code 2: bad input.
+    """
+    _setup()
+    import json
+
+    from stockflow.backtest import Rules
+    from tasks.backtest import backtest_files
+    from tasks.prices_io import PriceFileError
+
+    for name, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
+        if value is not None and value <= 0:
+            _fail(f"{name} must be a positive fraction, got {value}", 2)
+    rules = Rules(cash, commission, slippage, stop_loss, take_profit, allow_short=True)
+    try:
+        metrics = backtest_files(prices, signals, rules, risk_free_rate)
+    except PriceFileError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    from flows.summary import strategy_table
+
+    typer.echo(f"{signals.name} on {prices.name}, {metrics['start']} .. {metrics['end']}")
+    typer.echo(strategy_table([("signals", metrics["strategy"]), ("buy and hold", metrics["buy_and_hold"])]))
+
+
+@app.command()
 def ui(
     root: Root = Path("."),
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,

@@ -11,7 +11,12 @@ from tasks.tracking import tracking_uri
 def summary(results: dict[str, Any], project: Project) -> str:
     ev, bt = results["evaluate"], results["backtest"]
     model, base = ev["model"], ev["baselines"]
-    strat, hold = bt["strategy"], bt["buy_and_hold"]
+    strategies = [("model signals", bt["strategy"]), ("buy and hold", bt["buy_and_hold"])]
+    if "optimised" in bt:
+        opt = bt["optimised"]
+        strategies[1:1] = [("tuned, valid.", opt["validation"]), ("tuned, test", opt["test"])]
+        if "walk_forward" in opt:
+            strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
     rows = [
         f"stockflow: {results['ticker']}, test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
         "",
@@ -24,8 +29,7 @@ def summary(results: dict[str, Any], project: Project) -> str:
         f"  up days: {ev['up_share']:.1%}; Diebold-Mariano vs persistence: "
         f"stat {ev['dm_stat']:.2f}, p {ev['dm_pvalue']:.3f}",
         "",
-        f"  {'strategy':<14}{'return':>10}{'Sharpe':>10}{'max DD':>10}{'trades':>8}",
-        *(_strategy_row(label, m) for label, m in (("model signals", strat), ("buy and hold", hold))),
+        strategy_table(strategies),
         "",
         f"  MLflow run: {results['run_id']}",
         f"  See it:     mlflow ui --backend-store-uri {tracking_uri(project)}   (or: stockflow ui)",
@@ -33,5 +37,13 @@ def summary(results: dict[str, Any], project: Project) -> str:
     return "\n".join(rows)
 
 
-def _strategy_row(label: str, m: dict[str, float]) -> str:
-    return f"  {label:<14}{m['total_return']:>10.1%}{m['sharpe']:>10.2f}{m['max_drawdown']:>10.1%}{int(m['trades']):>8}"
+def strategy_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    """Return, Sharpe, Calmar, drawdown and trades, one strategy per line (net of costs)."""
+    lines = [f"  {'strategy':<16}{'return':>9}{'CAGR':>8}{'Sharpe':>8}{'Calmar':>8}{'max DD':>9}{'trades':>8}"]
+    for label, m in rows:
+        trades = f"{int(m['trades']):>8}" if "trades" in m else f"{'':>8}"
+        lines.append(
+            f"  {label:<16}{m['total_return']:>9.1%}{m['cagr']:>8.1%}{m['sharpe']:>8.2f}{m['calmar']:>8.2f}"
+            f"{m['max_drawdown']:>9.1%}{trades}"
+        )
+    return "\n".join(lines)

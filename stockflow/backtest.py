@@ -91,7 +91,7 @@ def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rul
         cash += units * px - fee
         costs += fee + qty * abs(px - raw_px)
         pnl = side * qty * (px - entry_px) - fee - entry_fee
-        trades.append((side, dates[entry_i], entry_px, dates[i], px, qty, reason, pnl, side * (px / entry_px - 1.0)))
+        trades.append((side, entry_i, entry_px, i, px, qty, reason, pnl, side * (px / entry_px - 1.0)))
         units, side = 0.0, 0
 
     entry_fee = 0.0
@@ -140,13 +140,17 @@ def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rul
         last = len(opens) - 1
         pnl = side * abs(units) * (closes[last] - entry_px) - entry_fee
         trades.append(
-            (side, dates[entry_i], entry_px, dates[last], closes[last], abs(units), "end", pnl,
+            (side, entry_i, entry_px, last, closes[last], abs(units), "end", pnl,
              side * (closes[last] / entry_px - 1.0))
         )  # fmt: skip
+    # Bars are recorded by position in the loop (indexing a DatetimeIndex per trade is slow) and dated here.
+    table = pd.DataFrame(trades, columns=TRADE_COLUMNS)
+    table["entry_date"] = dates[table["entry_date"].to_numpy(dtype=int)]
+    table["exit_date"] = dates[table["exit_date"].to_numpy(dtype=int)]
     return BacktestResult(
         equity=pd.Series(equity, index=dates, name="equity"),
         position=pd.Series(position, index=dates, name="position"),
-        trades=pd.DataFrame(trades, columns=TRADE_COLUMNS),
+        trades=table,
         costs=costs,
     )
 

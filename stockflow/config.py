@@ -53,6 +53,34 @@ class EvaluateParams(_Section):
     sma_window: int = Field(10, ge=1)
 
 
+class OptimiseParams(_Section):
+    """Strategy search on the validation window's forecasts; the test window is traded once with the winner."""
+
+    method: Literal["none", "grid", "random"] = "grid"
+    objective: Literal["sharpe", "calmar", "total_return"] = "sharpe"
+    thresholds: tuple[float, ...] = (0.0, 0.001, 0.002, 0.005)
+    stop_losses: tuple[float | None, ...] = (None, 0.02, 0.05)
+    take_profits: tuple[float | None, ...] = (None, 0.05, 0.10)
+    samples: int = Field(20, ge=1, description="candidates drawn by random search")
+    walk_forward_folds: int = Field(0, ge=0, description="re-choose before each of this many test folds; 0 = off")
+
+    @model_validator(mode="after")
+    def _levels_positive(self) -> OptimiseParams:
+        for name in ("stop_losses", "take_profits"):
+            if any(v is not None and v <= 0 for v in getattr(self, name)):
+                raise ValueError(f"{name} must be positive fractions or null")
+        if not (self.thresholds and self.stop_losses and self.take_profits):
+            raise ValueError("thresholds, stop_losses and take_profits each need at least one value")
+        return self
+
+    def space(self) -> dict[str, list]:
+        return {
+            "threshold": list(self.thresholds),
+            "stop_loss": list(self.stop_losses),
+            "take_profit": list(self.take_profits),
+        }
+
+
 class BacktestParams(_Section):
     cash: float = Field(10_000.0, gt=0)
     commission: float = Field(0.001, ge=0, lt=1)
@@ -63,6 +91,7 @@ class BacktestParams(_Section):
     allow_short: bool = False
     whole_units: bool = False
     risk_free_rate: float = 0.0
+    optimise: OptimiseParams = OptimiseParams()
 
 
 class MlflowParams(_Section):

@@ -69,3 +69,21 @@ def trades_on_price(prices: pd.DataFrame, trades: pd.DataFrame, title: str) -> A
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def search_heatmap(grid: pd.DataFrame, objective: str, threshold: float, title: str) -> Any:
+    """Objective over stop-loss x take-profit at the chosen entry threshold ("off" where a level is null)."""
+    rows = grid[grid["threshold"] == threshold].copy()
+    for col in ("stop_loss", "take_profit"):
+        rows[col] = rows[col].map(lambda v: "off" if pd.isna(v) else f"{v:.1%}")
+    table = rows.pivot_table(index="stop_loss", columns="take_profit", values=objective, aggfunc="first")
+    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table.index) + 2))
+    image = ax.imshow(table.to_numpy(dtype=float), cmap="RdYlGn", aspect="auto")
+    ax.set_xticks(range(len(table.columns)), table.columns)
+    ax.set_yticks(range(len(table.index)), table.index)
+    for (i, j), value in pd.DataFrame(table.to_numpy()).stack().items():
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    ax.set(title=title, xlabel="take-profit", ylabel="stop-loss")
+    fig.colorbar(image, ax=ax, label=objective)
+    fig.tight_layout()
+    return fig

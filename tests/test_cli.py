@@ -20,7 +20,7 @@ def invoke(*args: str):
 
 
 def test_help_answers_every_command():
-    for cmd in ("ingest", "validate", "run", "ui"):
+    for cmd in ("ingest", "validate", "run", "backtest", "ui"):
         result = runner.invoke(app, [cmd, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
 
@@ -89,3 +89,61 @@ def test_ingest_records_a_new_data_version(project_dir, tmp_path, small_prices):
     assert result.exit_code == 0, result.output
     assert (project_dir / "data" / "acme.csv").exists()
     assert (project_dir / "data.dvc").read_text() != before
+
+
+def _backtest_files(tmp_path, prices, signals):
+    p, s = tmp_path / "prices.csv", tmp_path / "signals.csv"
+    p.write_text(to_csv_text(prices))
+    signals.to_csv(s, index=False)
+    return str(p), str(s)
+
+
+def _random_signals(prices, seed=0):
+    import numpy as np
+    import pandas as pd
+
+    values = np.random.default_rng(seed).choice([-1, 0, 1], len(prices))
+    return pd.DataFrame({"Date": prices["Date"].dt.strftime("%Y-%m-%d"), "signal": values})
+
+
+def test_backtest_command_prints_json_matching_the_engine(tmp_path, small_prices):
+    import json
+
+    from stockflow.backtest import Rules, run_backtest
+
+    sig = _random_signals(small_prices)
+    p, s = _backtest_files(tmp_path, small_prices, sig)
+    result = runner.invoke(app, ["backtest", "--prices", p, "--signals", s, "--stop-loss", "0.03", "--json"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output)
+    expected = run_backtest(small_prices, sig["signal"], Rules(10_000, 0.001, 0.0005, 0.03, None, allow_short=True))
+    assert metrics["strategy"]["final_equity"] == pytest.approx(expected.equity.iloc[-1])
+    assert metrics["strategy"]["trades"] == len(expected.trades) > 10
+    assert metrics["buy_and_hold"]["trades"] == 1
+
+
+@pytest.mark.parametrize(
+    ("defect", "message"),
+    [
+        ("signal_out_of_range", "column 'signal': signals must be -1, 0 or 1 in 1 row(s): line 12: '2'"),
+        ("nan_price", "column 'Close': no price on 1 day(s)"),
+        ("missing_day", "1 trading days of"),
+        ("extra_day", "1 dates with no bar in"),
+    ],
+)
+def test_backtest_command_refuses_bad_inputs_by_name(tmp_path, small_prices, defect, message):
+    import pandas as pd
+
+    prices, sig = small_prices.copy(), _random_signals(small_prices)
+    if defect == "signal_out_of_range":
+        sig.loc[10, "signal"] = 2
+    elif defect == "nan_price":
+        prices.loc[20, "Close"] = float("nan")
+    elif defect == "missing_day":
+        sig = sig.drop(index=30)
+    else:
+        sig = pd.concat([sig, pd.DataFrame({"Date": ["2017-12-25"], "signal": [1]})]).sort_values("Date")
+    p, s = _backtest_files(tmp_path, prices, sig)
+    result = runner.invoke(app, ["backtest", "--prices", p, "--signals", s])
+    assert result.exit_code == 2
+    assert message in result.output

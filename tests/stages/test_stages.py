@@ -18,7 +18,7 @@ EXPECTED_FILES = {
     "preprocess": ["dataset.npz", "transform.joblib"],
     "train": ["model.keras", "history.csv"],
     "evaluate": ["predictions.csv"],
-    "backtest": ["equity.csv", "trades.csv"],
+    "backtest": ["equity.csv", "trades.csv", "search.csv"],
 }
 
 
@@ -39,6 +39,20 @@ def test_stages_write_their_outputs_and_metrics(project_dir):
     backtest = json.loads(project.metrics_file("sp500", "backtest").read_text())
     gross, net = backtest["strategy_gross"], backtest["strategy"]
     assert gross["trades"] == 0 or gross["final_equity"] >= net["final_equity"]
+    # Tuned on the validation window, traded once on the test window, both reported and logged.
+    opt = backtest["optimised"]
+    assert opt["candidates"] == 36 and set(opt["chosen"]) == {"threshold", "stop_loss", "take_profit"}
+    assert {"sharpe", "calmar", "total_return"} <= set(opt["validation"]) & set(opt["test"])
+    client = mlflow.MlflowClient()
+    logged = {a.path for a in client.list_artifacts(run_id, "plots")}
+    assert "plots/search_heatmap.png" in logged
+    assert "backtest.optimised.test.sharpe" in client.get_run(run_id).data.metrics
+
+    from tasks import backtest as backtest_stage
+
+    walk = backtest_stage.compute(project, project.load_params(["backtest.optimise.walk_forward_folds=2"]), "sp500")
+    folds = walk["optimised"]["walk_forward"]["folds"]
+    assert len(folds) == 2 and folds[0]["end"] <= folds[1]["start"]
 
 
 def test_a_failing_stage_marks_the_run_failed(project_dir):

@@ -1,0 +1,114 @@
+"""Choosing the strategy's threshold, stop-loss and take-profit without looking at the test window.
+
+Candidates are scored on one window (the validation window's forecasts) and
+the winner is applied once to the next; walk-forward repeats that over
+consecutive folds, each scored only on what came before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+from stockflow.backtest import Rules, forecast_signals, run_backtest
+from stockflow.performance import strategy_metrics
+
+Objective = Literal["sharpe", "calmar", "total_return"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Bars to trade and the forecasts decided on them (`date`, `close`, `forecast`)."""
+
+    bars: pd.DataFrame
+    forecasts: pd.DataFrame
+
+    def signals(self, threshold: float, allow_short: bool) -> np.ndarray:
+        f = self.forecasts
+        sig = pd.Series(forecast_signals(f["close"], f["forecast"], threshold, allow_short), index=f["date"])
+        # Bars without a forecast (the last one) decide nothing.
+        return sig.reindex(self.bars["Date"]).fillna(0).to_numpy(dtype=int)
+
+
+def trading_window(prices: pd.DataFrame, forecasts: pd.DataFrame) -> Window:
+    """The bars from the first decision day to the last day a forecast is about."""
+    first, last = forecasts["date"].min(), forecasts["target_date"].max()
+    bars = prices[(prices["Date"] >= first) & (prices["Date"] <= last)].reset_index(drop=True)
+    return Window(bars, forecasts.reset_index(drop=True))
+
+
+def candidates(
+    space: dict[str, list], method: Literal["grid", "random"], samples: int = 20, seed: int = 0
+) -> list[dict]:
+    """Every combination (grid), or `samples` distinct ones drawn at random (random search)."""
+    grid = ParameterGrid(space)
+    if method == "grid" or samples >= len(grid):
+        return list(grid)
+    return list(ParameterSampler(space, n_iter=samples, random_state=seed))
+
+
+def evaluate(window: Window, candidate: dict, rules: Rules, risk_free_rate: float = 0.0) -> dict:
+    signals = window.signals(candidate["threshold"], rules.allow_short)
+    chosen = replace(rules, stop_loss=candidate["stop_loss"], take_profit=candidate["take_profit"])
+    return strategy_metrics(run_backtest(window.bars, signals, chosen), rules.cash, risk_free_rate)
+
+
+def search(
+    window: Window, space: list[dict], rules: Rules, objective: Objective, risk_free_rate: float = 0.0
+) -> pd.DataFrame:
+    """One row per candidate with its metrics on `window`, best first (ties keep the given order)."""
+    rows = [{**c, **evaluate(window, c, rules, risk_free_rate)} for c in space]
+    table = pd.DataFrame(rows)
+    return table.sort_values(objective, ascending=False, kind="stable").reset_index(drop=True)
+
+
+def best(table: pd.DataFrame) -> dict:
+    row = table.iloc[0]
+    return {k: (None if pd.isna(row[k]) else float(row[k])) for k in ("threshold", "stop_loss", "take_profit")}
+
+
+def split_folds(window: Window, folds: int) -> list[Window]:
+    """`folds` consecutive windows of (nearly) equal numbers of forecasts."""
+    f = window.forecasts
+    parts = np.array_split(np.arange(len(f)), folds)
+    return [trading_window(window.bars, f.iloc[idx]) for idx in parts if len(idx)]
+
+
+def walk_forward(
+    history: Window,
+    test: Window,
+    folds: int,
+    space: list[dict],
+    rules: Rules,
+    objective: Objective,
+    risk_free_rate: float = 0.0,
+) -> tuple[list[dict], pd.Series]:
+    """Re-choose before each test fold on everything before it; return per-fold results and stitched equity.
+
+    The first fold is chosen on `history` (the validation window); each later
+    fold on `history` plus the test folds already traded (an expanding window).
+    """
+    results, pieces, cash = [], [], rules.cash
+    seen = history.forecasts
+    all_bars = pd.concat([history.bars, test.bars]).drop_duplicates("Date").sort_values("Date")
+    for fold in split_folds(test, folds):
+        chosen = best(search(trading_window(all_bars, seen), space, rules, objective, risk_free_rate))
+        fold_rules = replace(rules, cash=cash)
+        signals = fold.signals(chosen["threshold"], rules.allow_short)
+        traded = run_backtest(
+            fold.bars, signals, replace(fold_rules, stop_loss=chosen["stop_loss"], take_profit=chosen["take_profit"])
+        )
+        metrics = strategy_metrics(traded, cash, risk_free_rate)
+        results.append(
+            {"start": str(fold.bars["Date"].iloc[0].date()), "end": str(fold.bars["Date"].iloc[-1].date()),
+             **chosen, **metrics}
+        )  # fmt: skip
+        # Folds share their boundary bar (last target day = next first decision day): keep it once.
+        pieces.append(traded.equity if not pieces else traded.equity.iloc[1:])
+        cash = float(traded.equity.iloc[-1])
+        seen = pd.concat([seen, fold.forecasts], ignore_index=True)
+    return results, pd.concat(pieces)
