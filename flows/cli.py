@@ -108,12 +108,16 @@ def validate(
 @app.command()
 def run(
     ticker: Ticker = None,
+    preset: Annotated[
+        Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
+    ] = None,
     sets: Sets = None,
     root: Root = Path("."),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
     """Run the retrain flow (validate, preprocess, train, evaluate, backtest) and print a summary."""
     _setup(verbose)
+    sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
     from stockflow.config import ParamsError
     from stockflow.validation import DataValidationError
     from tasks.prices_io import PriceFileError

@@ -64,7 +64,7 @@ def retrain(ticker: str | None = None, root: str = ".", overrides: list[str] | N
     logger = get_run_logger()
     run_id = open_run(root, overrides, ticker)
     logger.info("MLflow run %s for %s", run_id, ticker)
-    results: dict[str, Any] = {"run_id": run_id, "ticker": ticker}
+    results: dict[str, Any] = {"run_id": run_id, "ticker": ticker, "preset": params.preset}
     try:
         results["validate"] = STAGE_TASKS["validate"](root, overrides, ticker, run_id)
         record_data_version(root, overrides, ticker, run_id)

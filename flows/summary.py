@@ -18,7 +18,7 @@ def summary(results: dict[str, Any], project: Project) -> str:
         if "walk_forward" in opt:
             strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
     rows = [
-        f"stockflow: {results['ticker']}, test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
+        f"stockflow: {results['ticker']} (preset {results.get('preset', 'default')}), test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
         "",
         f"  {'forecast':<14}{'MAE':>10}{'RMSE':>10}{'MAE/persist.':>14}{'direction':>11}",
     ]
@@ -28,6 +28,7 @@ def summary(results: dict[str, Any], project: Project) -> str:
     rows += [
         f"  up days: {ev['up_share']:.1%}; Diebold-Mariano vs persistence: "
         f"stat {ev['dm_stat']:.2f}, p {ev['dm_pvalue']:.3f}",
+        *_robustness_lines(ev),
         "",
         strategy_table(strategies),
         "",
@@ -47,3 +48,20 @@ def strategy_table(rows: list[tuple[str, dict[str, float]]]) -> str:
             f"{m['max_drawdown']:>9.1%}{trades}"
         )
     return "\n".join(lines)
+
+
+def _robustness_lines(ev: dict[str, Any]) -> list[str]:
+    lines = []
+    if "seeds" in ev:
+        s = ev["seeds"]
+        lines.append(
+            f"  {len(s['runs'])} seeds: MAE/persist. {s['mae_ratio_mean']:.3f} +/- {s['mae_ratio_std']:.3f} (mean, std)"
+        )
+    if "walk_forward" in ev:
+        wf = ev["walk_forward"]
+        ratios = ", ".join(f"{f['mae_ratio']:.3f}" for f in wf["folds"])
+        lines.append(
+            f"  walk-forward ({wf['window']}, {len(wf['folds'])} refits): MAE/persist. pooled "
+            f"{wf['pooled']['mae_ratio']:.3f}, per fold {ratios}"
+        )
+    return lines

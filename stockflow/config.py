@@ -30,7 +30,9 @@ class ValidateParams(_Section):
 
 class PreprocessParams(_Section):
     # "price": scaled next close (the paper); "log_return": next day's log return.
-    target: Literal["price", "log_return"] = "price"
+    target: Literal["price", "log_return", "simple_return"] = "price"
+    # minmax: the paper's [0, 1] scaling; standard: zero mean, unit variance (a return of 0 stays near 0).
+    scaler: Literal["minmax", "standard"] = "minmax"
     features: tuple[str, ...] = ("close",)
     lookback: int = Field(60, ge=2)
     test_fraction: float = Field(0.2, gt=0, lt=1)
@@ -51,6 +53,9 @@ class TrainParams(_Section):
 
 class EvaluateParams(_Section):
     sma_window: int = Field(10, ge=1)
+    seeds: int = Field(1, ge=1, description="retrain with seeds train.seed .. train.seed+N-1; report mean and spread")
+    walk_forward_folds: int = Field(0, ge=0, description="refit before each of N test folds; 0 = off")
+    walk_forward_window: Literal["expanding", "rolling"] = "expanding"
 
 
 class OptimiseParams(_Section):
@@ -99,6 +104,7 @@ class MlflowParams(_Section):
 
 
 class Params(_Section):
+    preset: str = "default"
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")
     preprocess: PreprocessParams = PreprocessParams()
@@ -125,9 +131,12 @@ class ParamsError(ValueError):
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested sections as dotted keys; a list of records (e.g. per-fold results) as `name.1.key`, `name.2.key`..."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            value = {str(i): v for i, v in enumerate(value, 1)}
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         else:
@@ -136,8 +145,9 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def parse_params(raw: dict[str, Any] | None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
-    """Validate a params mapping, after applying `section.key=value` overrides."""
-    tree = apply_overrides(raw or {}, overrides)
+    """Validate a params mapping: the sections, then the chosen preset over them, then `overrides` over both."""
+    tree = with_preset(apply_overrides(raw or {}, overrides))
+    tree = apply_overrides(tree, [o for o in overrides if not o.strip().startswith("preset")])
     try:
         return Params.model_validate(tree)
     except ValidationError as exc:
@@ -146,6 +156,28 @@ def parse_params(raw: dict[str, Any] | None, overrides: list[str] | tuple[str, .
             where = ".".join(str(part) for part in err["loc"])
             problems.append(f"  {where}: {err['msg']}")
         raise ParamsError("invalid params:\n" + "\n".join(problems)) from None
+
+
+def with_preset(tree: dict[str, Any]) -> dict[str, Any]:
+    """`tree` with `presets[preset]` merged over its sections; the `presets` table itself removed.
+
+    `default` is the sections as written; any other name must be a key of `presets`.
+    """
+    tree = dict(tree)
+    presets = tree.pop("presets", None) or {}
+    name = tree.get("preset", "default")
+    if name == "default":
+        return tree
+    if name not in presets:
+        raise ParamsError(f"preset {name!r} is not defined; choose from {['default', *presets]}")
+    return _merge(tree, presets[name])
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        merged[key] = _merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
+    return merged
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:

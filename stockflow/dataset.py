@@ -1,8 +1,8 @@
 """Chronological split, training-only scaling and lookback windows.
 
 Sample i is decided at the close of day i: its input is the feature rows
-i-lookback+1..i and its target is day i+1 (the next close, or the log return
-from close i to close i+1). Samples are split in time order into
+i-lookback+1..i and its target is day i+1 (the next close, or the log or simple
+return from close i to close i+1). Samples are split in time order into
 train | validation | test; the scalers see training rows only.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from stockflow.config import PreprocessParams
 from stockflow.features import build_features
@@ -27,8 +27,8 @@ class Transform:
     features: tuple[str, ...]
     target: str
     lookback: int
-    feature_scaler: MinMaxScaler
-    target_scaler: MinMaxScaler
+    feature_scaler: MinMaxScaler | StandardScaler
+    target_scaler: MinMaxScaler | StandardScaler
 
     def inputs(self, prices: pd.DataFrame) -> np.ndarray:
         """Scaled windows for every day that has a full lookback, shape (n, lookback, k)."""
@@ -42,9 +42,12 @@ class Transform:
     def to_price(self, scaled_prediction: np.ndarray, close_today: np.ndarray) -> np.ndarray:
         """Model output (scaled target) -> forecast of the next close."""
         raw = self.target_scaler.inverse_transform(np.asarray(scaled_prediction).reshape(-1, 1))[:, 0]
+        close_today = np.asarray(close_today, dtype=float)
         if self.target == "price":
             return raw
-        return np.asarray(close_today, dtype=float) * np.exp(raw)
+        if self.target == "simple_return":
+            return close_today * (1.0 + raw)
+        return close_today * np.exp(raw)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def target_values(prices: pd.DataFrame, target: str) -> np.ndarray:
     nxt = np.append(close[1:], np.nan)
     if target == "price":
         return nxt
+    if target == "simple_return":
+        return nxt / close - 1.0
     return np.log(nxt / close)
 
 
@@ -83,30 +88,49 @@ def split_counts(n_samples: int, test_fraction: float, val_fraction: float) -> t
     return n_train, n_val, n_test
 
 
-def make_dataset(prices: pd.DataFrame, params: PreprocessParams) -> Dataset:
-    """Split, fit scalers on the training rows, and window every split."""
-    prices = prices.reset_index(drop=True)
+def decision_days(prices: pd.DataFrame, params: PreprocessParams) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix, and the rows that can be samples: a full window of valid features and a known next day."""
     feats = build_features(prices, params.features).to_numpy(dtype=float)
-    target = target_values(prices, params.target)
     valid = ~np.isnan(feats).any(axis=1)
     first = int(np.argmax(valid)) if valid.any() else len(prices)
     if not valid[first:].all():
         raise ValueError("features have gaps after their warm-up period")
+    return feats, np.arange(first + params.lookback - 1, len(prices) - 1)
+
+
+def make_dataset(
+    prices: pd.DataFrame, params: PreprocessParams, samples: slice = slice(None), n_test: int | None = None
+) -> Dataset:
+    """Split, fit scalers on the training rows, and window every split.
+
+    `samples` restricts the data to some of the possible samples (a walk-forward
+    fold's history and test window); `n_test` fixes the test size instead of
+    `test_fraction`.
+    """
+    prices = prices.reset_index(drop=True)
+    feats, decision = decision_days(prices, params)
+    decision = decision[samples]
+    target = target_values(prices, params.target)
     lookback = params.lookback
-    # Decision days with a full window of valid features and a known next day.
-    decision = np.arange(first + lookback - 1, len(prices) - 1)
-    n_train, n_val, n_test = split_counts(len(decision), params.test_fraction, params.val_fraction)
+    if n_test is None:
+        n_train, n_val, n_test = split_counts(len(decision), params.test_fraction, params.val_fraction)
+    else:
+        n_val = int(round((len(decision) - n_test) * params.val_fraction))
+        n_train = len(decision) - n_test - n_val
+        if min(n_train, n_val, n_test) < 1:
+            raise ValueError(f"{len(decision)} samples are too few for a {n_test}-sample test window")
     bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, len(decision))}
 
-    last_train_day = decision[n_train - 1]
-    feature_scaler = MinMaxScaler().fit(feats[first : last_train_day + 1])
-    train_targets = target[decision[:n_train]].reshape(-1, 1)
-    target_scaler = MinMaxScaler().fit(train_targets)
+    # Fit on the rows the training windows contain, and nothing later.
+    first_row, last_train_day = decision[0] - lookback + 1, decision[n_train - 1]
+    scaler = MinMaxScaler if params.scaler == "minmax" else StandardScaler
+    feature_scaler = scaler().fit(feats[first_row : last_train_day + 1])
+    target_scaler = scaler().fit(target[decision[:n_train]].reshape(-1, 1))
     transform = Transform(params.features, params.target, lookback, feature_scaler, target_scaler)
 
-    scaled = feature_scaler.transform(feats[first:])
+    scaled = feature_scaler.transform(feats[first_row : decision[-1] + 1])
     windows = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)
-    # windows[j] ends on row first + j + lookback - 1 == decision[j] for j < len(decision).
+    # windows[j] ends on row first_row + j + lookback - 1 == decision[j] (decision days are consecutive).
     y_all = target_scaler.transform(target[decision].reshape(-1, 1))[:, 0]
     close = prices["Close"].to_numpy(dtype=float)
     dates = prices["Date"].to_numpy()

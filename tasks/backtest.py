@@ -94,20 +94,11 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
 
 
 def loggable(metrics: dict) -> dict:
-    """Numbers only, flattened; per-fold walk-forward rows go in as fold_1, fold_2, ..."""
+    """Numbers only, flattened (walk-forward folds as optimised.walk_forward.folds.1.sharpe, ...)."""
     from stockflow.config import flatten
 
-    tree = {k: v for k, v in metrics.items() if isinstance(v, dict)}
-    if "optimised" in tree:
-        opt = dict(tree["optimised"])
-        wf = opt.pop("walk_forward", None)
-        if wf:
-            opt["walk_forward"] = {"pooled": wf["pooled"]} | {
-                f"fold_{i}": {k: v for k, v in fold.items() if k not in ("start", "end")}
-                for i, fold in enumerate(wf["folds"], 1)
-            }
-        tree["optimised"] = opt
-    return {k: v for k, v in flatten(tree).items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    flat = flatten({k: v for k, v in metrics.items() if isinstance(v, dict)})
+    return {k: v for k, v in flat.items() if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
 def record(project: Project, params: Params, ticker: str) -> None:

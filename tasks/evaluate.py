@@ -82,8 +82,29 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     pred.to_csv(out / "predictions.csv", index=False, lineterminator="\n", float_format="%.6f")
     metrics = score(pred)
+    metrics.update(robustness_checks(project, params, ticker))
     write_json(project.metrics_file(ticker, STAGE), metrics)
     return metrics
+
+
+def robustness_checks(project: Project, params: Params, ticker: str) -> dict:
+    """Optional: the same split retrained with several seeds; walk-forward refits over several test folds."""
+    from stockflow import robustness
+
+    ev, found = params.evaluate, {}
+    if ev.seeds > 1:
+        seeds = range(params.train.seed, params.train.seed + ev.seeds)
+        found["seeds"] = robustness.seed_report(load_dataset(project, ticker), params.train, seeds)
+    out = project.out_dir(ticker, STAGE) / "walk_forward.csv"
+    out.unlink(missing_ok=True)
+    if ev.walk_forward_folds:
+        prices = read_price_file(project.data_file(ticker))
+        wf = robustness.walk_forward(
+            prices, params.preprocess, params.train, ev.walk_forward_folds, ev.walk_forward_window
+        )
+        wf.to_csv(out, index=False, lineterminator="\n", float_format="%.6f")
+        found["walk_forward"] = {"window": ev.walk_forward_window, **robustness.walk_forward_report(wf)}
+    return found
 
 
 def load_predictions(project: Project, ticker: str) -> pd.DataFrame:
@@ -101,6 +122,8 @@ def record(project: Project, params: Params, ticker: str) -> None:
         "plots/predicted_vs_actual.png",
     )
     tracking.log_file(project.out_dir(ticker, STAGE) / "predictions.csv", "evaluate")
+    if (project.out_dir(ticker, STAGE) / "walk_forward.csv").exists():
+        tracking.log_file(project.out_dir(ticker, STAGE) / "walk_forward.csv", "evaluate")
 
 
 def evaluate(project: Project, params: Params, ticker: str, run_id: str, final: bool = False) -> dict:
