@@ -158,7 +158,52 @@ def backtest_speed() -> None:
         print("  (vectorbt not installed: `pip install vectorbt` to add it to this table)")
 
 
+def forecast_table() -> None:
+    """Paper preset, default and the baseline ladder on the same test days, per real series."""
+    from stockflow import baselines
+    from stockflow.dataset import make_dataset
+    from stockflow.robustness import train_and_forecast
+    from tasks.ingest import load_source
+    from tasks.project import Project
+
+    project = Project(Path.cwd())
+    setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}
+    for sample in ("sp500", "nasdaq"):
+        prices, _ = load_source(f"sample:{sample}")
+        closes = prices["Close"].to_numpy(dtype=float)
+        day = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
+        forecasts, seconds, data = {}, {}, None
+        for name, params in setups.items():
+            data = make_dataset(prices, params.preprocess)
+            forecasts[name], seconds[name] = timed(train_and_forecast, data, params.train)
+            forecasts[name] = dict(zip(data.dates["test"], forecasts[name], strict=True))
+        # Baselines on the default set-up's samples, as a run computes them.
+        tf, test = data.transform, data.dates["test"]
+        close = data.close["test"]
+        ladder = {
+            "persistence": baselines.persistence(close),
+            "drift": baselines.drift(close, data.close["train"], data.next_close["train"]),
+            "sma": baselines.sma(closes, np.array([day[d] for d in test]), 10),
+            "ridge": tf.to_price(baselines.ridge(data.x["train"], data.y["train"], data.x["test"]), close),
+            "svr": tf.to_price(baselines.svr(data.x["train"], data.y["train"], data.x["test"]), close),
+        }
+        for name, values in ladder.items():
+            forecasts[name] = dict(zip(test, values, strict=True))
+        # The same test days for everything: those every forecaster covers.
+        common = sorted(set.intersection(*(set(f) for f in forecasts.values())))
+        actual = np.array([closes[day[d] + 1] for d in common])
+        base = np.mean(np.abs(np.array([forecasts["persistence"][d] for d in common]) - actual))
+        print(f"\nforecasts on {sample}, {len(common)} test days from {str(common[0])[:10]}: MAE / persistence MAE")
+        for name, f in forecasts.items():
+            ratio = np.mean(np.abs(np.array([f[d] for d in common]) - actual)) / base
+            took = f"{seconds[name]:8.1f} s training" if name in seconds else ""
+            print(f"  {name:<14}{ratio:>8.3f}   {took}")
+        ratio_of_time = seconds["default"] / seconds["paper preset"]
+        print(f"  default trains in {ratio_of_time:.2f}x the paper preset's time")
+
+
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory():
         pipeline_phases()
+    forecast_table()
     backtest_speed()

@@ -40,7 +40,7 @@ def _fail(message: str, code: int) -> None:
 @app.command()
 def ingest(
     source: Annotated[
-        str, typer.Option(help="sample:sp500 (embedded S&P 500 data) or csv:PATH (Yahoo Finance CSV export).")
+        str, typer.Option(help="sample:sp500 or sample:nasdaq (embedded real data), or csv:PATH (Yahoo CSV export).")
     ] = "sample:sp500",
     ticker: Ticker = None,
     root: Root = Path("."),

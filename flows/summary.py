@@ -18,7 +18,8 @@ def summary(results: dict[str, Any], project: Project) -> str:
         if "walk_forward" in opt:
             strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
     rows = [
-        f"stockflow: {results['ticker']} (preset {results.get('preset', 'default')}), test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
+        f"stockflow: {results['ticker']} (preset {results.get('preset', 'default')}), "
+        f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
         "",
         f"  {'forecast':<14}{'MAE':>10}{'RMSE':>10}{'MAE/persist.':>14}{'direction':>11}",
     ]

@@ -30,11 +30,11 @@ class ValidateParams(_Section):
 
 class PreprocessParams(_Section):
     # "price": scaled next close (the paper); "log_return": next day's log return.
-    target: Literal["price", "log_return", "simple_return"] = "price"
+    target: Literal["price", "log_return", "simple_return"] = "log_return"
     # minmax: the paper's [0, 1] scaling; standard: zero mean, unit variance (a return of 0 stays near 0).
-    scaler: Literal["minmax", "standard"] = "minmax"
-    features: tuple[str, ...] = ("close",)
-    lookback: int = Field(60, ge=2)
+    scaler: Literal["minmax", "standard"] = "standard"
+    features: tuple[str, ...] = ("log_return",)
+    lookback: int = Field(20, ge=2)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, gt=0, lt=1)
 
@@ -44,10 +44,10 @@ class TrainParams(_Section):
     layers: int = Field(2, ge=1)
     units: int = Field(50, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
-    epochs: int = Field(20, ge=1)
+    epochs: int = Field(50, ge=1)
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(0.001, gt=0)
-    patience: int = Field(0, ge=0, description="early-stopping patience; 0 turns it off")
+    patience: int = Field(5, ge=0, description="early-stopping patience; 0 turns it off")
     seed: int = 42
 
 

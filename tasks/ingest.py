@@ -15,19 +15,24 @@ from stockflow.validation import DataValidationError, validate_prices
 from tasks.prices_io import read_price_file
 from tasks.project import Project
 
+SAMPLES = {
+    "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",
+    "nasdaq": "NASDAQ Composite daily OHLCV 1999-2018 (arch package)",
+}
+
 
 def load_source(source: str) -> tuple[pd.DataFrame, str]:
-    """`sample:sp500` (ships inside the `arch` package) or `csv:PATH` -> (frame, description)."""
+    """`sample:sp500` / `sample:nasdaq` (real daily data shipped inside the `arch` package) or `csv:PATH`."""
     kind, _, arg = source.partition(":")
     if kind == "sample":
-        if arg != "sp500":
-            raise ValueError(f"unknown sample {arg!r}; available: sp500")
-        from arch.data import sp500
+        if arg not in SAMPLES:
+            raise ValueError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
+        import importlib
 
-        return normalise(sp500.load()), "S&P 500 daily OHLCV 1999-2018 (arch package)"
+        return normalise(importlib.import_module(f"arch.data.{arg}").load()), SAMPLES[arg]
     if kind == "csv" and arg:
         return read_price_file(Path(arg)), arg
-    raise ValueError(f"source {source!r} is not 'sample:sp500' or 'csv:PATH'")
+    raise ValueError(f"source {source!r} is not 'sample:NAME' or 'csv:PATH'")
 
 
 def record_data_version(project: Project) -> None:

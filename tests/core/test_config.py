@@ -39,3 +39,30 @@ def test_params_are_frozen():
     p = parse_params({})
     with pytest.raises(ValueError):  # pydantic ValidationError is a ValueError
         p.train.epochs = 5
+
+
+def test_presets_lay_over_the_sections_and_overrides_win():
+    raw = {"train": {"epochs": 50}, "presets": {"paper": {"train": {"epochs": 10, "patience": 0}}}}
+    assert parse_params(raw).train.epochs == 50
+    paper = parse_params({**raw, "preset": "paper"})
+    assert (paper.preset, paper.train.epochs, paper.train.patience) == ("paper", 10, 0)
+    assert parse_params(raw, ["preset=paper", "train.epochs=1"]).train.epochs == 1
+    with pytest.raises(ParamsError, match="preset 'papr' is not defined"):
+        parse_params(raw, ["preset=papr"])
+
+
+def test_the_paper_preset_is_the_papers_set_up():
+    from pathlib import Path
+
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    paper = parse_params(raw, ["preset=paper"])
+    assert (paper.preprocess.target, paper.preprocess.scaler, paper.preprocess.features) == (
+        "price",
+        "minmax",
+        ("close",),
+    )
+    assert (paper.train.layers, paper.train.units, paper.train.dropout, paper.train.patience) == (2, 50, 0.1, 0)
+    default = parse_params(raw)
+    assert default.preprocess.target == "log_return" and default.train.units == paper.train.units

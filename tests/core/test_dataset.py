@@ -21,27 +21,33 @@ def test_split_is_chronological_and_covers_every_sample(small_prices):
 
 
 def test_target_is_the_next_close(small_prices):
-    data = make_dataset(small_prices, params())
+    data = make_dataset(small_prices, params(target="price", scaler="minmax"))
     restored = data.transform.target_scaler.inverse_transform(data.y["test"].reshape(-1, 1))[:, 0]
     np.testing.assert_allclose(restored, data.next_close["test"], rtol=1e-5)
 
 
 def test_log_return_target_turns_back_into_prices(small_prices):
-    data = make_dataset(small_prices, params(target="log_return"))
-    prices = data.transform.to_price(data.y["test"], data.close["test"])
-    np.testing.assert_allclose(prices, data.next_close["test"], rtol=1e-5)
+    for target in ("log_return", "simple_return"):
+        data = make_dataset(small_prices, params(target=target))
+        prices = data.transform.to_price(data.y["test"], data.close["test"])
+        np.testing.assert_allclose(prices, data.next_close["test"], rtol=1e-5)
 
 
-def test_scalers_never_see_validation_or_test_rows(small_prices):
+@pytest.mark.parametrize("scaler", ["minmax", "standard"])
+def test_scalers_never_see_validation_or_test_rows(small_prices, scaler):
     """Wrecking every row after the training part leaves the fitted scalers unchanged."""
-    base = make_dataset(small_prices, params())
+    base = make_dataset(small_prices, params(scaler=scaler, features=("close", "log_return")))
     # The last training sample's truth is the close of the first validation day; nothing after it.
     cut = np.searchsorted(small_prices["Date"].to_numpy(), base.dates["val"][0])
     wrecked = small_prices.copy()
     wrecked.loc[cut + 1 :, ["Open", "High", "Low", "Close"]] *= 50.0
-    other = make_dataset(wrecked, params())
-    np.testing.assert_array_equal(base.transform.feature_scaler.data_max_, other.transform.feature_scaler.data_max_)
-    np.testing.assert_array_equal(base.transform.target_scaler.data_max_, other.transform.target_scaler.data_max_)
+    other = make_dataset(wrecked, params(scaler=scaler, features=("close", "log_return")))
+    for a, b in ((base.transform.feature_scaler, other.transform.feature_scaler),
+                 (base.transform.target_scaler, other.transform.target_scaler)):  # fmt: skip
+        np.testing.assert_array_equal(a.scale_, b.scale_)
+        np.testing.assert_array_equal(
+            a.transform(np.ones((1, a.n_features_in_))), b.transform(np.ones((1, b.n_features_in_)))
+        )
 
 
 @pytest.mark.parametrize("name", sorted(FEATURES))
@@ -78,3 +84,12 @@ def test_too_few_rows_is_a_clear_error(small_prices):
 
 def test_split_counts():
     assert split_counts(100, 0.2, 0.1) == (72, 8, 20)
+
+
+def test_a_fold_restricts_samples_and_fixes_the_test_size(small_prices):
+    full = make_dataset(small_prices, params())
+    n = sum(full.sizes().values())
+    fold = make_dataset(small_prices, params(), samples=slice(100, n - 50), n_test=60)
+    assert fold.sizes()["test"] == 60
+    assert fold.dates["train"][0] == full.dates["train"][100]
+    assert fold.dates["test"][-1] == np.concatenate([full.dates[s] for s in ("train", "val", "test")])[n - 51]
