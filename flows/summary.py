@@ -33,6 +33,7 @@ def summary(results: dict[str, Any], project: Project) -> str:
         "",
         strategy_table(strategies),
         "",
+        *_promotion_lines(results),
         f"  MLflow run: {results['run_id']}",
         f"  See it:     mlflow ui --backend-store-uri {tracking_uri(project)}   (or: stockflow ui)",
     ]
@@ -66,3 +67,12 @@ def _robustness_lines(ev: dict[str, Any]) -> list[str]:
             f"{wf['pooled']['mae_ratio']:.3f}, per fold {ratios}"
         )
     return lines
+
+
+def _promotion_lines(results: dict[str, Any]) -> list[str]:
+    if "promote" not in results:
+        return []
+    pr = results["promote"]
+    name = f"stockflow-{results['ticker']}"
+    verdict = "now champion" if pr["promote"] else "champion unchanged"
+    return [f"  Registry:   {name} v{pr['version']} (challenger), {verdict}: {pr['reason']}"]

@@ -18,6 +18,7 @@ class _Section(BaseModel):
 class DataParams(_Section):
     ticker: str = Field("sp500", pattern=r"^[A-Za-z0-9_.\-]+$")
     source: str = "sample:sp500"
+    drop_folder: str = "incoming"  # scheduled runs take new bars from <drop_folder>/<ticker>*.csv
 
 
 class ValidateParams(_Section):
@@ -99,6 +100,20 @@ class BacktestParams(_Section):
     optimise: OptimiseParams = OptimiseParams()
 
 
+class PromoteParams(_Section):
+    """The gate between a newly trained model (challenger) and the registry's champion."""
+
+    max_mae_ratio: float = Field(1.0, gt=0, description="MAE / persistence MAE must not exceed this")
+    min_mae_gain: float = Field(
+        0.0, ge=0, description="fraction by which the challenger's MAE must beat the champion's"
+    )
+    min_sharpe_gain: float = Field(0.0, ge=0, description="by how much its Sharpe must beat the champion's")
+
+
+class PredictParams(_Section):
+    max_stale_days: int = Field(5, ge=0, description="refuse to forecast from data whose last bar is older")
+
+
 class MlflowParams(_Section):
     experiment: str = "stockflow"
 
@@ -111,6 +126,8 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     backtest: BacktestParams = BacktestParams()
+    promote: PromoteParams = PromoteParams()
+    predict: PredictParams = PredictParams()
     mlflow: MlflowParams = MlflowParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -1,4 +1,4 @@
-"""The five stages in order, and how `dvc repro` runs one of them into a shared MLflow run."""
+"""The six stages in order, and how `dvc repro` runs one of them into a shared MLflow run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from stockflow.config import Params
-from tasks import backtest, evaluate, preprocess, tracking, train, validate
+from tasks import backtest, evaluate, preprocess, promote, tracking, train, validate
 from tasks.project import STAGES, Project, read_json, write_json
 
 MODULES: dict[str, ModuleType] = {
@@ -16,6 +16,7 @@ MODULES: dict[str, ModuleType] = {
     "train": train,
     "evaluate": evaluate,
     "backtest": backtest,
+    "promote": promote,
 }
 assert tuple(MODULES) == STAGES
 

@@ -15,7 +15,7 @@ import yaml
 
 from stockflow.config import Params, parse_params
 
-STAGES = ("validate", "preprocess", "train", "evaluate", "backtest")
+STAGES = ("validate", "preprocess", "train", "evaluate", "backtest", "promote")
 
 
 @dataclass(frozen=True)

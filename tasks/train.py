@@ -81,26 +81,11 @@ def record(project: Project, params: Params, ticker: str) -> None:
         client.log_batch(run_id, metrics=per_epoch[i : i + 1000])
     tracking.log_stage_metrics(STAGE, read_json(project.metrics_file(ticker, STAGE)))
     tracking.log_figure(plots.loss_curves(curves), "plots/loss_curves.png")
-    log_keras_model(project, ticker)
+    from tasks import preprocess, registry
 
-
-def log_keras_model(project: Project, ticker: str) -> None:
-    import mlflow
-    import numpy as np
-    from mlflow.models import infer_signature
-
-    model = load_model(project, ticker)
-    shape = model.input_shape
-    example = np.zeros((1, shape[1], shape[2]), dtype=np.float32)
-    signature = infer_signature(example, np.zeros((1, 1), dtype=np.float32))
-    import keras
-    import tensorflow as tf
-
-    mlflow.tensorflow.log_model(
-        model,
-        name="model",
-        signature=signature,
-        pip_requirements=[f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"],
+    # The self-contained forecaster (raw bars in, next close out), registered later by `promote`.
+    registry.log_forecaster(
+        project, params, out / "model.keras", project.out_dir(ticker, preprocess.STAGE) / "transform.joblib"
     )
 
 

@@ -1,0 +1,71 @@
+"""The promotion gate: does a newly trained model (challenger) replace the champion?
+
+Both are judged on the challenger's test window: forecast error (MAE) and the
+strategy's Sharpe net of costs. The challenger must be no worse than
+persistence, and strictly better than the champion on both counts (a tie keeps
+the champion: replacing a model has a cost and proves nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Scores:
+    mae: float
+    persistence_mae: float
+    sharpe: float
+
+    @property
+    def mae_ratio(self) -> float:
+        return self.mae / self.persistence_mae
+
+
+@dataclass(frozen=True)
+class Gate:
+    max_mae_ratio: float = 1.0  # MAE / persistence MAE must not exceed this
+    min_mae_gain: float = 0.0  # the challenger's MAE must be below the champion's by more than this fraction
+    min_sharpe_gain: float = 0.0  # ... and its Sharpe above the champion's by more than this
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+    challenger: Scores
+    champion: Scores | None
+
+    def figures(self) -> dict[str, float]:
+        out = {f"challenger_{k}": v for k, v in asdict(self.challenger).items()}
+        out["challenger_mae_ratio"] = self.challenger.mae_ratio
+        if self.champion is not None:
+            out |= {f"champion_{k}": v for k, v in asdict(self.champion).items()}
+            out["champion_mae_ratio"] = self.champion.mae_ratio
+        return out
+
+
+def decide(challenger: Scores, champion: Scores | None, gate: Gate) -> Decision:
+    if challenger.mae_ratio > gate.max_mae_ratio:
+        return Decision(
+            False,
+            f"worse than persistence: MAE ratio {challenger.mae_ratio:.4f} > {gate.max_mae_ratio}",
+            challenger,
+            champion,
+        )
+    if champion is None:
+        return Decision(True, "first model, no worse than persistence", challenger, None)
+    failures = []
+    if not challenger.mae < champion.mae * (1 - gate.min_mae_gain):
+        failures.append(f"MAE {challenger.mae:.4f} not below champion's {champion.mae:.4f}")
+    if not challenger.sharpe > champion.sharpe + gate.min_sharpe_gain:
+        failures.append(f"Sharpe {challenger.sharpe:.3f} not above champion's {champion.sharpe:.3f}")
+    if failures:
+        return Decision(False, "; ".join(failures), challenger, champion)
+    return Decision(
+        True,
+        f"beats the champion: MAE {challenger.mae:.4f} < {champion.mae:.4f}, "
+        f"Sharpe {challenger.sharpe:.3f} > {champion.sharpe:.3f}",
+        challenger,
+        champion,
+    )

@@ -1,0 +1,107 @@
+"""Stage `promote`: register the run's model as `challenger`, and make it `champion` if the gate says so.
+
+The champion is scored on the challenger's test window with the same rules:
+its forecasts come from the registered model itself (raw bars in), so a champion
+trained with other features or another preset is judged fairly.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from stockflow.backtest import run_backtest
+from stockflow.config import Params
+from stockflow.forecast_metrics import forecast_metrics
+from stockflow.optimise import trading_window
+from stockflow.performance import strategy_metrics
+from stockflow.promotion import Gate, Scores, decide
+from tasks import registry, tracking
+from tasks.backtest import rules_from
+from tasks.evaluate import load_predictions
+from tasks.prices_io import read_price_file
+from tasks.project import Project, read_json, write_json
+
+STAGE = "promote"
+
+
+def window_scores(prices: pd.DataFrame, test: pd.DataFrame, forecast: pd.Series, params: Params) -> Scores:
+    """Forecast error and strategy Sharpe of `forecast` (indexed like `test`) on the test window."""
+    frame = test.assign(forecast=forecast.to_numpy())
+    p = params.backtest
+    window = trading_window(prices, frame)
+    traded = run_backtest(window.bars, window.signals(p.threshold, p.allow_short), rules_from(p))
+    sharpe = strategy_metrics(traded, p.cash, p.risk_free_rate)["sharpe"]
+    err = forecast_metrics(frame["actual"], frame["forecast"], frame["close"])["mae"]
+    base = forecast_metrics(frame["actual"], frame["close"], frame["close"])["mae"]
+    return Scores(mae=err, persistence_mae=base, sharpe=sharpe)
+
+
+def champion_forecasts(model, prices: pd.DataFrame, test: pd.DataFrame) -> pd.Series:
+    """The champion's next-close forecasts for the test decision days, from raw bars up to the window's end."""
+    upto = prices[prices["Date"] <= test["target_date"].max()]
+    out = model.predict(upto.assign(Volume=upto["Volume"].astype(float)))
+    found = out.set_index("date")["forecast"].reindex(pd.DatetimeIndex(test["date"]))
+    if found.isna().any():
+        raise ValueError(f"the champion cannot forecast {int(found.isna().sum())} test days (too little history)")
+    return found
+
+
+def compute(project: Project, params: Params, ticker: str) -> dict:
+    pred = load_predictions(project, ticker)
+    test = pred[pred["split"] == "test"].reset_index(drop=True)
+    prices = read_price_file(project.data_file(ticker))
+    challenger = window_scores(prices, test, test["forecast"], params)
+    champion_version = registry.champion_version(ticker)
+    champion = None
+    if champion_version is not None:
+        model = registry.load_version(ticker, champion_version.version)
+        champion = window_scores(prices, test, champion_forecasts(model, prices, test), params)
+    p = params.promote
+    decision = decide(challenger, champion, Gate(p.max_mae_ratio, p.min_mae_gain, p.min_sharpe_gain))
+    report = {
+        "promote": decision.promote,
+        "reason": decision.reason,
+        "champion_version": None if champion_version is None else int(champion_version.version),
+        **decision.figures(),
+    }
+    write_json(project.metrics_file(ticker, STAGE), report)
+    return report
+
+
+def record(project: Project, params: Params, ticker: str) -> None:
+    """Register, tag both runs, then move the aliases: the last step, so a failure above leaves them alone."""
+    import mlflow
+
+    report = read_json(project.metrics_file(ticker, STAGE))
+    run_id = mlflow.active_run().info.run_id
+    tags = {
+        "stockflow.run_id": run_id,
+        "stockflow.trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "stockflow.gate": "promoted" if report["promote"] else "rejected",
+        **tracking.data_version(project, ticker),
+    }
+    version = registry.register(run_id, ticker, tags)
+    report["version"] = int(version.version)
+    write_json(project.metrics_file(ticker, STAGE), report)
+    verdict = f"{'promoted' if report['promote'] else 'rejected'} v{version.version}: {report['reason']}"
+    figures = {k: v for k, v in report.items() if isinstance(v, float)}
+    tracking.log_stage_metrics(STAGE, figures)
+    mlflow.set_tags({"stockflow.promotion": verdict, "stockflow.model_version": str(version.version)})
+    if report["champion_version"] is not None:
+        champion_run = registry.version_run_id(ticker, report["champion_version"])
+        if champion_run:
+            mlflow.MlflowClient().set_tag(
+                champion_run, f"stockflow.challenged_by.v{version.version}", f"{verdict} {figures}"[:4000]
+            )
+    registry.move_alias(ticker, registry.CHALLENGER, version.version)
+    if report["promote"]:
+        registry.move_alias(ticker, registry.CHAMPION, version.version)
+
+
+def promote(project: Project, params: Params, ticker: str, run_id: str, final: bool = True) -> dict:
+    with tracking.stage_run(project, params, run_id, final=final):
+        compute(project, params, ticker)
+        record(project, params, ticker)
+    return read_json(project.metrics_file(ticker, STAGE))
