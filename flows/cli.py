@@ -145,6 +145,35 @@ def run(
 
 
 @app.command()
+def predict(
+    ticker: Ticker = None,
+    root: Root = Path("."),
+    allow_stale: Annotated[
+        bool, typer.Option("--allow-stale", help="Forecast even if the last bar is older than predict.max_stale_days.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the forecast as JSON.")] = False,
+) -> None:
+    """The champion's forecast for the next trading day: price, return and signal.
+
+    Uses models:/stockflow-TICKER@champion and data/TICKER.csv (validated first), and names the
+    model version, its data version and its training date. Exit code 1: no champion, invalid or stale data.
+    """
+    _setup()
+    import json
+
+    from tasks.predict import PredictError, next_day
+    from tasks.project import Project
+
+    project = Project(root.resolve())
+    params = project.load_params()
+    try:
+        result = next_day(project, params, ticker or params.data.ticker, allow_stale)
+    except PredictError as exc:
+        _fail(str(exc), 1)
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
+
+
+@app.command()
 def backtest(
     prices: Annotated[Path, typer.Option("--prices", help="Daily OHLC CSV (Date,Open,High,Low,Close,...).")],
     signals: Annotated[
@@ -186,6 +215,45 @@ def backtest(
 
     typer.echo(f"{signals.name} on {prices.name}, {metrics['start']} .. {metrics['end']}")
     typer.echo(strategy_table([("signals", metrics["strategy"]), ("buy and hold", metrics["buy_and_hold"])]))
+
+
+@app.command()
+def replay(
+    ticker: Ticker = None,
+    start: Annotated[str, typer.Option(help="First as-of date (YYYY-MM-DD).")] = "2015-01-01",
+    every: Annotated[str, typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M.")] = "3M",
+    end: Annotated[Optional[str], typer.Option(help="Stop trading here (default: the last bar).")] = None,
+    sets: Sets = None,
+    root: Root = Path("."),
+) -> None:
+    """Simulate scheduled retraining over history: train at each as-of date on data up to it, gate, trade.
+
+    Prints each step (as-of, version, decision, error vs persistence) and the stitched out-of-sample
+    result of "always the current champion" against "train once" and Buy-and-Hold. The registry is
+    not touched; every step is an MLflow run under one parent run.
+    """
+    _setup()
+    from stockflow.config import ParamsError
+    from tasks.project import Project
+
+    project = Project(root.resolve())
+    try:
+        params = project.load_params(sets or [])
+    except ParamsError as exc:
+        _fail(str(exc), 2)
+    name = ticker or params.data.ticker
+    if not project.data_file(name).exists():
+        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
+    from flows.replay import replay as replay_flow
+
+    try:
+        result = replay_flow(ticker=name, root=str(project.root), start=start, every=every, end=end,
+                             overrides=list(sets or []))  # fmt: skip
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    from flows.summary import replay_summary
+
+    typer.echo(replay_summary(result, project))
 
 
 @app.command()

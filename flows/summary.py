@@ -76,3 +76,24 @@ def _promotion_lines(results: dict[str, Any]) -> list[str]:
     name = f"stockflow-{results['ticker']}"
     verdict = "now champion" if pr["promote"] else "champion unchanged"
     return [f"  Registry:   {name} v{pr['version']} (challenger), {verdict}: {pr['reason']}"]
+
+
+def replay_summary(result: dict[str, Any], project: Project) -> str:
+    table, metrics = result["table"], result["metrics"]
+    lines = [f"replay of {result['ticker']}: {len(table)} steps", ""]
+    lines.append(f"  {'as of':<12}{'model':>6}{'decision':>10}{'test MAE/persist.':>19}{'champion':>10}"
+                 f"{'next period MAE/persist.':>26}")  # fmt: skip
+    for row in table.to_dict("records"):
+        period = row.get("period_mae_ratio")
+        period = "" if period is None or period != period else f"{period:.3f}"
+        lines.append(
+            f"  {str(row['as_of']):<12}{row['version']:>6}{row['decision']:>10}{row['test_mae_ratio']:>19.3f}"
+            f"{row['champion']:>10}{period:>26}"
+        )
+    if metrics:
+        lines += ["", "  out of sample, stitched:", strategy_table(
+            [(name.replace("_", " "), m) for name, m in metrics.items()])]  # fmt: skip
+    else:
+        lines += ["", "  no model passed the gate: nothing traded"]
+    lines += ["", f"  MLflow parent run: {result['run_id']}   (stockflow ui)"]
+    return "\n".join(lines)

@@ -87,3 +87,16 @@ def search_heatmap(grid: pd.DataFrame, objective: str, threshold: float, title: 
     fig.colorbar(image, ax=ax, label=objective)
     fig.tight_layout()
     return fig
+
+
+def equity_curves(equity: pd.DataFrame, title: str) -> Any:
+    """Several equity curves on one chart, drawdowns below."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True, height_ratios=(3, 1))
+    for name in equity.columns:
+        top.plot(equity.index, equity[name], label=name.replace("_", " "), lw=1)
+        bottom.plot(equity.index, equity[name] / equity[name].cummax() - 1.0, lw=0.8)
+    top.set(title=title, ylabel="equity")
+    top.legend()
+    bottom.set(ylabel="drawdown", xlabel="date")
+    fig.tight_layout()
+    return fig

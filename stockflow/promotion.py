@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import pandas as pd
+
+from stockflow.backtest import Rules, run_backtest
+from stockflow.forecast_metrics import forecast_metrics
+from stockflow.optimise import trading_window
+from stockflow.performance import strategy_metrics
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -68,4 +75,17 @@ def decide(challenger: Scores, champion: Scores | None, gate: Gate) -> Decision:
         f"Sharpe {challenger.sharpe:.3f} > {champion.sharpe:.3f}",
         challenger,
         champion,
+    )
+
+
+def score_window(
+    prices: pd.DataFrame, frame: pd.DataFrame, rules: Rules, threshold: float = 0.0, risk_free_rate: float = 0.0
+) -> Scores:
+    """Forecast error and strategy Sharpe of `frame` (date, target_date, close, actual, forecast)."""
+    window = trading_window(prices, frame)
+    traded = run_backtest(window.bars, window.signals(threshold, rules.allow_short), rules)
+    return Scores(
+        mae=forecast_metrics(frame["actual"], frame["forecast"], frame["close"])["mae"],
+        persistence_mae=forecast_metrics(frame["actual"], frame["close"], frame["close"])["mae"],
+        sharpe=strategy_metrics(traded, rules.cash, risk_free_rate)["sharpe"],
     )

@@ -49,9 +49,14 @@ def ingest(project: Project, params: Params, source: str, ticker: str) -> Path:
 
     A file that fails validation leaves data/ and data.dvc exactly as they were.
     """
+    frame, description = load_source(source)
+    return store(project, params, frame, ticker, description)
+
+
+def store(project: Project, params: Params, frame: pd.DataFrame, ticker: str, description: str) -> Path:
+    """Validate `frame`; only if it passes, write it as data/<ticker>.csv and record it in data.dvc."""
     from tasks.validate import remember_valid_data
 
-    frame, description = load_source(source)
     report = validate_prices(frame, project.load_suite(params.validate_.suite), params.validate_, source=description)
     if not report.success:
         raise DataValidationError(report)
@@ -65,3 +70,29 @@ def ingest(project: Project, params: Params, source: str, ticker: str) -> Path:
     record_data_version(project)
     remember_valid_data(project)
     return target
+
+
+def take_new_bars(project: Project, params: Params, ticker: str) -> dict:
+    """Append the bars in <drop_folder>/<ticker>*.csv that are newer than data/<ticker>.csv.
+
+    The extended series is validated as a whole before anything is written; the
+    files taken are then moved to <drop_folder>/taken/. Bars not newer than the
+    last one held are ignored, so a re-run with nothing new changes nothing.
+    """
+    folder = project.root / params.data.drop_folder
+    files = sorted(folder.glob(f"{ticker}*.csv")) if folder.is_dir() else []
+    current = read_price_file(project.data_file(ticker))
+    last = current["Date"].max()
+    frames = [read_price_file(f) for f in files]
+    new = pd.concat(frames, ignore_index=True) if frames else current.iloc[:0]
+    new = new[new["Date"] > last].drop_duplicates("Date", keep="last").sort_values("Date")
+    result = {"files": [f.name for f in files], "new_rows": len(new), "last_date": str(last.date())}
+    if new.empty:
+        return result
+    merged = pd.concat([current, new[current.columns.intersection(new.columns)]], ignore_index=True)
+    store(project, params, merged, ticker, f"data/{ticker}.csv + {len(new)} new bars from {', '.join(result['files'])}")
+    taken = folder / "taken"
+    taken.mkdir(exist_ok=True)
+    for f in files:
+        f.replace(taken / f.name)
+    return {**result, "last_date": str(new["Date"].max().date())}

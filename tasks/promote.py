@@ -11,12 +11,8 @@ import time
 
 import pandas as pd
 
-from stockflow.backtest import run_backtest
 from stockflow.config import Params
-from stockflow.forecast_metrics import forecast_metrics
-from stockflow.optimise import trading_window
-from stockflow.performance import strategy_metrics
-from stockflow.promotion import Gate, Scores, decide
+from stockflow.promotion import Gate, Scores, decide, score_window
 from tasks import registry, tracking
 from tasks.backtest import rules_from
 from tasks.evaluate import load_predictions
@@ -27,21 +23,15 @@ STAGE = "promote"
 
 
 def window_scores(prices: pd.DataFrame, test: pd.DataFrame, forecast: pd.Series, params: Params) -> Scores:
-    """Forecast error and strategy Sharpe of `forecast` (indexed like `test`) on the test window."""
-    frame = test.assign(forecast=forecast.to_numpy())
     p = params.backtest
-    window = trading_window(prices, frame)
-    traded = run_backtest(window.bars, window.signals(p.threshold, p.allow_short), rules_from(p))
-    sharpe = strategy_metrics(traded, p.cash, p.risk_free_rate)["sharpe"]
-    err = forecast_metrics(frame["actual"], frame["forecast"], frame["close"])["mae"]
-    base = forecast_metrics(frame["actual"], frame["close"], frame["close"])["mae"]
-    return Scores(mae=err, persistence_mae=base, sharpe=sharpe)
+    frame = test.assign(forecast=forecast.to_numpy())
+    return score_window(prices, frame, rules_from(p), p.threshold, p.risk_free_rate)
 
 
 def champion_forecasts(model, prices: pd.DataFrame, test: pd.DataFrame) -> pd.Series:
     """The champion's next-close forecasts for the test decision days, from raw bars up to the window's end."""
     upto = prices[prices["Date"] <= test["target_date"].max()]
-    out = model.predict(upto.assign(Volume=upto["Volume"].astype(float)))
+    out = model.predict(registry.model_input(upto))
     found = out.set_index("date")["forecast"].reindex(pd.DatetimeIndex(test["date"]))
     if found.isna().any():
         raise ValueError(f"the champion cannot forecast {int(found.isna().sum())} test days (too little history)")

@@ -26,6 +26,14 @@ def model_name(ticker: str) -> str:
     return f"stockflow-{ticker}"
 
 
+INPUT_COLUMNS = ("Date", "Open", "High", "Low", "Close", "Volume")
+
+
+def model_input(prices: Any) -> Any:
+    """The registered model's input: the signature's columns, Volume as float."""
+    return prices[list(INPUT_COLUMNS)].assign(Volume=prices["Volume"].astype(float))
+
+
 def signature():
     import pandas as pd
     from mlflow.models import infer_signature
