@@ -104,10 +104,9 @@ class PromoteParams(_Section):
     """The gate between a newly trained model (challenger) and the registry's champion."""
 
     max_mae_ratio: float = Field(1.0, gt=0, description="MAE / persistence MAE must not exceed this")
-    min_mae_gain: float = Field(
-        0.0, ge=0, description="fraction by which the challenger's MAE must beat the champion's"
-    )
-    min_sharpe_gain: float = Field(0.0, ge=0, description="by how much its Sharpe must beat the champion's")
+    # Margins by which the challenger must beat the champion; negative values are tolerances.
+    min_mae_gain: float = Field(0.0, gt=-1, lt=1, description="fraction of the champion's MAE")
+    min_sharpe_gain: float = 0.0
 
 
 class PredictParams(_Section):

@@ -13,8 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import stockflow
 from stockflow.config import Params
-from tasks.project import Project
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
@@ -49,7 +49,7 @@ def signature():
     return infer_signature(example, output)
 
 
-def log_forecaster(project: Project, params: Params, model_file: Path, transform_file: Path) -> Any:
+def log_forecaster(params: Params, model_file: Path, transform_file: Path) -> Any:
     """Log the pyfunc forecaster into the active run: network, transform and feature code travel with it."""
     import mlflow
 
@@ -60,9 +60,9 @@ def log_forecaster(project: Project, params: Params, model_file: Path, transform
         )
         return mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
-            python_model=str(project.root / "tasks" / "serving_model.py"),
+            python_model=str(Path(__file__).with_name("serving_model.py")),
             artifacts={"model": str(model_file), "transform": str(transform_file), "settings": str(settings)},
-            code_paths=[str(project.root / "stockflow")],
+            code_paths=[str(Path(stockflow.__file__).parent)],
             signature=signature(),
             pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
             metadata={"lookback": params.preprocess.lookback, "features": list(params.preprocess.features)},

@@ -84,9 +84,7 @@ def record(project: Project, params: Params, ticker: str) -> None:
     from tasks import preprocess, registry
 
     # The self-contained forecaster (raw bars in, next close out), registered later by `promote`.
-    registry.log_forecaster(
-        project, params, out / "model.keras", project.out_dir(ticker, preprocess.STAGE) / "transform.joblib"
-    )
+    registry.log_forecaster(params, out / "model.keras", project.out_dir(ticker, preprocess.STAGE) / "transform.joblib")
 
 
 def train(project: Project, params: Params, ticker: str, run_id: str, final: bool = False) -> dict:

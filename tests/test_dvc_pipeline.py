@@ -31,7 +31,7 @@ def runs(root: Path) -> list:
 def test_repro_runs_all_then_none_then_only_what_changed(project_dir):
     first = dvc(project_dir, "repro")
     assert first.returncode == 0, first.stderr
-    assert ran(first) == ["validate", "preprocess", "train", "evaluate", "backtest"]
+    assert ran(first) == ["validate", "preprocess", "train", "evaluate", "backtest", "promote"]
     assert dvc(project_dir, "repro").stdout.count("Running stage") == 0
     git = subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_dir, capture_output=True, text=True
@@ -42,7 +42,7 @@ def test_repro_runs_all_then_none_then_only_what_changed(project_dir):
     params["backtest"]["stop_loss"] = 0.02
     (project_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = dvc(project_dir, "repro")
-    assert ran(third) == ["backtest"]
+    assert ran(third) == ["backtest", "promote"]
 
     done = runs(project_dir)
     assert [r.info.status for r in done] == ["FINISHED", "FINISHED"]

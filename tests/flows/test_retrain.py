@@ -54,19 +54,20 @@ def test_retrain_records_a_complete_traceable_run(project_dir, prefect_harness):
         "validation/report.md",
     }
 
-    # The logged model loads with pyfunc and reproduces the stage's own forecast for the test window.
+    # The logged model is self-contained: raw bars in, and it reproduces the evaluate stage's test forecasts.
     (model,) = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
     loaded = mlflow.pyfunc.load_model(model.model_uri)
-    from stockflow.model import predict
-    from tasks.preprocess import load
+    from tasks.evaluate import load_predictions
+    from tasks.prices_io import read_price_file
     from tasks.project import Project
-    from tasks.train import load_model
+    from tasks.registry import model_input
 
-    data = load(Project(project_dir), "sp500")
-    via_mlflow = np.asarray(loaded.predict(data.x["test"][:5])).reshape(-1)
-    np.testing.assert_allclose(
-        via_mlflow, predict(load_model(Project(project_dir), "sp500"), data.x["test"][:5]), rtol=1e-5
-    )
+    project = Project(project_dir)
+    prices = read_price_file(project.data_file("sp500"))
+    out = loaded.predict(model_input(prices)).set_index("date")
+    test = load_predictions(project, "sp500").query("split == 'test'")
+    np.testing.assert_allclose(out.loc[test["date"], "forecast"], test["forecast"], rtol=1e-5)
+    assert out.index[-1] == prices["Date"].iloc[-1]  # the last row: the forecast for the next trading day
 
 
 def test_a_second_run_sits_beside_the_first(project_dir, prefect_harness):
@@ -98,5 +99,6 @@ def test_bad_data_stops_before_training_and_records_nothing(project_dir, prefect
     assert run.info.status == "FAILED"
     assert "validation/report.json" in {a.path for a in client.list_artifacts(run.info.run_id, "validation")}
     assert not mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    assert not client.search_registered_models()  # nothing registered, no alias moved
     assert (project_dir / "data.dvc").read_text() == dvc_before
     assert not (project_dir / "outputs" / "sp500" / "train").exists()

@@ -19,6 +19,7 @@ EXPECTED_FILES = {
     "train": ["model.keras", "history.csv"],
     "evaluate": ["predictions.csv"],
     "backtest": ["equity.csv", "trades.csv", "search.csv"],
+    "promote": [],  # its output is the registry entry and metrics/<ticker>/promote.json
 }
 
 

@@ -1,0 +1,37 @@
+"""The promotion gate's decision, case by case (pure: no registry here)."""
+
+from stockflow.promotion import Gate, Scores, decide
+
+CHAMPION = Scores(mae=10.0, persistence_mae=10.5, sharpe=0.8)
+
+
+def test_first_model_must_be_no_worse_than_persistence():
+    assert decide(Scores(10.0, 10.5, 0.1), None, Gate()).promote
+    assert decide(Scores(10.5, 10.5, 0.1), None, Gate()).promote  # level with persistence is "no worse"
+    rejected = decide(Scores(11.0, 10.5, 2.0), None, Gate())
+    assert not rejected.promote and "worse than persistence" in rejected.reason
+
+
+def test_better_on_both_counts_is_promoted():
+    d = decide(Scores(9.5, 10.5, 0.9), CHAMPION, Gate())
+    assert d.promote and "beats the champion" in d.reason
+    assert d.figures()["champion_mae"] == 10.0 and d.figures()["challenger_sharpe"] == 0.9
+
+
+def test_worse_on_either_count_is_rejected():
+    assert not decide(Scores(10.5, 10.5, 0.9), CHAMPION, Gate()).promote  # MAE worse
+    lower_sharpe = decide(Scores(9.5, 10.5, 0.7), CHAMPION, Gate())
+    assert not lower_sharpe.promote and "Sharpe" in lower_sharpe.reason and "MAE" not in lower_sharpe.reason
+
+
+def test_a_tie_keeps_the_champion():
+    assert not decide(CHAMPION, CHAMPION, Gate()).promote
+
+
+def test_margins_and_tolerances():
+    slightly_better = Scores(9.9, 10.5, 0.85)
+    assert decide(slightly_better, CHAMPION, Gate()).promote
+    assert not decide(slightly_better, CHAMPION, Gate(min_mae_gain=0.05)).promote
+    assert not decide(slightly_better, CHAMPION, Gate(min_sharpe_gain=0.1)).promote
+    assert decide(CHAMPION, CHAMPION, Gate(min_mae_gain=-0.01, min_sharpe_gain=-0.01)).promote
+    assert not decide(Scores(10.0, 10.5, 0.9), CHAMPION, Gate(max_mae_ratio=0.9)).promote
