@@ -244,13 +244,18 @@ def replay(
     name = ticker or params.data.ticker
     if not project.data_file(name).exists():
         _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
-    from flows.replay import replay as replay_flow
+    from tasks.prices_io import read_price_file
+    from tasks.replay import as_of_dates
 
-    try:
-        result = replay_flow(ticker=name, root=str(project.root), start=start, every=every, end=end,
-                             overrides=list(sets or []))  # fmt: skip
+    try:  # bad dates or interval fail here, before any flow run starts
+        as_of_dates(read_price_file(project.data_file(name)), start, every, end)
     except ValueError as exc:
         _fail(str(exc), 2)
+    from flows.replay import replay as replay_flow
+
+    result = replay_flow(ticker=name, root=str(project.root), start=start, every=every, end=end,
+                         overrides=list(sets or []))  # fmt: skip
+
     from flows.summary import replay_summary
 
     typer.echo(replay_summary(result, project))

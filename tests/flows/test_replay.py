@@ -1,0 +1,78 @@
+"""`stockflow replay`: the schedule over history, each step blind to its future, grouped in MLflow."""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tasks.replay import as_of_dates, parse_every, step
+
+LOOSE = ["promote.max_mae_ratio=100"]
+
+
+def test_every_parses_counts_and_units():
+    assert parse_every("3M") == pd.DateOffset(months=3)
+    assert parse_every("2w") == pd.DateOffset(weeks=2)
+    with pytest.raises(ValueError, match="e.g. 10D, 2W, 3M, 1Y"):
+        parse_every("3Q")
+
+
+def test_as_of_dates_step_through_the_data(small_prices):
+    assert as_of_dates(small_prices, "2017-01-01", "6M") == [
+        pd.Timestamp(d) for d in ("2017-01-01", "2017-07-01", "2018-01-01", "2018-07-01")
+    ]
+    with pytest.raises(ValueError, match="inside the data"):
+        as_of_dates(small_prices, "2010-01-01", "6M")
+
+
+@pytest.mark.slow
+def test_a_step_sees_nothing_after_its_as_of_date(project_dir, small_prices):
+    from tasks.project import Project
+
+    params = Project(project_dir).load_params(LOOSE)
+    as_of = pd.Timestamp("2017-09-01")
+    _, decision = step(small_prices, params, as_of, None)
+    changed = small_prices.copy()
+    later = changed["Date"] > as_of
+    changed.loc[later, ["Open", "High", "Low", "Close"]] *= 1.5
+    _, again = step(changed, params, as_of, None)
+    assert again.figures() == decision.figures()
+
+
+@pytest.mark.slow
+def test_replay_prints_steps_and_groups_runs_under_one_parent(project_dir, prefect_harness):
+    from flows.replay import replay
+    from flows.summary import replay_summary
+    from tasks.project import Project
+
+    result = replay(root=str(project_dir), start="2017-07-01", every="6M", overrides=LOOSE)
+    text = replay_summary(result, Project(project_dir))
+    for as_of in ("2017-07-01", "2018-01-01", "2018-07-01"):
+        assert as_of in text
+    assert "current champion" in text and "train once" in text and "buy and hold" in text
+
+    mlflow.set_tracking_uri(f"sqlite:///{project_dir / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["stockflow"], output_format="list")
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.info.status == "FINISHED" and len(children) == 3
+    assert sorted(r.data.tags["stockflow.as_of"] for r in children) == ["2017-07-01", "2018-01-01", "2018-07-01"]
+    assert all("gate.challenger_mae_ratio" in r.data.metrics for r in children)
+    assert "replay.current_champion.sharpe" in parent.data.metrics
+    client = mlflow.MlflowClient()
+    assert "plots/replay_equity.png" in {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
+    steps = pd.read_csv(project_dir / "outputs" / "sp500" / "replay" / "steps.csv")
+    assert list(steps["version"]) == ["v1", "v2", "v3"] and steps["decision"].iloc[0] == "promoted"
+    equity = pd.read_csv(project_dir / "outputs" / "sp500" / "replay" / "equity.csv", parse_dates=["date"])
+    assert equity["date"].iloc[0] >= pd.Timestamp("2017-07-01")
+    assert not client.search_registered_models()  # a replay never touches the registry
+
+
+def test_replay_command_refuses_a_bad_interval(project_dir):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = CliRunner().invoke(app, ["replay", "--root", str(project_dir), "--start", "2017-01-01", "--every", "3Q"])
+    assert out.exit_code == 2 and "e.g. 10D, 2W, 3M, 1Y" in out.output

@@ -1,0 +1,101 @@
+"""The scheduled deployment, inspected offline, and the scheduled flow on a CSV drop folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from stockflow.prices import to_csv_text
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_deployment_runs_the_scheduled_flow_on_weekdays_after_the_close():
+    from cronsim import CronSim  # what Prefect itself uses to expand cron strings
+    from prefect.flows import load_flow_from_entrypoint
+    from prefect.schedules import Cron
+
+    spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
+    (deployment,) = spec["deployments"]
+    assert deployment["name"] == "retrain" and deployment["work_pool"]["name"] == "stockflow"
+    flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
+    assert flow.name == "scheduled-retrain"
+    assert flow.validate_parameters(deployment["parameters"]) == {"ticker": "sp500", "root": "."}
+
+    (schedule,) = deployment["schedules"]
+    built = flow.to_deployment(name="retrain", schedule=Cron(schedule["cron"], timezone=schedule["timezone"]))
+    assert built.schedules[0].schedule.cron == schedule["cron"]
+    new_york = zoneinfo.ZoneInfo(schedule["timezone"])
+    assert str(new_york) == "America/New_York"
+    runs = CronSim(schedule["cron"], dt.datetime(2026, 11, 20, 12, 0, tzinfo=new_york))  # a Friday
+    fires = [next(runs) for _ in range(5)]
+    assert all(f.weekday() < 5 and (f.hour, f.minute) >= (16, 0) for f in fires)  # weekdays, after the close
+    assert fires[0].weekday() == 4 and fires[1].weekday() == 0  # Friday, then straight to Monday
+
+
+@pytest.mark.slow
+def test_scheduled_run_takes_new_bars_and_retrains_only_when_there_are_some(project_dir, small_prices, prefect_harness):
+    from flows.schedule import scheduled_retrain
+    from tasks.ingest import ingest
+    from tasks.project import Project
+
+    project = Project(project_dir)
+    # The project holds data up to November 2018; December's bars arrive in the drop folder.
+    held, december = (
+        small_prices[small_prices["Date"] < "2018-12-01"],
+        small_prices[small_prices["Date"] >= "2018-12-01"],
+    )
+    older = project_dir.parent / "held.csv"
+    older.write_text(to_csv_text(held))
+    ingest(project, project.load_params(), f"csv:{older}", "sp500")
+    version_before = (project_dir / "data.dvc").read_text()
+    mlflow.set_tracking_uri(f"sqlite:///{project_dir / 'mlruns' / 'mlflow.db'}")
+
+    nothing = scheduled_retrain(root=str(project_dir))
+    assert nothing["retrained"] is False and nothing["new_rows"] == 0
+
+    drop = project_dir / "incoming"
+    drop.mkdir()
+    (drop / "sp500-2018-12.csv").write_text(to_csv_text(december))
+    (drop / "sp500-overlap.csv").write_text(to_csv_text(small_prices.iloc[-40:-10]))  # old and new bars mixed
+    result = scheduled_retrain(root=str(project_dir))
+    assert result["retrained"] is True and result["new_rows"] == len(december)
+    assert result["last_date"] == "2018-12-31"
+    assert (project_dir / "data.dvc").read_text() != version_before  # a new data version
+    assert project.data_file("sp500").read_text() == to_csv_text(small_prices)
+    assert sorted(p.name for p in (drop / "taken").iterdir()) == ["sp500-2018-12.csv", "sp500-overlap.csv"]
+    run = mlflow.MlflowClient().get_run(result["run_id"])
+    assert (
+        run.info.status == "FINISHED"
+        and run.data.tags["stockflow.data_version"] in (project_dir / "data.dvc").read_text()
+    )
+    assert result["promote"]["version"] == 1
+
+    again = scheduled_retrain(root=str(project_dir))
+    assert again["retrained"] is False
+    assert len(mlflow.search_runs(experiment_names=["stockflow"], output_format="list")) == 1
+
+
+@pytest.mark.slow
+def test_bad_new_bars_are_refused_and_nothing_changes(project_dir, small_prices, prefect_harness):
+    from flows.schedule import scheduled_retrain
+    from stockflow.validation import DataValidationError
+
+    data_before = (project_dir / "data" / "sp500.csv").read_text()
+    dvc_before = (project_dir / "data.dvc").read_text()
+    future = small_prices.iloc[-5:].copy()
+    future["Date"] = future["Date"] + dt.timedelta(days=60)
+    future.loc[future.index[2], "Low"] = future.loc[future.index[2], "High"] * 2  # Low above High
+    drop = project_dir / "incoming"
+    drop.mkdir()
+    (drop / "sp500-bad.csv").write_text(to_csv_text(future))
+    with pytest.raises(DataValidationError):
+        scheduled_retrain(root=str(project_dir))
+    assert (project_dir / "data" / "sp500.csv").read_text() == data_before
+    assert (project_dir / "data.dvc").read_text() == dvc_before
+    assert (drop / "sp500-bad.csv").exists()  # left where it was, for someone to look at
