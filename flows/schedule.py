@@ -14,7 +14,7 @@ from flows.retrain import retrain
 from tasks.project import Project
 
 
-@task(name="take_new_bars", retries=2, retry_delay_seconds=30)
+@task(name="take_new_bars")  # no retries: bad bars stay bad, and a local folder does not flake
 def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
     """Validated new bars appended to data/<ticker>.csv and recorded as a new DVC data version."""
     from tasks.ingest import take_new_bars as take

@@ -41,8 +41,10 @@ def configure(project: Project, params: Params) -> str:
     if experiment is not None:
         mlflow.set_experiment(experiment_id=experiment.experiment_id)
         return experiment.experiment_id
-    # Artifacts beside the database under mlruns/, unless a server decides where they go.
-    location = (project.root / "mlruns" / "artifacts").as_uri() if uri.startswith("sqlite:") else None
+    # Artifacts beside the database (mlruns/artifacts by default), unless a server decides where they go.
+    location = (
+        (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri() if uri.startswith("sqlite:") else None
+    )
     experiment_id = mlflow.create_experiment(name, artifact_location=location)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
