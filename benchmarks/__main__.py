@@ -19,6 +19,8 @@ import numpy as np
 from tasks.quiet import quiet
 
 quiet()
+# tqdm reads TQDM_* settings when it is first imported: this silences backtesting.py's per-run bar.
+os.environ["TQDM_DISABLE"] = "1"
 
 
 def timed(fn, *args, **kwargs):
@@ -90,7 +92,6 @@ def backtest_speed() -> None:
     from stockflow.performance import strategy_metrics
 
     warnings.filterwarnings("ignore")
-    os.environ["TQDM_DISABLE"] = "1"  # backtesting.py's per-run progress bar
     n = 5000
     bars = synthetic_bars(n)
     signals = (np.random.default_rng(1).random(n) < 0.55).astype(int)
@@ -206,6 +207,11 @@ def forecast_table() -> None:
 
 
 if __name__ == "__main__":
-    pipeline_phases()
+    import shutil
+
+    try:
+        pipeline_phases()
+    finally:
+        shutil.rmtree(Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")).parent, ignore_errors=True)
     forecast_table()
     backtest_speed()

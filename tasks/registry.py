@@ -101,6 +101,7 @@ def version_run_id(ticker: str, version: str | int) -> str | None:
 def register(run_id: str, ticker: str, tags: dict[str, str]) -> Any:
     """A new version from the run's logged model, tagged; no alias moves here."""
     import mlflow
+    from mlflow import MlflowClient
 
     logged = mlflow.search_logged_models(
         filter_string=f"source_run_id = '{run_id}' AND name = '{MODEL_ARTIFACT}'", output_format="list"
@@ -108,8 +109,12 @@ def register(run_id: str, ticker: str, tags: dict[str, str]) -> Any:
     if not logged:
         raise RuntimeError(f"run {run_id} has no logged model to register")
     newest = max(logged, key=lambda m: m.creation_timestamp)
-    # register_model (not create_model_version) passes the model id a tracking server needs.
-    return mlflow.register_model(newest.model_uri, model_name(ticker), tags=tags)
+    client = MlflowClient()
+    name = model_name(ticker)
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        client.create_registered_model(name, description=f"stockflow next-close forecaster for {ticker}")
+    # The model id is what a tracking server needs to accept a `models:/` source.
+    return client.create_model_version(name, newest.model_uri, run_id=run_id, tags=tags, model_id=newest.model_id)
 
 
 def move_alias(ticker: str, alias: str, version: str | int) -> None:
