@@ -9,7 +9,8 @@ import typer
 
 app = typer.Typer(
     help="LSTM stock forecasts and an honest backtest, as a tracked, reproducible pipeline.\n\n"
-    "Typical day: `stockflow run` (retrain on data/<ticker>.csv), then `stockflow ui` to compare runs.",
+    "Typical day: `stockflow run` (retrain on data/<ticker>.csv and gate the new model), `stockflow predict` "
+    "(tomorrow's forecast from the champion), `stockflow ui` to compare runs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,6 +31,22 @@ def _setup(verbose: bool = False) -> None:
     from tasks.quiet import quiet
 
     quiet(verbose)
+
+
+def _project_with_data(root: Path, ticker: str | None, sets: list[str] | None):
+    """The project, its params with overrides, and a ticker whose data file exists; exit 2 otherwise."""
+    from stockflow.config import ParamsError
+    from tasks.project import Project
+
+    project = Project(root.resolve())
+    try:
+        params = project.load_params(sets or [])
+    except ParamsError as exc:
+        _fail(str(exc), 2)
+    name = ticker or params.data.ticker
+    if not project.data_file(name).exists():
+        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
+    return project, params, name
 
 
 def _fail(message: str, code: int) -> None:
@@ -115,22 +132,17 @@ def run(
     root: Root = Path("."),
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
-    """Run the retrain flow (validate, preprocess, train, evaluate, backtest) and print a summary."""
+    """Run the retrain flow (validate, preprocess, train, evaluate, backtest, promote) and print a summary.
+
+    The new model is registered as stockflow-TICKER's `challenger`, and becomes `champion` if it passes
+    the gate in params.yaml (promote). --preset paper runs the paper's exact set-up.
+    """
     _setup(verbose)
     sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
-    from stockflow.config import ParamsError
     from stockflow.validation import DataValidationError
     from tasks.prices_io import PriceFileError
-    from tasks.project import Project
 
-    project = Project(root.resolve())
-    try:
-        params = project.load_params(sets or [])
-    except ParamsError as exc:
-        _fail(str(exc), 2)
-    name = ticker or params.data.ticker
-    if not project.data_file(name).exists():
-        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
+    project, params, name = _project_with_data(root, ticker, sets)
     from flows.retrain import retrain
 
     try:
@@ -233,17 +245,8 @@ def replay(
     not touched; every step is an MLflow run under one parent run.
     """
     _setup()
-    from stockflow.config import ParamsError
-    from tasks.project import Project
 
-    project = Project(root.resolve())
-    try:
-        params = project.load_params(sets or [])
-    except ParamsError as exc:
-        _fail(str(exc), 2)
-    name = ticker or params.data.ticker
-    if not project.data_file(name).exists():
-        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
+    project, params, name = _project_with_data(root, ticker, sets)
     from tasks.prices_io import read_price_file
     from tasks.replay import as_of_dates
 

@@ -56,7 +56,7 @@ def record_data_version(root: str, overrides: list[str], ticker: str, run_id: st
 
 @flow(name="retrain", log_prints=True)
 def retrain(ticker: str | None = None, root: str = ".", overrides: list[str] | None = None) -> dict[str, Any]:
-    """Validate, preprocess, train, evaluate and backtest one ticker; returns each stage's summary."""
+    """Validate, preprocess, train, evaluate, backtest and gate one ticker; returns each stage's summary."""
     root = str(Path(root).resolve())
     overrides = list(overrides or [])
     params = Project(Path(root)).load_params(overrides)
