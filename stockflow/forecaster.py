@@ -23,12 +23,6 @@ class Forecaster:
     model: Any  # a compiled Keras model
     transform: Transform
 
-    def min_rows(self, prices: pd.DataFrame) -> int:
-        """Rows needed before the first forecast: the features' warm-up plus the lookback."""
-        feats = build_features(prices, self.transform.features)
-        warm_up = int(feats.isna().any(axis=1).to_numpy().argmin())
-        return warm_up + self.transform.lookback
-
     def forecast(self, prices: pd.DataFrame, threshold: float = 0.0, allow_short: bool = False) -> pd.DataFrame:
         """One row per input day that has a full window: date, close, forecast, expected_return, signal."""
         prices = prices.reset_index(drop=True)

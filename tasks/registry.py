@@ -80,12 +80,6 @@ def champion_version(ticker: str) -> Any | None:
         return None
 
 
-def load(ticker: str, alias: str = CHAMPION) -> Any:
-    import mlflow
-
-    return mlflow.pyfunc.load_model(f"models:/{model_name(ticker)}@{alias}")
-
-
 def load_version(ticker: str, version: str | int) -> Any:
     import mlflow
 
