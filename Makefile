@@ -24,8 +24,11 @@ run: data  ## the main job: retrain on the default data and print a summary
 test: setup  ## the test suite
 	$(BIN)/python -m pytest
 
-bench: data  ## timings, as ratios against references measured in the same run
+$(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,bench]'
+	touch $@
+
+bench: data $(VENV)/.bench-installed  ## timings, as ratios against references measured in the same run
 	$(BIN)/python -m benchmarks
 
 repro: data  ## the DVC pipeline (same stages as the flow)

@@ -182,15 +182,8 @@ def forecast_table() -> None:
             forecasts[name], seconds[name] = timed(train_and_forecast, data, params.train)
             forecasts[name] = dict(zip(data.dates["test"], forecasts[name], strict=True))
         # Baselines on the default set-up's samples, as a run computes them.
-        tf, test = data.transform, data.dates["test"]
-        close = data.close["test"]
-        ladder = {
-            "persistence": baselines.persistence(close),
-            "drift": baselines.drift(close, data.close["train"], data.next_close["train"]),
-            "sma": baselines.sma(closes, np.array([day[d] for d in test]), 10),
-            "ridge": tf.to_price(baselines.ridge(data.x["train"], data.y["train"], data.x["test"]), close),
-            "svr": tf.to_price(baselines.svr(data.x["train"], data.y["train"], data.x["test"]), close),
-        }
+        test = data.dates["test"]
+        ladder = baselines.ladder(data, closes, {"test": np.array([day[d] for d in test])}, 10)["test"]
         for name, values in ladder.items():
             forecasts[name] = dict(zip(test, values, strict=True))
         # The same test days for everything: those every forecaster covers.

@@ -168,20 +168,25 @@ def predict(
     """The champion's forecast for the next trading day: price, return and signal.
 
     Uses models:/stockflow-TICKER@champion and data/TICKER.csv (validated first), and names the
-    model version, its data version and its training date. Exit code 1: no champion, invalid or stale data.
+    model version, its data version and its training date. Exit code 1: no champion, invalid or stale
+    data; 2: unreadable params or price file.
     """
     _setup()
     import json
 
+    from stockflow.config import ParamsError
     from tasks.predict import PredictError, next_day
+    from tasks.prices_io import PriceFileError
     from tasks.project import Project
 
     project = Project(root.resolve())
-    params = project.load_params()
     try:
+        params = project.load_params()
         result = next_day(project, params, ticker or params.data.ticker, allow_stale)
     except PredictError as exc:
         _fail(str(exc), 1)
+    except (ParamsError, PriceFileError) as exc:
+        _fail(str(exc), 2)
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
 
 

@@ -5,7 +5,12 @@ Every model metric stands beside these on the same test days.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from stockflow.dataset import Dataset
 
 
 def persistence(close_today: np.ndarray) -> np.ndarray:
@@ -32,16 +37,26 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
-def ridge(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, alpha: float = 1.0) -> np.ndarray:
-    """Ridge regression on the same scaled windows the network sees (scaled target out)."""
+def ladder(
+    data: Dataset, closes: np.ndarray, rows: dict[str, np.ndarray], sma_window: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every baseline's next-close forecasts for each split in `rows` (split -> row in `closes` of each sample).
+
+    Ridge and SVR (the paper's section 2.2) learn on the same scaled windows the
+    network sees, fitted once on the training samples; SVR on the latest 3,000.
+    """
     from sklearn.linear_model import Ridge
-
-    return Ridge(alpha=alpha).fit(_flat(x_train), y_train).predict(_flat(x_test))
-
-
-def svr(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, max_samples: int = 3000) -> np.ndarray:
-    """Support vector regression (the paper's section 2.2), RBF kernel, on the latest training windows."""
     from sklearn.svm import SVR
 
-    x_fit, y_fit = _flat(x_train)[-max_samples:], y_train[-max_samples:]
-    return SVR(C=1.0, epsilon=0.01).fit(x_fit, y_fit).predict(_flat(x_test))
+    x, y = _flat(data.x["train"]), data.y["train"]
+    learnt = {"ridge": Ridge(alpha=1.0).fit(x, y), "svr": SVR(C=1.0, epsilon=0.01).fit(x[-3000:], y[-3000:])}
+    out = {}
+    for split, idx in rows.items():
+        close = data.close[split]
+        out[split] = {
+            "persistence": persistence(close),
+            "drift": drift(close, data.close["train"], data.next_close["train"]),
+            "sma": sma(closes, idx, sma_window),
+            **{name: data.transform.to_price(m.predict(_flat(data.x[split])), close) for name, m in learnt.items()},
+        }
+    return out

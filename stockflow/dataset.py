@@ -30,14 +30,19 @@ class Transform:
     feature_scaler: MinMaxScaler | StandardScaler
     target_scaler: MinMaxScaler | StandardScaler
 
-    def inputs(self, prices: pd.DataFrame) -> np.ndarray:
-        """Scaled windows for every day that has a full lookback, shape (n, lookback, k)."""
+    def inputs(self, prices: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled windows, shape (n, lookback, k), for every row with a full window after the features' warm-up,
+        and the row each window ends on."""
         feats = build_features(prices, self.features).to_numpy(dtype=float)
-        scaled = self.feature_scaler.transform(feats)
-        if len(scaled) < self.lookback:
-            raise ValueError(f"need at least {self.lookback} rows, got {len(scaled)}")
-        windows = np.lib.stride_tricks.sliding_window_view(scaled, self.lookback, axis=0)
-        return np.ascontiguousarray(windows.transpose(0, 2, 1), dtype=np.float32)
+        first = first_valid_row(feats)
+        if len(prices) - first < self.lookback:
+            raise ValueError(
+                f"need at least {first + self.lookback} rows for a forecast "
+                f"({self.lookback}-day windows of {', '.join(self.features)}); got {len(prices)}"
+            )
+        scaled = self.feature_scaler.transform(feats[first:])
+        windows = np.lib.stride_tricks.sliding_window_view(scaled, self.lookback, axis=0).transpose(0, 2, 1)
+        return np.ascontiguousarray(windows, dtype=np.float32), np.arange(first + self.lookback - 1, len(prices))
 
     def to_price(self, scaled_prediction: np.ndarray, close_today: np.ndarray) -> np.ndarray:
         """Model output (scaled target) -> forecast of the next close."""
@@ -91,11 +96,16 @@ def split_counts(n_samples: int, test_fraction: float, val_fraction: float) -> t
 def decision_days(prices: pd.DataFrame, params: PreprocessParams) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix, and the rows that can be samples: a full window of valid features and a known next day."""
     feats = build_features(prices, params.features).to_numpy(dtype=float)
+    return feats, np.arange(first_valid_row(feats) + params.lookback - 1, len(prices) - 1)
+
+
+def first_valid_row(feats: np.ndarray) -> int:
+    """The first row after the features' warm-up (indicators need history); later gaps are an error."""
     valid = ~np.isnan(feats).any(axis=1)
-    first = int(np.argmax(valid)) if valid.any() else len(prices)
+    first = int(np.argmax(valid)) if valid.any() else len(feats)
     if not valid[first:].all():
         raise ValueError("features have gaps after their warm-up period")
-    return feats, np.arange(first + params.lookback - 1, len(prices) - 1)
+    return first
 
 
 def make_dataset(

@@ -18,12 +18,17 @@ from stockflow.forecast_metrics import diebold_mariano, forecast_metrics
 from stockflow.model import build_model, fit, predict, seed_everything
 
 
-def train_and_forecast(data: Dataset, train: TrainParams, split: str = "test") -> np.ndarray:
-    """A fresh model trained on `data` with `train.seed`; its price forecasts for `split`."""
+def fit_model(data: Dataset, train: TrainParams):
+    """A fresh model trained on `data` with `train.seed`."""
     seed_everything(train.seed)
     model = build_model(data.transform.lookback, len(data.transform.features), train)
     fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], train)
-    return data.transform.to_price(predict(model, data.x[split]), data.close[split])
+    return model
+
+
+def train_and_forecast(data: Dataset, train: TrainParams, split: str = "test") -> np.ndarray:
+    """A fresh model's price forecasts for `split`."""
+    return data.transform.to_price(predict(fit_model(data, train), data.x[split]), data.close[split])
 
 
 def fold_slices(n_samples: int, test_fraction: float, folds: int, window: str) -> list[tuple[slice, int]]:

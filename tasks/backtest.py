@@ -30,7 +30,8 @@ def rules_from(p: BacktestParams) -> Rules:
     return Rules(p.cash, p.commission, p.slippage, p.stop_loss, p.take_profit, p.allow_short, p.whole_units)
 
 
-def buy_and_hold(bars: pd.DataFrame, p: BacktestParams):
+def buy_and_hold(bars: pd.DataFrame, p: BacktestParams | Rules):
+    """Long from the first open to the end, with the same cash and costs (no stops)."""
     return run_backtest(
         bars, np.ones(len(bars), dtype=int), Rules(p.cash, p.commission, p.slippage, whole_units=p.whole_units)
     )
@@ -93,19 +94,12 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
     return metrics
 
 
-def loggable(metrics: dict) -> dict:
-    """Numbers only, flattened (walk-forward folds as optimised.walk_forward.folds.1.sharpe, ...)."""
-    from stockflow.config import flatten
-
-    flat = flatten({k: v for k, v in metrics.items() if isinstance(v, dict)})
-    return {k: v for k, v in flat.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-
-
 def record(project: Project, params: Params, ticker: str) -> None:
     from stockflow import plots
+    from stockflow.config import flatten
 
     metrics = read_json(project.metrics_file(ticker, STAGE))
-    tracking.log_stage_metrics(STAGE, loggable(metrics))
+    tracking.log_stage_metrics(STAGE, flatten(metrics))  # numbers only: dates and choices of "off" are skipped
     out = project.out_dir(ticker, STAGE)
     equity = pd.read_csv(out / "equity.csv", index_col="date", parse_dates=["date"])
     trades = pd.read_csv(out / "trades.csv", parse_dates=["entry_date", "exit_date"])
@@ -170,6 +164,10 @@ def read_signal_file(path: Path) -> pd.Series:
 
 def align(prices: pd.DataFrame, signals: pd.Series, prices_path: Path, signals_path: Path) -> pd.DataFrame:
     """The price bars the signals cover, refusing NaN prices and dates that do not line up."""
+    if "Date" not in prices.columns:
+        raise PriceFileError(f"{prices_path}: no 'Date' column")
+    if signals.empty:
+        raise PriceFileError(f"{signals_path}: no signals")
     span = prices[(prices["Date"] >= signals.index[0]) & (prices["Date"] <= signals.index[-1])].reset_index(drop=True)
     for column in ("Open", "High", "Low", "Close"):
         if column not in span.columns:
@@ -198,10 +196,9 @@ def backtest_files(prices_path: Path, signals_path: Path, rules: Rules, risk_fre
     prices = read_price_file(prices_path)
     signals = read_signal_file(signals_path)
     bars = align(prices, signals, prices_path, signals_path)
-    hold = Rules(rules.cash, rules.commission, rules.slippage, whole_units=rules.whole_units)
     return {
         "strategy": strategy_metrics(run_backtest(bars, signals.to_numpy(), rules), rules.cash, risk_free_rate),
-        "buy_and_hold": strategy_metrics(run_backtest(bars, np.ones(len(bars)), hold), rules.cash, risk_free_rate),
+        "buy_and_hold": strategy_metrics(buy_and_hold(bars, rules), rules.cash, risk_free_rate),
         "start": str(bars["Date"].iloc[0].date()),
         "end": str(bars["Date"].iloc[-1].date()),
     }

@@ -22,30 +22,28 @@ def forecasts(project: Project, params: Params, ticker: str) -> pd.DataFrame:
     """Model and baseline forecasts of the next close for every validation and test sample."""
     data = load_dataset(project, ticker)
     model = load_model(project, ticker)
-    tf = data.transform
     prices = read_price_file(project.data_file(ticker))
-    closes = prices["Close"].to_numpy(dtype=float)
-    date_index = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
-    frames = []
-    for split in ("val", "test"):
-        close = data.close[split]
-        frame = pd.DataFrame(
+    row = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
+    splits = ("val", "test")
+    ladder = baselines.ladder(
+        data,
+        prices["Close"].to_numpy(dtype=float),
+        {split: np.array([row[d] for d in data.dates[split]]) for split in splits},
+        params.evaluate.sma_window,
+    )
+    frames = [
+        pd.DataFrame(
             {
                 "split": split,
                 "date": pd.to_datetime(data.dates[split]),
-                "close": close,
+                "close": data.close[split],
                 "actual": data.next_close[split],
-                "forecast": tf.to_price(predict(model, data.x[split]), close),
-                "persistence": baselines.persistence(close),
-                "drift": baselines.drift(close, data.close["train"], data.next_close["train"]),
-                "sma": baselines.sma(
-                    closes, np.array([date_index[d] for d in data.dates[split]]), params.evaluate.sma_window
-                ),
-                "ridge": tf.to_price(baselines.ridge(data.x["train"], data.y["train"], data.x[split]), close),
-                "svr": tf.to_price(baselines.svr(data.x["train"], data.y["train"], data.x[split]), close),
+                "forecast": data.transform.to_price(predict(model, data.x[split]), data.close[split]),
+                **ladder[split],
             }
         )
-        frames.append(frame)
+        for split in splits
+    ]
     out = pd.concat(frames, ignore_index=True)
     next_dates = dict(zip(prices["Date"].iloc[:-1], prices["Date"].iloc[1:], strict=False))
     out.insert(2, "target_date", out["date"].map(next_dates))

@@ -11,7 +11,7 @@ from stockflow.config import Params
 from tasks import registry, tracking
 from tasks.prices_io import read_price_file
 from tasks.project import Project
-from tasks.validate import check_file
+from tasks.validate import check_frame
 
 
 class PredictError(Exception):
@@ -49,6 +49,9 @@ class NextDay:
 
 
 def next_day(project: Project, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):
+    path = project.data_file(ticker)
+    if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
+        raise PredictError(f"{path} not found: `stockflow ingest` it first")
     tracking.configure(project, params)
     version = registry.champion_version(ticker)
     if version is None:
@@ -56,13 +59,10 @@ def next_day(project: Project, params: Params, ticker: str, allow_stale: bool = 
             f"no champion for {registry.model_name(ticker)} yet: `stockflow run --ticker {ticker}` trains one, "
             "and it becomes champion once it passes the gate (no worse than persistence)"
         )
-    path = project.data_file(ticker)
-    if not path.exists():
-        raise PredictError(f"{path} not found: `stockflow ingest` it first")
-    report = check_file(project, params, path)
+    prices = read_price_file(path)
+    report = check_frame(project, params, prices, str(path))
     if not report.success:
         raise PredictError(report.to_text() + "\nNo forecast from data that fails validation.")
-    prices = read_price_file(path)
     last = prices["Date"].iloc[-1].date()
     age = ((today or dt.date.today()) - last).days
     if age > params.predict.max_stale_days and not allow_stale:

@@ -22,6 +22,11 @@ from tasks.project import Project, read_json, write_json
 STAGE = "promote"
 
 
+def gate_from(params: Params) -> Gate:
+    p = params.promote
+    return Gate(p.max_mae_ratio, p.min_mae_gain, p.min_sharpe_gain)
+
+
 def window_scores(prices: pd.DataFrame, test: pd.DataFrame, forecast: pd.Series, params: Params) -> Scores:
     p = params.backtest
     frame = test.assign(forecast=forecast.to_numpy())
@@ -48,8 +53,7 @@ def compute(project: Project, params: Params, ticker: str) -> dict:
     if champion_version is not None:
         model = registry.load_version(ticker, champion_version.version)
         champion = window_scores(prices, test, champion_forecasts(model, prices, test), params)
-    p = params.promote
-    decision = decide(challenger, champion, Gate(p.max_mae_ratio, p.min_mae_gain, p.min_sharpe_gain))
+    decision = decide(challenger, champion, gate_from(params))
     report = {
         "promote": decision.promote,
         "reason": decision.reason,
@@ -65,10 +69,12 @@ def record(project: Project, params: Params, ticker: str) -> None:
     import mlflow
 
     report = read_json(project.metrics_file(ticker, STAGE))
-    run_id = mlflow.active_run().info.run_id
+    run = mlflow.active_run().info
+    run_id = run.run_id
     tags = {
         "stockflow.run_id": run_id,
-        "stockflow.trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        # The run opened just before training: its start is the model's training date.
+        "stockflow.trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.start_time / 1000)),
         "stockflow.gate": "promoted" if report["promote"] else "rejected",
         **tracking.data_version(project, ticker),
     }

@@ -13,18 +13,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from stockflow.backtest import BacktestResult, run_backtest
 from stockflow.config import Params
 from stockflow.dataset import make_dataset
 from stockflow.forecaster import Forecaster
-from stockflow.model import build_model, fit, seed_everything
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
-from stockflow.promotion import Decision, Gate, decide, score_window
+from stockflow.promotion import Decision, decide
+from stockflow.robustness import fit_model
 from tasks.backtest import buy_and_hold, rules_from
+from tasks.promote import gate_from, window_scores
 
 EVERY = re.compile(r"^(\d+)\s*([DWMY])$", re.IGNORECASE)
 
@@ -60,10 +60,7 @@ class Step:
 def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataFrame]:
     """A model trained on `prices` (already cut at the as-of date) and its own test-window forecasts."""
     data = make_dataset(prices, params.preprocess)
-    seed_everything(params.train.seed)
-    model = build_model(data.transform.lookback, len(data.transform.features), params.train)
-    fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params.train)
-    forecaster = Forecaster(model, data.transform)
+    forecaster = Forecaster(fit_model(data, params.train), data.transform)
     dates = pd.to_datetime(data.dates["test"])
     next_day = dict(zip(prices["Date"].iloc[:-1], prices["Date"].iloc[1:], strict=True))
     test = pd.DataFrame(
@@ -97,16 +94,14 @@ def step(prices: pd.DataFrame, params: Params, as_of: pd.Timestamp, champion: Fo
     """Train at `as_of`, score challenger and champion on the challenger's test window, decide."""
     seen = prices[prices["Date"] <= as_of].reset_index(drop=True)
     challenger, test = train_at(seen, params)
-    p, g = params.backtest, params.promote
-    rules = rules_from(p)
-    ours = score_window(seen, test, rules, p.threshold, p.risk_free_rate)
-    theirs = None
-    if champion is not None:
-        theirs = score_window(
-            seen, test.assign(forecast=forecasts_on(champion, seen, test["date"]).to_numpy()), rules, p.threshold,
-            p.risk_free_rate,
-        )  # fmt: skip
-    return challenger, decide(ours, theirs, Gate(g.max_mae_ratio, g.min_mae_gain, g.min_sharpe_gain))
+    ours = window_scores(seen, test, test["forecast"], params)
+    theirs = None if champion is None else window_scores(seen, test, forecasts_on(champion, seen, test["date"]), params)
+    return challenger, decide(ours, theirs, gate_from(params))
+
+
+def mae_ratio(frame: pd.DataFrame) -> float:
+    """MAE of `forecast` over MAE of persistence (tomorrow = today) on the same days."""
+    return float((frame["forecast"] - frame["actual"]).abs().mean() / (frame["close"] - frame["actual"]).abs().mean())
 
 
 def trade(prices: pd.DataFrame, frame: pd.DataFrame, params: Params) -> BacktestResult:
@@ -137,8 +132,7 @@ def outcome(prices: pd.DataFrame, steps: list[Step], params: Params) -> tuple[pd
             once = period.assign(forecast=forecasts_on(steps[0].forecaster, visible, period["date"]).to_numpy())
             champion_frames.append(champ)
             once_frames.append(once)
-            err = np.abs(champ["forecast"] - champ["actual"]).mean() / np.abs(champ["close"] - champ["actual"]).mean()
-            row["period_mae_ratio"] = float(err)
+            row["period_mae_ratio"] = mae_ratio(champ)
         rows.append(row)
     table = pd.DataFrame(rows)
     if not champion_frames:
@@ -152,8 +146,6 @@ def outcome(prices: pd.DataFrame, steps: list[Step], params: Params) -> tuple[pd
     }
     equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     metrics = {name: strategy_metrics(r, p.cash, p.risk_free_rate) for name, r in results.items()}
-    for name, frame in (("current_champion", champ_all), ("train_once", once_all)):
-        metrics[name]["mae_ratio"] = float(
-            np.abs(frame["forecast"] - frame["actual"]).mean() / np.abs(frame["close"] - frame["actual"]).mean()
-        )
+    metrics["current_champion"]["mae_ratio"] = mae_ratio(champ_all)
+    metrics["train_once"]["mae_ratio"] = mae_ratio(once_all)
     return table, equity, metrics

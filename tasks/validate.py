@@ -16,9 +16,12 @@ STAGE = "validate"
 
 def check_file(project: Project, params: Params, path: Path, source: str | None = None) -> ValidationReport:
     """Validate any price file against the project's suite; raises PriceFileError if unreadable."""
-    frame = read_price_file(path)
-    suite = project.load_suite(params.validate_.suite)
-    return validate_prices(frame, suite, params.validate_, source=source or str(path))
+    return check_frame(project, params, read_price_file(path), source or str(path))
+
+
+def check_frame(project: Project, params: Params, frame, source: str) -> ValidationReport:
+    """Validate prices already read (`source` names them in the report)."""
+    return validate_prices(frame, project.load_suite(params.validate_.suite), params.validate_, source=source)
 
 
 def compute(project: Project, params: Params, ticker: str) -> ValidationReport:
