@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.quiet import quiet
+from tasks.process import quiet
 
 quiet()
 # tqdm reads TQDM_* settings when it is first imported: this silences backtesting.py's per-run bar.
@@ -30,9 +30,10 @@ def timed(fn, *args, **kwargs):
 
 
 def pipeline_phases() -> None:
-    from tasks import tracking
     from tasks.pipeline import MODULES
     from tasks.project import STAGES, Project
+
+    from tasks import tracking
 
     root = Path.cwd()
     # A throwaway MLflow store: benchmark runs must not register versions or move the project's champion.
@@ -164,11 +165,12 @@ def backtest_speed() -> None:
 
 def forecast_table() -> None:
     """Paper preset, default and the baseline ladder on the same test days, per real series."""
+    from tasks.project import Project
+
     from stockflow import baselines
     from stockflow.dataset import make_dataset
     from stockflow.robustness import train_and_forecast
     from tasks.ingest import load_source
-    from tasks.project import Project
 
     project = Project(Path.cwd())
     setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}

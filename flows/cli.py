@@ -1,7 +1,17 @@
-"""The `stockflow` command. Heavy libraries load inside each command, so `--help` is instant."""
+"""The `stockflow` command. Heavy libraries load inside each command, so `--help` is instant.
+
+Errors a user can act on (`stockflow.errors`) are mapped to a message and an exit
+code in one place, `command`: 1 for a refused input or a failed check, 2 for a
+wrong request, 128 + N for signal N (130 for Ctrl-C, 143 for SIGTERM). Anything
+else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
+import functools
+import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,16 +20,24 @@ import typer
 app = typer.Typer(
     help="LSTM stock forecasts and an honest backtest, as a tracked, reproducible pipeline.\n\n"
     "Typical day: `stockflow run` (retrain on data/<ticker>.csv and gate the new model), `stockflow predict` "
-    "(tomorrow's forecast from the champion), `stockflow ui` to compare runs.",
+    "(tomorrow's forecast from the champion), `stockflow runs` or `stockflow ui` to compare runs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 
-Root = Annotated[Path, typer.Option("--root", help="Project folder (holds params.yaml).", show_default=False)]
+Root = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--root", help="Project folder (holds params.yaml). Default: $STOCKFLOW_ROOT, else the current folder.",
+        show_default=False,
+    ),
+]  # fmt: skip
 Ticker = Annotated[
     Optional[str],
-    typer.Option("--ticker", "-t", help="Ticker name: data/NAME.csv. Default: data.ticker in params.yaml."),
+    typer.Option(
+        "--ticker", "-t", help="Ticker name: data/NAME.csv. Default: the first of data.tickers in params.yaml."
+    ),
 ]
 Sets = Annotated[
     Optional[list[str]],
@@ -28,67 +46,91 @@ Sets = Annotated[
 
 
 def _setup(verbose: bool = False) -> None:
-    from tasks.quiet import quiet
+    from tasks.process import quiet
 
     quiet(verbose)
 
 
-def _project_with_data(root: Path, ticker: str | None, sets: list[str] | None):
-    """The project, its params with overrides, and a ticker whose data file exists; exit 2 otherwise."""
-    from stockflow.config import ParamsError
-    from tasks.project import Project
+def _workspace(root: Path | None):
+    from tasks.workspace import Workspace, project_root
 
-    project = Project(root.resolve())
-    try:
-        params = project.load_params(sets or [])
-    except ParamsError as exc:
-        _fail(str(exc), 2)
-    name = ticker or params.data.ticker
-    if not project.data_file(name).exists():
-        _fail(f"{project.data_file(name)} not found: run `stockflow ingest` first.", 2)
-    return project, params, name
+    return Workspace.project(project_root(root))
 
 
-def _fail(message: str, code: int) -> None:
+def _ticker(given: str | None, params) -> str:
+    """The ticker given on the command line (checked: a name, not a path), else the watchlist's first."""
+    from stockflow.errors import check_ticker
+
+    return check_ticker(given) if given is not None else params.data.tickers[0]
+
+
+def _echo_error(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
-@app.command()
+def command(fn: Callable) -> Callable:
+    """Register a command whose user errors and signals become a message and an exit code, without a traceback."""
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        from stockflow.errors import DataValidationError, Interrupted, StockflowError
+
+        try:
+            return fn(*args, **kwargs)
+        except DataValidationError as exc:
+            _echo_error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except StockflowError as exc:
+            _echo_error(f"stockflow: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except Interrupted as exc:
+            _interrupted(exc.signal_name)
+            raise typer.Exit(exc.exit_code) from None
+        except BaseException as exc:
+            if type(exc).__name__ == "TerminationSignal":  # Prefect's form of SIGTERM, raised inside a flow
+                _interrupted("SIGTERM")
+                raise typer.Exit(143) from None
+            raise
+
+    return app.command()(guarded)
+
+
+def _interrupted(signal_name: str) -> None:
+    _echo_error(f"stockflow: interrupted by {signal_name}; the run is marked FAILED and nothing was registered.")
+
+
+@command
 def ingest(
     source: Annotated[
         str, typer.Option(help="sample:sp500 or sample:nasdaq (embedded real data), or csv:PATH (Yahoo CSV export).")
     ] = "sample:sp500",
-    ticker: Ticker = None,
-    root: Root = Path("."),
+    ticker: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ticker", "-t", help="Store as data/TICKER.csv. Default: the sample's name, or the CSV file's name."
+        ),
+    ] = None,  # fmt: skip
+    root: Root = None,
 ) -> None:
     """Validate a price file, copy it to data/TICKER.csv and record it as a new DVC data version.
 
     A file that fails validation is refused: data/ and data.dvc stay exactly as they were.
     """
     _setup()
-    from stockflow.config import ParamsError
-    from stockflow.validation import DataValidationError
+    from stockflow.errors import check_ticker
+    from tasks.ingest import default_ticker
     from tasks.ingest import ingest as do_ingest
-    from tasks.prices_io import PriceFileError
-    from tasks.project import Project
 
-    project = Project(root.resolve())
-    try:
-        params = project.load_params()
-        name = ticker or (params.data.ticker if source.startswith("sample:") else Path(source.partition(":")[2]).stem)
-        path = do_ingest(project, params, source, name)
-    except DataValidationError as exc:
-        _fail(exc.report.to_text() + "\nRefused: nothing was written.", 1)
-    except (PriceFileError, ValueError, ParamsError) as exc:
-        _fail(str(exc), 2)
-    typer.echo(f"{path.relative_to(project.root)} written and recorded in data.dvc.")
+    name = check_ticker(ticker) if ticker is not None else default_ticker(source)
+    ws = _workspace(root)
+    path = do_ingest(ws, ws.load_params(), source, name)
+    typer.echo(f"{path.relative_to(ws.root)} written and recorded in data.dvc.")
 
 
-@app.command()
+@command
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Price CSV files to check.", show_default=False)],
-    root: Root = Path("."),
+    root: Root = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
 ) -> None:
     """Check price files against the expectation suite (expectations/ohlcv.json).
@@ -98,18 +140,17 @@ def validate(
     _setup()
     import json
 
-    from tasks.prices_io import PriceFileError
-    from tasks.project import Project
+    from stockflow.errors import PriceFileError
     from tasks.validate import check_file
 
-    project = Project(root.resolve())
-    params = project.load_params()
+    ws = _workspace(root)
+    params = ws.load_params()
     code, reports = 0, []
     for path in paths:
         try:
-            report = check_file(project, params, path)
+            report = check_file(ws, params, path)
         except PriceFileError as exc:
-            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            _echo_error(str(exc))
             code = 2
             continue
         reports.append(report.to_dict())
@@ -122,44 +163,86 @@ def validate(
     raise typer.Exit(code)
 
 
-@app.command()
+@command
 def run(
     ticker: Ticker = None,
     preset: Annotated[
         Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
     ] = None,
     sets: Sets = None,
-    root: Root = Path("."),
+    name: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Name of the MLflow run and Prefect flow run. Default: the "
+            "ticker and what differs from params.yaml, e.g. `sp500 epochs=3`."
+        ),
+    ] = None,  # fmt: skip
+    root: Root = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
     """Run the retrain flow (validate, preprocess, train, evaluate, backtest, promote) and print a summary.
 
     The new model is registered as stockflow-TICKER's `challenger`, and becomes `champion` if it passes
-    the gate in params.yaml (promote). --preset paper runs the paper's exact set-up.
+    the gate in params.yaml (promote). --preset paper runs the paper's exact set-up. Each run works in
+    its own folder, so runs started at the same time never mix their files. Ctrl-C stops a run within
+    seconds: its MLflow run is marked FAILED and nothing is registered.
     """
     _setup(verbose)
     sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
-    from stockflow.validation import DataValidationError
-    from tasks.prices_io import PriceFileError
+    from stockflow.errors import UsageError
 
-    project, params, name = _project_with_data(root, ticker, sets)
-    from flows.retrain import retrain
+    ws = _workspace(root)
+    params = ws.load_params(sets)
+    chosen = _ticker(ticker, params)
+    if not ws.project_data_file(chosen).is_file():
+        raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
+    from flows.retrain import run_retrain
+    from flows.server import prefect_api
+    from stockflow.summary import run_summary
 
-    try:
-        results = retrain(ticker=name, root=str(project.root), overrides=list(sets or []))
-    except DataValidationError as exc:
-        _fail(exc.report.to_text() + "\nStopped before training; nothing was recorded as a new data version.", 1)
-    except PriceFileError as exc:
-        _fail(str(exc), 2)
-    from flows.summary import summary
-
-    typer.echo(summary(results, project))
+    with prefect_api():
+        results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
+    typer.echo(run_summary(results))
+    typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
 
 
-@app.command()
+def _where(ws, params, run_id: str, published: str) -> str:
+    """The run's id and page, where its outputs went, and how to open the UI (with this very executable)."""
+    from tasks.execution import tracker_for
+
+    url = tracker_for(ws.root, params).run_url(run_id)
+    ui = "stockflow ui"
+    here = Path(sys.argv[0]).resolve()
+    if shutil.which("stockflow") is None or Path(shutil.which("stockflow")).resolve() != here:
+        ui = f"{here} ui" if here.name == "stockflow" else f"{sys.executable} -m flows.cli ui"
+    return "\n".join(
+        [
+            f"  MLflow run: {run_id}",
+            f"  Outputs:    {published}",
+            f"  See it:     {ui}   then {url}",
+        ]
+    )
+
+
+@command
+def runs(
+    ticker: Ticker = None,
+    last: Annotated[int, typer.Option("--last", "-n", help="How many runs, newest first.")] = 10,
+    root: Root = None,
+) -> None:
+    """Compare the last runs of a ticker: name, status, model version (* = champion) and the headline figures."""
+    _setup()
+    from tasks.compare import recent_runs_table
+
+    ws = _workspace(root)
+    params = ws.load_params()
+    typer.echo(recent_runs_table(ws, params, _ticker(ticker, params), last))
+
+
+@command
 def predict(
     ticker: Ticker = None,
-    root: Root = Path("."),
+    root: Root = None,
     allow_stale: Annotated[
         bool, typer.Option("--allow-stale", help="Forecast even if the last bar is older than predict.max_stale_days.")
     ] = False,
@@ -174,34 +257,41 @@ def predict(
     _setup()
     import json
 
-    from stockflow.config import ParamsError
-    from tasks.predict import PredictError, next_day
-    from tasks.prices_io import PriceFileError
-    from tasks.project import Project
+    from tasks.predict import next_day
 
-    project = Project(root.resolve())
-    try:
-        params = project.load_params()
-        result = next_day(project, params, ticker or params.data.ticker, allow_stale)
-    except PredictError as exc:
-        _fail(str(exc), 1)
-    except (ParamsError, PriceFileError) as exc:
-        _fail(str(exc), 2)
+    ws = _workspace(root)
+    params = ws.load_params()
+    result = next_day(ws, params, _ticker(ticker, params), allow_stale)
     typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
 
 
-@app.command()
+def _backtest_default(field: str) -> float:
+    from stockflow.config import BacktestParams
+
+    return BacktestParams.model_fields[field].default
+
+
+@command
 def backtest(
     prices: Annotated[Path, typer.Option("--prices", help="Daily OHLC CSV (Date,Open,High,Low,Close,...).")],
     signals: Annotated[
         Path, typer.Option("--signals", help="CSV of Date and one column of 1 (long), 0 (flat), -1 (short).")
     ],
-    stop_loss: Annotated[Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.05.")] = None,
-    take_profit: Annotated[Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.10.")] = None,
-    commission: Annotated[float, typer.Option(help="Fraction of traded value, per fill.")] = 0.001,
-    slippage: Annotated[float, typer.Option(help="Adverse fraction of the fill price, on market fills.")] = 0.0005,
-    cash: Annotated[float, typer.Option(help="Starting equity.")] = 10_000.0,
-    risk_free_rate: Annotated[float, typer.Option(help="Annual, for Sharpe and Sortino.")] = 0.0,
+    stop_loss: Annotated[
+        Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.05. Default: off.")
+    ] = None,
+    take_profit: Annotated[
+        Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.10. Default: off.")
+    ] = None,
+    commission: Annotated[
+        Optional[float],
+        typer.Option(help="Fraction of traded value, per fill. Default: backtest.commission's default, 0.001."),
+    ] = None,  # fmt: skip
+    slippage: Annotated[
+        Optional[float], typer.Option(help="Adverse fraction of the fill price, on market fills. Default: 0.0005.")
+    ] = None,  # fmt: skip
+    cash: Annotated[Optional[float], typer.Option(help="Starting equity. Default: 10000.")] = None,
+    risk_free_rate: Annotated[Optional[float], typer.Option(help="Annual, for Sharpe and Sortino. Default: 0.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Backtest signals from anywhere under stockflow's execution rules, beside Buy-and-Hold.
@@ -214,34 +304,38 @@ def backtest(
     import json
 
     from stockflow.backtest import Rules
-    from tasks.backtest import backtest_files
-    from tasks.prices_io import PriceFileError
+    from stockflow.config import BacktestParams
+    from stockflow.errors import ParamsError, UsageError
+    from stockflow.summary import strategy_table
+    from tasks.signals import backtest_files
 
-    for name, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
+    for flag, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
         if value is not None and value <= 0:
-            _fail(f"{name} must be a positive fraction, got {value}", 2)
-    rules = Rules(cash, commission, slippage, stop_loss, take_profit, allow_short=True)
+            raise UsageError(f"{flag} must be a positive fraction, got {value}")
+    given = {"cash": cash, "commission": commission, "slippage": slippage, "risk_free_rate": risk_free_rate}
     try:
-        metrics = backtest_files(prices, signals, rules, risk_free_rate)
-    except PriceFileError as exc:
-        _fail(str(exc), 2)
+        p = BacktestParams(stop_loss=stop_loss, take_profit=take_profit, allow_short=True,
+                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+    except ValueError as exc:  # pydantic: a value out of range
+        raise ParamsError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[-1].strip()) from None
+    metrics = backtest_files(prices, signals, Rules.from_params(p), p.risk_free_rate)
     if as_json:
-        typer.echo(json.dumps(metrics, indent=2))
-        return
-    from flows.summary import strategy_table
+        from tasks.files import strict
 
+        typer.echo(json.dumps(strict(metrics), indent=2))
+        return
     typer.echo(f"{signals.name} on {prices.name}, {metrics['start']} .. {metrics['end']}")
     typer.echo(strategy_table([("signals", metrics["strategy"]), ("buy and hold", metrics["buy_and_hold"])]))
 
 
-@app.command()
+@command
 def replay(
     ticker: Ticker = None,
     start: Annotated[str, typer.Option(help="First as-of date (YYYY-MM-DD).")] = "2015-01-01",
     every: Annotated[str, typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M.")] = "3M",
     end: Annotated[Optional[str], typer.Option(help="Stop trading here (default: the last bar).")] = None,
     sets: Sets = None,
-    root: Root = Path("."),
+    root: Root = None,
 ) -> None:
     """Simulate scheduled retraining over history: train at each as-of date on data up to it, gate, trade.
 
@@ -250,42 +344,54 @@ def replay(
     not touched; every step is an MLflow run under one parent run.
     """
     _setup()
+    from stockflow.errors import UsageError
+    from stockflow.replay import as_of_dates, parse_every
+    from tasks.files import read_price_file
 
-    project, params, name = _project_with_data(root, ticker, sets)
-    from tasks.prices_io import read_price_file
-    from tasks.replay import as_of_dates
-
+    ws = _workspace(root)
+    params = ws.load_params(sets or [])
+    name = _ticker(ticker, params)
     try:  # bad dates or interval fail here, before any flow run starts
-        as_of_dates(read_price_file(project.data_file(name)), start, every, end)
+        parse_every(every)
+        as_of_dates(read_price_file(ws.project_data_file(name)), start, every, end)
     except ValueError as exc:
-        _fail(str(exc), 2)
+        raise UsageError(str(exc)) from None
     from flows.replay import replay as replay_flow
+    from flows.server import prefect_api
+    from stockflow.summary import replay_summary
 
-    result = replay_flow(ticker=name, root=str(project.root), start=start, every=every, end=end,
-                         overrides=list(sets or []))  # fmt: skip
+    with prefect_api():
+        result = replay_flow(ticker=name, root=str(ws.root), start=start, every=every, end=end,
+                             overrides=list(sets or []))  # fmt: skip
+    typer.echo(replay_summary(result))
+    typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")
 
-    from flows.summary import replay_summary
 
-    typer.echo(replay_summary(result, project))
-
-
-@app.command()
+@command
 def ui(
-    root: Root = Path("."),
+    root: Root = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    workers: Annotated[int, typer.Option(help="Server processes; one is plenty for one person.")] = 1,
 ) -> None:
-    """Open the MLflow UI on this project's store (runs, curves, plots, models)."""
+    """Open the MLflow UI on this project's store (runs, curves, plots, models) at http://127.0.0.1:PORT."""
     _setup()
     import os
 
-    from tasks.project import Project
-    from tasks.tracking import tracking_uri
+    from tasks.tracking import store_uri
 
-    uri = tracking_uri(Project(root.resolve()))
-    os.execvp("mlflow", ["mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port)])
+    uri = store_uri(_workspace(root).root)
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # no background job workers for a viewer
+    typer.echo(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
+    # The Python running this command, not whatever `mlflow` is first on PATH: works without an activated venv.
+    os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+                              "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)])  # fmt: skip
 
 
 def main() -> None:
+    """Entry point: SIGINT and SIGTERM end a run cleanly (see `command` for how errors become exit codes)."""
+    from tasks.process import raise_on_signals
+
+    raise_on_signals()
     app()
 
 

@@ -1,79 +1,112 @@
-"""The `retrain` flow: validate -> preprocess -> train -> evaluate -> backtest for one ticker.
+"""The `retrain` flow: validate -> preprocess -> train -> evaluate -> backtest -> promote, for one ticker.
 
-Tasks hand each other the project path, the ticker and the MLflow run id,
-never DataFrames or models, so a flow can fan out over many tickers.
+It orders the stages and nothing more. Each task runs one stage of the
+execution (`tasks/execution.py`) in the execution's own workspace and hands the
+next one the execution (paths, ids and settings), never DataFrames or models; a
+failure or a signal anywhere ends the execution's MLflow run FAILED.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, runtime, task
+from prefect import flow, get_run_logger, runtime, tags, task
+from prefect.cache_policies import NO_CACHE
 
-from tasks.pipeline import stage_function
-from tasks.project import STAGES, Project
-
-
-def _stage_task(name: str):
-    def run_stage(root: str, overrides: list[str], ticker: str, run_id: str) -> dict[str, Any]:
-        project = Project(Path(root))
-        params = project.load_params(overrides)
-        return stage_function(name)(project, params, ticker, run_id, final=name == STAGES[-1])
-
-    run_stage.__name__ = name
-    return task(name=name, retries=0, log_prints=True)(run_stage)
+from stockflow.summary import stage_line
+from tasks import catalog, execution, tracking
+from tasks.execution import Execution
+from tasks.workspace import Workspace, project_root
 
 
-STAGE_TASKS = {name: _stage_task(name) for name in STAGES}
+@task(name="begin", cache_policy=NO_CACHE)
+def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigger: str, parent_run_id: str | None):
+    """Load the settings once, snapshot the data into a private workspace, open the MLflow run."""
+    links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
+    if runtime.flow_run.ui_url:
+        links[tracking.PREFECT_URL] = runtime.flow_run.ui_url
+    ex = execution.begin(root, ticker, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id, links=links)
+    tracker = execution.tracker_for(ex.ws.root, ex.params)
+    get_run_logger().info("MLflow run %s (%s): %s", ex.run_id, ex.name, tracker.run_url(ex.run_id))
+    return ex
 
 
-@task(name="open_run")
-def open_run(root: str, overrides: list[str], ticker: str) -> str:
-    """Record the data version if data/ changed and passes the gate, then create the MLflow run."""
-    from tasks import tracking
+def _stage(name: str):
+    def run(ex: Execution, progress: bool = False) -> dict[str, Any]:
+        summary = execution.compute(ex, name, progress=progress)
+        get_run_logger().info(stage_line(name, summary))
+        return summary
 
-    project = Project(Path(root))
-    params = project.load_params(overrides)
-    flow_run_id = runtime.flow_run.id or "local"
-    return tracking.open_run(project, params, ticker, trigger=f"prefect:{flow_run_id}")
-
-
-@task(name="record_data_version")
-def record_data_version(root: str, overrides: list[str], ticker: str, run_id: str) -> None:
-    """Validated data becomes the recorded DVC version (a no-op when data.dvc already matches)."""
-    import mlflow
-
-    from tasks import tracking
-    from tasks.ingest import record_data_version as dvc_add
-
-    project = Project(Path(root))
-    dvc_add(project)
-    tracking.configure(project, project.load_params(overrides))
-    for key, value in tracking.data_version(project, ticker).items():
-        mlflow.MlflowClient().set_tag(run_id, key, value)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = catalog.stage(name).purpose
+    return task(name=name, cache_policy=NO_CACHE)(run)
 
 
-@flow(name="retrain", log_prints=True)
-def retrain(ticker: str | None = None, root: str = ".", overrides: list[str] | None = None) -> dict[str, Any]:
-    """Validate, preprocess, train, evaluate, backtest and gate one ticker; returns each stage's summary."""
-    root = str(Path(root).resolve())
-    overrides = list(overrides or [])
-    params = Project(Path(root)).load_params(overrides)
-    ticker = ticker or params.data.ticker
+STAGE_TASKS = {name: _stage(name) for name in catalog.NAMES[:-1]}
+
+
+@task(name="promote", cache_policy=NO_CACHE)
+def promote(ex: Execution) -> dict[str, Any]:
+    """Record the run in MLflow from the stages' files, apply the gate, publish the outputs for DVC."""
+    results = execution.conclude(ex)
     logger = get_run_logger()
-    run_id = open_run(root, overrides, ticker)
-    logger.info("MLflow run %s for %s", run_id, ticker)
-    results: dict[str, Any] = {"run_id": run_id, "ticker": ticker, "preset": params.preset}
-    try:
-        results["validate"] = STAGE_TASKS["validate"](root, overrides, ticker, run_id)
-        record_data_version(root, overrides, ticker, run_id)
-        for name in STAGES[1:]:
-            results[name] = STAGE_TASKS[name](root, overrides, ticker, run_id)
-    except BaseException as exc:
-        from tasks import tracking
-
-        # Stages mark their own failures; this covers anything between them.
-        tracking.mark_failed(Project(Path(root)), params, run_id, f"{type(exc).__name__}: {exc}")
-        raise
+    logger.info(stage_line("promote", results["promote"]))
+    logger.info("outputs published to %s", results["published"])
+    _link_mlflow_run(ex)
     return results
+
+
+def _link_mlflow_run(ex: Execution) -> None:
+    from prefect.artifacts import create_link_artifact
+
+    tracker = execution.tracker_for(ex.ws.root, ex.params)
+    create_link_artifact(
+        tracker.run_url(ex.run_id), link_text=f"MLflow run {ex.name}", key=f"mlflow-run-{ex.ticker.lower()}"[:64],
+        description=f"The MLflow run this flow run recorded: `{ex.run_id}`",
+    )  # fmt: skip
+
+
+def _flow_run_name() -> str:
+    """`sp500 paper epochs=2`: the ticker and what differs from the committed settings (or the given name)."""
+    p = runtime.flow_run.parameters
+    if p.get("name"):
+        return p["name"]
+    try:
+        from tasks import provenance
+
+        root = project_root(p.get("root"))
+        params = Workspace.project(root).load_params(p.get("overrides") or [])
+        return provenance.describe(p.get("ticker") or params.data.tickers[0], params, root)
+    except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
+        return str(p.get("ticker") or "retrain")
+
+
+@flow(name="retrain", flow_run_name=_flow_run_name, log_prints=True)
+def retrain(
+    ticker: str | None = None,
+    root: str | None = None,
+    overrides: list[str] | None = None,
+    name: str | None = None,
+    trigger: str = "prefect",
+    parent_run_id: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Validate, preprocess, train, evaluate, backtest and gate one ticker; each stage's summary and the run id."""
+    root_path = project_root(root)
+    overrides = list(overrides or [])
+    ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
+    ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id)
+    try:
+        for stage, run in STAGE_TASKS.items():
+            run(ex, progress=progress and stage == "train")
+        return promote(ex)
+    except BaseException as exc:
+        execution.abort(ex, exc)
+        raise
+
+
+def run_retrain(ticker: str, root: str, overrides: list[str], name: str | None, trigger: str, **kw: Any) -> dict:
+    """Call the flow with its Prefect tags: the ticker, the preset and what started it."""
+    params = Workspace.project(project_root(root)).load_params(overrides)
+    with tags(ticker, f"preset:{params.preset}", f"trigger:{trigger}"):
+        return retrain(ticker=ticker, root=root, overrides=overrides, name=name, trigger=trigger, **kw)

@@ -21,15 +21,22 @@ Execution rules (README, "Backtest rules", says the same; each has a test):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from stockflow.config import BacktestParams
+
 
 @dataclass(frozen=True)
 class Rules:
-    cash: float = 10_000.0
+    """What the engine needs to know. Its defaults are neutral (no costs, no stops, long only);
+    the product's settings come from params (`Rules.from_params`)."""
+
+    cash: float
     commission: float = 0.0
     slippage: float = 0.0
     stop_loss: float | None = None
@@ -37,8 +44,23 @@ class Rules:
     allow_short: bool = False
     whole_units: bool = False
 
+    @classmethod
+    def from_params(cls, p: BacktestParams) -> Rules:
+        return cls(
+            cash=p.cash,
+            commission=p.commission,
+            slippage=p.slippage,
+            stop_loss=p.stop_loss,
+            take_profit=p.take_profit,
+            allow_short=p.allow_short,
+            whole_units=p.whole_units,
+        )
+
     def without_costs(self) -> Rules:
-        return Rules(self.cash, 0.0, 0.0, self.stop_loss, self.take_profit, self.allow_short, self.whole_units)
+        return replace(self, commission=0.0, slippage=0.0)
+
+    def without_stops(self) -> Rules:
+        return replace(self, stop_loss=None, take_profit=None)
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,11 @@ def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rul
         trades=table,
         costs=costs,
     )
+
+
+def buy_and_hold(bars: pd.DataFrame, rules: Rules) -> BacktestResult:
+    """Long from the first open to the end, with the same cash and costs and no stops."""
+    return run_backtest(bars, np.ones(len(bars), dtype=int), replace(rules.without_stops(), allow_short=False))
 
 
 def forecast_signals(

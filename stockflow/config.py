@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from stockflow.errors import InvalidName, ParamsError, check_ticker
+
+__all__ = ["Params", "ParamsError", "parse_params", "flatten", "changes"]
 
 
 class _Section(BaseModel):
@@ -16,15 +20,27 @@ class _Section(BaseModel):
 
 
 class DataParams(_Section):
-    ticker: str = Field("sp500", pattern=r"^[A-Za-z0-9_.\-]+$")
+    tickers: tuple[str, ...] = Field(("sp500",), min_length=1, description="the watchlist: data/<ticker>.csv each")
     source: str = "sample:sp500"
     drop_folder: str = "incoming"  # scheduled runs take new bars from <drop_folder>/<ticker>*.csv
+
+    @field_validator("tickers")
+    @classmethod
+    def _names(cls, tickers: tuple[str, ...]) -> tuple[str, ...]:
+        for name in tickers:
+            try:
+                check_ticker(name)
+            except InvalidName as exc:  # reported with the key's path, like any other bad value
+                raise ValueError(str(exc)) from None
+        if len(set(tickers)) != len(tickers):
+            raise ValueError("a ticker is listed twice")
+        return tickers
 
 
 class ValidateParams(_Section):
     suite: str = "ohlcv"
     min_rows: int = Field(300, ge=2)
-    max_abs_return: float = Field(0.25, gt=0)
+    max_abs_return: float = Field(0.4, gt=0)
     max_gap_days: int = Field(10, ge=1)
     warn_gap_days: int = Field(5, ge=1)
 
@@ -142,10 +158,6 @@ class Params(_Section):
         return flatten(self.model_dump(by_alias=True, mode="json"))
 
 
-class ParamsError(ValueError):
-    """Settings that cannot be used; the message names every offending key."""
-
-
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested sections as dotted keys; a list of records (e.g. per-fold results) as `name.1.key`, `name.2.key`..."""
     flat: dict[str, Any] = {}
@@ -162,6 +174,8 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def parse_params(raw: dict[str, Any] | None, overrides: list[str] | tuple[str, ...] = ()) -> Params:
     """Validate a params mapping: the sections, then the chosen preset over them, then `overrides` over both."""
+    if raw is not None and not isinstance(raw, dict):
+        raise ParamsError(f"params must be a mapping of sections (validate:, train:, ...), not {type(raw).__name__}")
     tree = with_preset(apply_overrides(raw or {}, overrides))
     tree = apply_overrides(tree, [o for o in overrides if not o.strip().startswith("preset")])
     try:
@@ -184,8 +198,11 @@ def with_preset(tree: dict[str, Any]) -> dict[str, Any]:
     name = tree.get("preset", "default")
     if name == "default":
         return tree
-    if name not in presets:
-        raise ParamsError(f"preset {name!r} is not defined; choose from {['default', *presets]}")
+    if not isinstance(presets, dict) or name not in presets:
+        choices = ["default", *presets] if isinstance(presets, dict) else ["default"]
+        raise ParamsError(f"preset {name!r} is not defined; choose from {choices}")
+    if not isinstance(presets[name], dict):
+        raise ParamsError(f"presets.{name} must be a mapping of sections")
     return _merge(tree, presets[name])
 
 
@@ -213,5 +230,38 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ParamsError(f"override {item!r}: {part!r} is not a section")
-        node[leaf] = yaml.safe_load(text)
+        try:
+            node[leaf] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ParamsError(f"override {item!r}: the value is not valid YAML") from None
     return tree
+
+
+def changes(params: Params, baseline: Params) -> list[str]:
+    """`key=value` for each setting that differs from `baseline`, in definition order.
+
+    Keys are as short as stays unambiguous (`epochs=2`, but `evaluate.walk_forward_folds=2`).
+    The preset and the watchlist are left out: a run's name says them separately.
+    """
+    now, base = params.flat(), baseline.flat()
+    leaf_count: dict[str, int] = {}
+    for key in now:
+        leaf = key.rsplit(".", 1)[-1]
+        leaf_count[leaf] = leaf_count.get(leaf, 0) + 1
+    out = []
+    for key, value in now.items():
+        if key in ("preset", "data.tickers") or base.get(key) == value:
+            continue
+        leaf = key.rsplit(".", 1)[-1]
+        out.append(f"{leaf if leaf_count[leaf] == 1 else key}={_compact(value)}")
+    return out
+
+
+def _compact(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_compact(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

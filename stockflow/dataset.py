@@ -8,6 +8,7 @@ train | validation | test; the scalers see training rows only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,9 @@ class Transform:
                 f"need at least {first + self.lookback} rows for a forecast "
                 f"({self.lookback}-day windows of {', '.join(self.features)}); got {len(prices)}"
             )
-        scaled = self.feature_scaler.transform(feats[first:])
-        windows = np.lib.stride_tricks.sliding_window_view(scaled, self.lookback, axis=0).transpose(0, 2, 1)
-        return np.ascontiguousarray(windows, dtype=np.float32), np.arange(first + self.lookback - 1, len(prices))
+        return windows(self.feature_scaler.transform(feats[first:]), self.lookback), np.arange(
+            first + self.lookback - 1, len(prices)
+        )
 
     def to_price(self, scaled_prediction: np.ndarray, close_today: np.ndarray) -> np.ndarray:
         """Model output (scaled target) -> forecast of the next close."""
@@ -53,6 +54,18 @@ class Transform:
         if self.target == "simple_return":
             return close_today * (1.0 + raw)
         return close_today * np.exp(raw)
+
+
+def windows(scaled: np.ndarray, lookback: int) -> np.ndarray:
+    """Every run of `lookback` consecutive rows, shape (n - lookback + 1, lookback, k).
+
+    Window j ends on row j + lookback - 1.
+    """
+    view = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)
+    return np.ascontiguousarray(view, dtype=np.float32)
+
+
+ARRAYS = ("x", "y", "dates", "close", "next_close")
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,15 @@ class Dataset:
 
     def sizes(self) -> dict[str, int]:
         return {split: len(self.y[split]) for split in SPLITS}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Flat `<array>_<split>` arrays, for storing; `from_arrays` reads them back."""
+        return {f"{key}_{split}": getattr(self, key)[split] for key in ARRAYS for split in SPLITS}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], transform: Transform) -> Dataset:
+        parts = {key: {split: np.asarray(arrays[f"{key}_{split}"]) for split in SPLITS} for key in ARRAYS}
+        return cls(**parts, transform=transform)
 
 
 def target_values(prices: pd.DataFrame, target: str) -> np.ndarray:
@@ -138,16 +160,15 @@ def make_dataset(
     target_scaler = scaler().fit(target[decision[:n_train]].reshape(-1, 1))
     transform = Transform(params.features, params.target, lookback, feature_scaler, target_scaler)
 
-    scaled = feature_scaler.transform(feats[first_row : decision[-1] + 1])
-    windows = np.lib.stride_tricks.sliding_window_view(scaled, lookback, axis=0).transpose(0, 2, 1)
-    # windows[j] ends on row first_row + j + lookback - 1 == decision[j] (decision days are consecutive).
+    # all_windows[j] ends on row first_row + j + lookback - 1 == decision[j] (decision days are consecutive).
+    all_windows = windows(feature_scaler.transform(feats[first_row : decision[-1] + 1]), lookback)
     y_all = target_scaler.transform(target[decision].reshape(-1, 1))[:, 0]
     close = prices["Close"].to_numpy(dtype=float)
     dates = prices["Date"].to_numpy()
-    out: dict[str, dict[str, np.ndarray]] = {k: {} for k in ("x", "y", "dates", "close", "next_close")}
+    out: dict[str, dict[str, np.ndarray]] = {k: {} for k in ARRAYS}
     for split, (lo, hi) in bounds.items():
         days = decision[lo:hi]
-        out["x"][split] = np.ascontiguousarray(windows[lo:hi], dtype=np.float32)
+        out["x"][split] = all_windows[lo:hi]
         out["y"][split] = y_all[lo:hi].astype(np.float32)
         out["dates"][split] = dates[days]
         out["close"][split] = close[days]

@@ -36,8 +36,9 @@ def up_share(actual: np.ndarray, close_today: np.ndarray) -> float:
 def diebold_mariano(actual: np.ndarray, forecast_a: np.ndarray, forecast_b: np.ndarray) -> tuple[float, float]:
     """Diebold-Mariano test of equal squared-error accuracy for one-step forecasts.
 
-    Negative statistic: forecast A is more accurate. Two-sided p-value from the
-    normal distribution, with the Harvey-Leybourne-Newbold small-sample factor.
+    Negative statistic: forecast A is more accurate. The statistic carries the
+    Harvey-Leybourne-Newbold small-sample factor, and its two-sided p-value comes
+    from Student's t with n - 1 degrees of freedom, as they recommend.
     """
     from scipy import stats
 
@@ -51,3 +52,24 @@ def diebold_mariano(actual: np.ndarray, forecast_a: np.ndarray, forecast_b: np.n
     dm *= math.sqrt((n - 1) / n)  # HLN correction for horizon 1
     p = float(2 * stats.t.sf(abs(dm), df=n - 1))
     return dm, p
+
+
+def mae_ratio(actual: np.ndarray, forecast: np.ndarray, close_today: np.ndarray) -> float:
+    """MAE of `forecast` over MAE of persistence (tomorrow = today) on the same days: below 1 beats it."""
+    actual = np.asarray(actual, dtype=float)
+    return float(
+        np.mean(np.abs(np.asarray(forecast, dtype=float) - actual))
+        / np.mean(np.abs(np.asarray(close_today, dtype=float) - actual))
+    )
+
+
+def versus_persistence(actual: np.ndarray, forecast: np.ndarray, close_today: np.ndarray) -> dict:
+    """A forecast's metrics with its MAE ratio and Diebold-Mariano test against persistence."""
+    dm, p = diebold_mariano(actual, forecast, close_today)
+    return {
+        **forecast_metrics(actual, forecast, close_today),
+        "mae_ratio": mae_ratio(actual, forecast, close_today),
+        "dm_stat": dm,
+        "dm_pvalue": p,
+        "days": len(actual),
+    }

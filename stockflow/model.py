@@ -7,11 +7,14 @@ LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stockflow.config import TrainParams
+
+if TYPE_CHECKING:
+    from stockflow.dataset import Dataset
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -26,6 +29,7 @@ def seed_everything(seed: int) -> None:
 
 
 def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
+    """The compiled network of `params.architecture` for windows of shape (lookback, n_features)."""
     import keras
     from keras import layers
 
@@ -90,5 +94,15 @@ def fit(
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
 
+def train_model(data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, dict]:
+    """A fresh, seeded network fitted on `data`'s training windows; the model and its per-epoch history."""
+    seed_everything(params.seed)
+    _, lookback, n_features = data.x["train"].shape
+    model = build_model(lookback, n_features, params)
+    history = fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
+    return model, history
+
+
 def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """The network's (scaled) outputs for windows `x`, one per window."""
     return np.asarray(model.predict(x, verbose=0, batch_size=1024))[:, 0]

@@ -15,7 +15,8 @@ import pandas as pd
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from stockflow.backtest import Rules, forecast_signals, run_backtest
-from stockflow.performance import strategy_metrics
+from stockflow.config import BacktestParams
+from stockflow.performance import equity_metrics, strategy_metrics
 
 Objective = Literal["sharpe", "calmar", "total_return"]
 
@@ -41,6 +42,36 @@ def trading_window(prices: pd.DataFrame, forecasts: pd.DataFrame) -> Window:
     return Window(bars, forecasts.reset_index(drop=True))
 
 
+def tune_and_trade(val: Window, test: Window, p: BacktestParams) -> tuple[dict, pd.DataFrame, pd.Series]:
+    """Choose threshold, stop and target on `val`, trade `test` once with them.
+
+    Returns the report (choice, its validation and test figures, and the walk-forward
+    result when `p.optimise.walk_forward_folds` is set), the scored candidates, and the
+    test window's equity.
+    """
+    o, rules = p.optimise, Rules.from_params(p)
+    space = candidates(o.space(), o.method, o.samples)
+    grid = search(val, space, rules, o.objective, p.risk_free_rate)
+    chosen = best(grid)
+    traded = run_backtest(
+        test.bars,
+        test.signals(chosen["threshold"], p.allow_short),
+        replace(rules, stop_loss=chosen["stop_loss"], take_profit=chosen["take_profit"]),
+    )
+    report = {
+        "method": o.method,
+        "objective": o.objective,
+        "candidates": len(grid),
+        "chosen": chosen,
+        "validation": {k: float(v) for k, v in grid.iloc[0].items() if k not in chosen},
+        "test": strategy_metrics(traded, p.cash, p.risk_free_rate),
+    }
+    if o.walk_forward_folds:
+        folds, equity = walk_forward(val, test, o.walk_forward_folds, space, rules, o.objective, p.risk_free_rate)
+        report["walk_forward"] = {"folds": folds, "pooled": equity_metrics(equity, p.cash, p.risk_free_rate)}
+    return report, grid, traded.equity
+
+
 def candidates(
     space: dict[str, list], method: Literal["grid", "random"], samples: int = 20, seed: int = 0
 ) -> list[dict]:
@@ -52,6 +83,7 @@ def candidates(
 
 
 def evaluate(window: Window, candidate: dict, rules: Rules, risk_free_rate: float = 0.0) -> dict:
+    """The strategy metrics of one candidate (threshold, stop-loss, take-profit) traded on `window`."""
     signals = window.signals(candidate["threshold"], rules.allow_short)
     chosen = replace(rules, stop_loss=candidate["stop_loss"], take_profit=candidate["take_profit"])
     return strategy_metrics(run_backtest(window.bars, signals, chosen), rules.cash, risk_free_rate)
@@ -67,6 +99,7 @@ def search(
 
 
 def best(table: pd.DataFrame) -> dict:
+    """The top candidate of a `search` table as threshold / stop_loss / take_profit (None = off)."""
     row = table.iloc[0]
     return {k: (None if pd.isna(row[k]) else float(row[k])) for k in ("threshold", "stop_loss", "take_profit")}
 

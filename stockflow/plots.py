@@ -9,57 +9,83 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+
+from stockflow.performance import drawdown  # noqa: E402
 
 
 def price_chart(prices: pd.DataFrame, title: str) -> Any:
-    """Open in green and Close in red over time (the paper's Figure 1)."""
-    fig, ax = plt.subplots(figsize=(11, 4))
-    ax.plot(prices["Date"], prices["Open"], color="tab:green", lw=0.8, label="Open")
-    ax.plot(prices["Date"], prices["Close"], color="tab:red", lw=0.8, label="Close", alpha=0.8)
-    ax.set(title=title, xlabel="date", ylabel="price")
-    ax.legend()
+    """The close over time, and below it each day's move from open to close (the paper's Figure 1, legible).
+
+    Drawn as two lines on one axis, open and close lie on top of each other at any
+    span longer than a few weeks; the second panel shows what separates them.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5), sharex=True, height_ratios=(3, 1))
+    top.plot(prices["Date"], prices["Close"], color="tab:red", lw=0.8, label="close")
+    top.set(title=title, ylabel="price")
+    top.legend(loc="upper left")
+    body = prices["Close"] / prices["Open"] - 1.0
+    bottom.bar(prices["Date"], body, width=1.0, color=np.where(body >= 0, "tab:green", "tab:red"))
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    bottom.set(ylabel="open to close", xlabel="date")
     fig.tight_layout()
     return fig
 
 
-def loss_curves(history: pd.DataFrame) -> Any:
+def loss_curves(history: pd.DataFrame, best_epoch: int | None = None) -> Any:
+    """Training and validation MSE per epoch, each on its own scale (they differ by a factor of several)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
-    for ax, metric in zip(axes, ("loss", "mae"), strict=False):
-        ax.plot(history["epoch"], history[metric], label=f"train {metric}")
-        if f"val_{metric}" in history:
-            ax.plot(history["epoch"], history[f"val_{metric}"], label=f"validation {metric}")
-        ax.set(title=metric.upper() + (" (loss)" if metric == "loss" else ""), xlabel="epoch")
-        ax.legend()
+    for ax, column, label, color in (
+        (axes[0], "loss", "training windows", "tab:blue"),
+        (axes[1], "val_loss", "validation windows", "tab:orange"),
+    ):
+        if column in history:
+            ax.plot(history["epoch"], history[column], marker="o", ms=3, color=color)
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="gray", ls="--", lw=0.8, label=f"best epoch ({best_epoch}), weights kept")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set(title=f"MSE loss, {label}", xlabel="epoch", ylabel="loss (scaled target)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     return fig
 
 
-def predicted_vs_actual(pred: pd.DataFrame, title: str) -> Any:
-    fig, ax = plt.subplots(figsize=(11, 4))
-    ax.plot(pred["target_date"], pred["actual"], color="black", lw=0.9, label="actual close")
-    ax.plot(pred["target_date"], pred["forecast"], color="tab:blue", lw=0.9, label="model forecast")
-    ax.set(title=title, xlabel="date", ylabel="price")
-    ax.legend()
+def predicted_vs_actual(pred: pd.DataFrame, title: str, last_days: int = 120) -> Any:
+    """The forecast against the truth: the last `last_days` test days as prices, and every test day as moves.
+
+    A next-day forecast sits within a percent of today's close, so over years its line
+    hides under the price; the moves (forecast vs actual change from today's close) show
+    what the model adds.
+    """
+    fig, (top, bottom) = plt.subplots(1, 2, figsize=(12, 4.2), width_ratios=(3, 2))
+    recent = pred.tail(last_days)
+    top.plot(recent["target_date"], recent["actual"], color="black", lw=1.0, label="actual close")
+    top.plot(recent["target_date"], recent["forecast"], color="tab:blue", lw=1.0, ls="--", label="forecast")
+    top.set(title=f"{title}: last {len(recent)} days", xlabel="date", ylabel="price")
+    top.tick_params(axis="x", labelrotation=30)
+    top.legend()
+    predicted = pred["forecast"] / pred["close"] - 1.0
+    actual = pred["actual"] / pred["close"] - 1.0
+    bottom.scatter(predicted, actual, s=4, alpha=0.4, color="tab:blue")
+    bottom.axhline(0, color="gray", lw=0.5)
+    bottom.axvline(0, color="gray", lw=0.5)
+    hit = float(np.mean(np.sign(predicted) == np.sign(actual)))
+    bottom.set(title=f"next-day move, all {len(pred)} days (same sign {hit:.0%})", xlabel="forecast", ylabel="actual")
+    for axis in (bottom.xaxis, bottom.yaxis):
+        axis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     fig.tight_layout()
     return fig
 
 
 def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, title: str) -> Any:
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True, height_ratios=(3, 1))
-    top.plot(equity.index, equity, label="strategy", color="tab:blue")
-    top.plot(benchmark.index, benchmark, label="buy and hold", color="tab:gray")
-    top.set(title=title, ylabel="equity")
-    top.legend()
-    for series, color in ((equity, "tab:blue"), (benchmark, "tab:gray")):
-        dd = series / series.cummax() - 1.0
-        bottom.fill_between(dd.index, dd, 0, color=color, alpha=0.35)
-    bottom.set(ylabel="drawdown", xlabel="date")
-    fig.tight_layout()
-    return fig
+    """The strategy's equity against Buy-and-Hold, drawdowns below."""
+    return equity_curves(pd.DataFrame({"strategy": equity, "buy and hold": benchmark}), title)
 
 
 def trades_on_price(prices: pd.DataFrame, trades: pd.DataFrame, title: str) -> Any:
+    """Entries and exits marked on the close."""
     fig, ax = plt.subplots(figsize=(11, 4))
     ax.plot(prices["Date"], prices["Close"], color="black", lw=0.7, label="close")
     if len(trades):
@@ -71,8 +97,13 @@ def trades_on_price(prices: pd.DataFrame, trades: pd.DataFrame, title: str) -> A
     return fig
 
 
-def search_heatmap(grid: pd.DataFrame, objective: str, threshold: float, title: str) -> Any:
+def search_heatmap(grid: pd.DataFrame, objective: str, threshold: float | None, title: str) -> Any:
     """Objective over stop-loss x take-profit at the chosen entry threshold ("off" where a level is null)."""
+    if grid.empty or threshold is None:
+        fig, ax = plt.subplots(figsize=(5, 2))
+        ax.text(0.5, 0.5, "strategy search is off\n(backtest.optimise.method: none)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
     rows = grid[grid["threshold"] == threshold].copy()
     for col in ("stop_loss", "take_profit"):
         rows[col] = rows[col].map(lambda v: "off" if pd.isna(v) else f"{v:.1%}")
@@ -93,10 +124,11 @@ def equity_curves(equity: pd.DataFrame, title: str) -> Any:
     """Several equity curves on one chart, drawdowns below."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True, height_ratios=(3, 1))
     for name in equity.columns:
-        top.plot(equity.index, equity[name], label=name.replace("_", " "), lw=1)
-        bottom.plot(equity.index, equity[name] / equity[name].cummax() - 1.0, lw=0.8)
+        top.plot(equity.index, equity[name], label=str(name).replace("_", " "), lw=1)
+        bottom.plot(equity.index, drawdown(equity[name]), lw=0.8)
     top.set(title=title, ylabel="equity")
     top.legend()
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     bottom.set(ylabel="drawdown", xlabel="date")
     fig.tight_layout()
     return fig

@@ -11,6 +11,7 @@ import pandas as pd
 
 COLUMNS = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 PRICE_COLUMNS = ["Open", "High", "Low", "Close"]
+# What a forecast needs, in order: the registered model's input columns and the validation gate's required ones.
 REQUIRED = ["Date", "Open", "High", "Low", "Close", "Volume"]
 
 
@@ -36,3 +37,9 @@ def to_csv_text(frame: pd.DataFrame) -> str:
     out = frame.copy()
     out["Date"] = pd.to_datetime(out["Date"]).dt.strftime("%Y-%m-%d")
     return out.to_csv(index=False, lineterminator="\n")
+
+
+def next_dates(dates: pd.Series) -> dict:
+    """Each date -> the next date in the series (the day a decision made at its close is about)."""
+    dates = pd.Series(pd.to_datetime(dates)).reset_index(drop=True)
+    return dict(zip(dates.iloc[:-1], dates.iloc[1:], strict=True))

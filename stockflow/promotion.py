@@ -8,11 +8,13 @@ the champion: replacing a model has a cost and proves nothing).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import pandas as pd
 
 from stockflow.backtest import Rules, run_backtest
+from stockflow.config import BacktestParams, PromoteParams
 from stockflow.forecast_metrics import forecast_metrics
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
@@ -30,13 +32,6 @@ class Scores:
 
 
 @dataclass(frozen=True)
-class Gate:
-    max_mae_ratio: float = 1.0  # MAE / persistence MAE must not exceed this
-    min_mae_gain: float = 0.0  # the challenger's MAE must be below the champion's by more than this fraction
-    min_sharpe_gain: float = 0.0  # ... and its Sharpe above the champion's by more than this
-
-
-@dataclass(frozen=True)
 class Decision:
     promote: bool
     reason: str
@@ -44,6 +39,7 @@ class Decision:
     champion: Scores | None
 
     def figures(self) -> dict[str, float]:
+        """The scores behind the decision, as `challenger_mae`, `champion_sharpe`, ..."""
         out = {f"challenger_{k}": v for k, v in asdict(self.challenger).items()}
         out["challenger_mae_ratio"] = self.challenger.mae_ratio
         if self.champion is not None:
@@ -52,7 +48,8 @@ class Decision:
         return out
 
 
-def decide(challenger: Scores, champion: Scores | None, gate: Gate) -> Decision:
+def decide(challenger: Scores, champion: Scores | None, gate: PromoteParams) -> Decision:
+    """Promote only a challenger no worse than persistence and, when a champion exists, better on both counts."""
     if challenger.mae_ratio > gate.max_mae_ratio:
         return Decision(
             False,
@@ -78,14 +75,31 @@ def decide(challenger: Scores, champion: Scores | None, gate: Gate) -> Decision:
     )
 
 
-def score_window(
-    prices: pd.DataFrame, frame: pd.DataFrame, rules: Rules, threshold: float = 0.0, risk_free_rate: float = 0.0
-) -> Scores:
-    """Forecast error and strategy Sharpe of `frame` (date, target_date, close, actual, forecast)."""
+def score_window(prices: pd.DataFrame, frame: pd.DataFrame, forecast: pd.Series, p: BacktestParams) -> Scores:
+    """Forecast error and net strategy Sharpe of `forecast` on the days of `frame` (date, target_date, close, actual).
+
+    The strategy trades under the params' rules, so challenger and champion are judged alike.
+    """
+    frame = frame.assign(forecast=pd.Series(forecast).to_numpy())
+    rules = Rules.from_params(p)
     window = trading_window(prices, frame)
-    traded = run_backtest(window.bars, window.signals(threshold, rules.allow_short), rules)
+    traded = run_backtest(window.bars, window.signals(p.threshold, p.allow_short), rules)
     return Scores(
         mae=forecast_metrics(frame["actual"], frame["forecast"], frame["close"])["mae"],
         persistence_mae=forecast_metrics(frame["actual"], frame["close"], frame["close"])["mae"],
-        sharpe=strategy_metrics(traded, rules.cash, risk_free_rate)["sharpe"],
+        sharpe=strategy_metrics(traded, rules.cash, p.risk_free_rate)["sharpe"],
     )
+
+
+def forecasts_on(forecast: Callable[[pd.DataFrame], pd.DataFrame], prices: pd.DataFrame, days: pd.Series) -> pd.Series:
+    """A forecaster's next-close forecasts for `days`, from the raw bars up to the last of them.
+
+    `forecast` is anything that maps raw bars to a frame with `date` and `forecast`
+    columns: a `Forecaster`'s method or a registered model's `predict`.
+    """
+    days = pd.DatetimeIndex(pd.to_datetime(days))
+    out = forecast(prices[prices["Date"] <= days.max()]).set_index("date")["forecast"]
+    found = out.reindex(days)
+    if found.isna().any():
+        raise ValueError(f"the model cannot forecast {int(found.isna().sum())} of the days (too little history)")
+    return found

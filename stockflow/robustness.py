@@ -14,21 +14,14 @@ import pandas as pd
 
 from stockflow.config import PreprocessParams, TrainParams
 from stockflow.dataset import Dataset, decision_days, make_dataset, split_counts
-from stockflow.forecast_metrics import diebold_mariano, forecast_metrics
-from stockflow.model import build_model, fit, predict, seed_everything
+from stockflow.forecast_metrics import versus_persistence
+from stockflow.model import predict, train_model
 
 
-def fit_model(data: Dataset, train: TrainParams):
-    """A fresh model trained on `data` with `train.seed`."""
-    seed_everything(train.seed)
-    model = build_model(data.transform.lookback, len(data.transform.features), train)
-    fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], train)
-    return model
-
-
-def train_and_forecast(data: Dataset, train: TrainParams, split: str = "test") -> np.ndarray:
+def train_and_forecast(data: Dataset, params: TrainParams, split: str = "test") -> np.ndarray:
     """A fresh model's price forecasts for `split`."""
-    return data.transform.to_price(predict(fit_model(data, train), data.x[split]), data.close[split])
+    model, _ = train_model(data, params)
+    return data.transform.to_price(predict(model, data.x[split]), data.close[split])
 
 
 def fold_slices(n_samples: int, test_fraction: float, folds: int, window: str) -> list[tuple[slice, int]]:
@@ -65,14 +58,8 @@ def walk_forward(
     return pd.concat(frames, ignore_index=True)
 
 
-def versus_persistence(actual: np.ndarray, forecast: np.ndarray, close: np.ndarray) -> dict:
-    """Model metrics with the MAE ratio and Diebold-Mariano test against tomorrow = today."""
-    model, base = forecast_metrics(actual, forecast, close), forecast_metrics(actual, close, close)
-    dm, p = diebold_mariano(actual, forecast, close)
-    return {**model, "mae_ratio": model["mae"] / base["mae"], "dm_stat": dm, "dm_pvalue": p, "days": len(actual)}
-
-
 def walk_forward_report(forecasts: pd.DataFrame) -> dict:
+    """Each fold's figures against persistence, and the pooled figures over all folds."""
     folds = []
     for k, fold in forecasts.groupby("fold"):
         row = versus_persistence(*(fold[c].to_numpy() for c in ("actual", "forecast", "close")))

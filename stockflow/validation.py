@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stockflow.config import ValidateParams
+from stockflow.prices import COLUMNS
 
 MAX_EXAMPLES = 5
 
@@ -95,14 +96,6 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
 
-class DataValidationError(Exception):
-    """Raised when a file breaks a critical expectation; carries the report."""
-
-    def __init__(self, report: ValidationReport):
-        self.report = report
-        super().__init__(report.to_text())
-
-
 def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> dict[str, Any]:
     today = today or dt.date.today()
     return {
@@ -119,7 +112,7 @@ def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> di
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the derived columns the suite checks; coerce non-numeric prices to NaN so they show as nulls."""
     out = frame.copy()
-    for col in ("Open", "High", "Low", "Close", "Adj Close", "Volume"):
+    for col in COLUMNS[1:]:
         if col in out.columns and not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = pd.to_numeric(out[col], errors="coerce")
     if "Date" in out.columns:
@@ -191,7 +184,7 @@ def _examples(result: dict[str, Any], frame: pd.DataFrame, column: str | None) -
 
 
 def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
-    missing = {c for c in ("Date", "Open", "High", "Low", "Close", "Volume", "Adj Close") if c not in frame.columns}
+    missing = {c for c in COLUMNS if c not in frame.columns}
     findings = []
     for r in result.results:
         if r.success:

@@ -1,14 +1,14 @@
-"""`python -m tasks STAGE`: how dvc.yaml runs a stage."""
+"""`python -m tasks STAGE TICKER`: how dvc.yaml runs a stage (see tasks/dvc_stage.py)."""
 
 import sys
 
-from tasks.project import STAGES
-from tasks.quiet import quiet
+from tasks.process import quiet, raise_on_signals
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in STAGES:
-        sys.exit(f"usage: python -m tasks {{{','.join(STAGES)}}}")
+    if len(sys.argv) != 3:
+        sys.exit("usage: python -m tasks STAGE TICKER")
     quiet()
-    from tasks.pipeline import dvc_stage
+    raise_on_signals()
+    from tasks.dvc_stage import main
 
-    sys.exit(dvc_stage(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,19 +1,26 @@
-"""`stockflow ingest`: bring a price file into data/, validated, and record it as a DVC version."""
+"""`stockflow ingest` and the drop folder: price files into data/, validated first, recorded as a DVC version.
+
+A file that fails validation never becomes data: data/ and data.dvc stay exactly
+as they were. Bars from the drop folder that fail are moved aside to
+`<drop_folder>/rejected/` with their report, so later scheduled runs do not trip
+over them again.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
+import importlib
 from pathlib import Path
 
 import pandas as pd
 
 from stockflow.config import Params
+from stockflow.errors import DataValidationError, UsageError, check_ticker
 from stockflow.prices import normalise, to_csv_text
-from stockflow.validation import DataValidationError, validate_prices
-from tasks.prices_io import read_price_file
-from tasks.project import Project
+from stockflow.validation import validate_prices
+from tasks import dvc_repo
+from tasks.execution import remember_validated_data_version
+from tasks.files import atomic, read_price_file
+from tasks.workspace import Workspace, md5
 
 SAMPLES = {
     "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",
@@ -26,73 +33,100 @@ def load_source(source: str) -> tuple[pd.DataFrame, str]:
     kind, _, arg = source.partition(":")
     if kind == "sample":
         if arg not in SAMPLES:
-            raise ValueError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
-        import importlib
-
+            raise UsageError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
         return normalise(importlib.import_module(f"arch.data.{arg}").load()), SAMPLES[arg]
     if kind == "csv" and arg:
         return read_price_file(Path(arg)), arg
-    raise ValueError(f"source {source!r} is not 'sample:NAME' or 'csv:PATH'")
+    raise UsageError(f"source {source!r} is not 'sample:NAME' or 'csv:PATH'")
 
 
-def record_data_version(project: Project) -> None:
-    """`dvc add data`: data.dvc now names what is in data/ and the cache holds it."""
-    if not (project.root / ".dvc").exists():
-        return
-    out = subprocess.run([sys.executable, "-m", "dvc", "add", "data"], cwd=project.root, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"dvc add data failed: {out.stderr.strip() or out.stdout.strip()}")
+def default_ticker(source: str) -> str:
+    """The ticker a source is stored under when none is given: the sample's name or the file's stem."""
+    kind, _, arg = source.partition(":")
+    if kind == "sample":
+        return arg
+    return check_ticker(Path(arg).stem, where=f"{Path(arg).name!r} gives the ticker")
 
 
-def ingest(project: Project, params: Params, source: str, ticker: str) -> Path:
-    """Validate first, then write data/<ticker>.csv atomically and record the new data version.
-
-    A file that fails validation leaves data/ and data.dvc exactly as they were.
-    """
+def ingest(ws: Workspace, params: Params, source: str, ticker: str) -> Path:
+    """Validate first, then write data/<ticker>.csv atomically and record the new data version."""
+    check_ticker(ticker)
     frame, description = load_source(source)
-    return store(project, params, frame, ticker, description)
+    return store(ws, params, frame, ticker, description)
 
 
-def store(project: Project, params: Params, frame: pd.DataFrame, ticker: str, description: str) -> Path:
+def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str) -> Path:
     """Validate `frame`; only if it passes, write it as data/<ticker>.csv and record it in data.dvc."""
-    from tasks.validate import remember_valid_data
-
-    report = validate_prices(frame, project.load_suite(params.validate_.suite), params.validate_, source=description)
+    report = validate_prices(frame, ws.load_suite(params.validate_.suite), params.validate_, source=description)
     if not report.success:
-        raise DataValidationError(report)
+        raise DataValidationError(report, "Refused: data/ and data.dvc are unchanged.")
     text = to_csv_text(frame)
-    target = project.data_file(ticker)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = ws.project_data_file(ticker)
     if not (target.exists() and target.read_text() == text):
-        with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".tmp", delete=False, newline="") as tmp:
-            tmp.write(text)
-        Path(tmp.name).replace(target)
-    record_data_version(project)
-    remember_valid_data(project)
+        with atomic(target) as f:
+            f.write(text)
+    if dvc_repo.record_data(ws.root, {target.name: md5(target)}) is not None:
+        remember_validated_data_version(ws.root)
     return target
 
 
-def take_new_bars(project: Project, params: Params, ticker: str) -> dict:
-    """Append the bars in <drop_folder>/<ticker>*.csv that are newer than data/<ticker>.csv.
+def drop_files(folder: Path, ticker: str, known: set[str]) -> list[Path]:
+    """The drop folder's files for `ticker`: `<ticker>.csv` or `<ticker>` followed by `-`, `_`, `.` or `@` and more.
+
+    A file that would also fit a longer known ticker (`sp500` and `sp500-x`) goes to that one.
+    """
+    found = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        stem = path.stem
+        fits = [t for t in known | {ticker} if stem == t or (stem.startswith(t) and stem[len(t)] in "-_.@")]
+        if fits and max(fits, key=len) == ticker:
+            found.append(path)
+    return found
+
+
+def take_new_bars(ws: Workspace, params: Params, ticker: str) -> dict:
+    """Append the bars in the drop folder's files for `ticker` that are newer than data/<ticker>.csv.
 
     The extended series is validated as a whole before anything is written; the
-    files taken are then moved to <drop_folder>/taken/. Bars not newer than the
-    last one held are ignored, so a re-run with nothing new changes nothing.
+    files taken are moved to <drop_folder>/taken/, refused ones to <drop_folder>/rejected/
+    with a report beside them. Bars not newer than the last one held are ignored, so
+    a re-run with nothing new changes nothing.
     """
-    folder = project.root / params.data.drop_folder
-    files = sorted(folder.glob(f"{ticker}*.csv")) if folder.is_dir() else []
-    current = read_price_file(project.data_file(ticker))
+    folder = ws.root / params.data.drop_folder
+    known = {p.stem for p in (ws.root / "data").glob("*.csv")}
+    files = drop_files(folder, check_ticker(ticker), known)
+    current = read_price_file(ws.project_data_file(ticker))
     last = current["Date"].max()
-    frames = [read_price_file(f) for f in files]
-    new = pd.concat(frames, ignore_index=True) if frames else current.iloc[:0]
-    new = new[new["Date"] > last].drop_duplicates("Date", keep="last").sort_values("Date")
-    result = {"files": [f.name for f in files], "new_rows": len(new), "last_date": str(last.date())}
-    if new.empty:
+    result = {"files": [f.name for f in files], "new_rows": 0, "last_date": str(last.date())}
+    if not files:
         return result
-    merged = pd.concat([current, new[current.columns.intersection(new.columns)]], ignore_index=True)
-    store(project, params, merged, ticker, f"data/{ticker}.csv + {len(new)} new bars from {', '.join(result['files'])}")
-    taken = folder / "taken"
-    taken.mkdir(exist_ok=True)
+    frames = [read_price_file(f) for f in files]
+    new = pd.concat(frames, ignore_index=True)
+    new = new[new["Date"] > last].drop_duplicates("Date", keep="last").sort_values("Date")
+    if not new.empty:
+        merged = pd.concat([current, new[current.columns.intersection(new.columns)]], ignore_index=True)
+        try:
+            store(ws, params, merged, ticker,
+                  f"data/{ticker}.csv + {len(new)} new bars from {', '.join(result['files'])}")  # fmt: skip
+        except DataValidationError as exc:
+            _move(files, folder / "rejected", report=exc.report.to_markdown())
+            moved = ", ".join(result["files"])
+            raise DataValidationError(
+                exc.report,
+                f"Refused: data/ and data.dvc are unchanged; {moved} moved to "
+                f"{params.data.drop_folder}/rejected/ beside a report.",
+            ) from None
+    _move(files, folder / "taken")
+    return {
+        **result,
+        "new_rows": len(new),
+        "last_date": str(new["Date"].max().date()) if len(new) else result["last_date"],
+    }
+
+
+def _move(files: list[Path], to: Path, report: str | None = None) -> None:
+    to.mkdir(parents=True, exist_ok=True)
     for f in files:
-        f.replace(taken / f.name)
-    return {**result, "last_date": str(new["Date"].max().date())}
+        f.replace(to / f.name)
+        if report is not None:
+            (to / f"{f.name}.report.md").write_text(report)

@@ -8,14 +8,13 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from stockflow.config import Params
-from tasks import registry, tracking
-from tasks.prices_io import read_price_file
-from tasks.project import Project
+from stockflow.errors import PredictError, check_ticker
+from stockflow.prices import REQUIRED
+from tasks import tracking
+from tasks.execution import tracker_for
+from tasks.files import read_price_file
 from tasks.validate import check_frame
-
-
-class PredictError(Exception):
-    """No forecast can be given honestly (no champion, no or invalid data, stale data)."""
+from tasks.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -48,19 +47,20 @@ class NextDay:
         )
 
 
-def next_day(project: Project, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):
-    path = project.data_file(ticker)
+def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):
+    """The champion's forecast for the day after data/<ticker>.csv's last bar; PredictError if it cannot be honest."""
+    path = ws.project_data_file(check_ticker(ticker))
     if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
         raise PredictError(f"{path} not found: `stockflow ingest` it first")
-    tracking.configure(project, params)
-    version = registry.champion_version(ticker)
+    tracker = tracker_for(ws.root, params)
+    version = tracker.champion(ticker)
     if version is None:
         raise PredictError(
-            f"no champion for {registry.model_name(ticker)} yet: `stockflow run --ticker {ticker}` trains one, "
+            f"no champion for {tracking.model_name(ticker)} yet: `stockflow run --ticker {ticker}` trains one, "
             "and it becomes champion once it passes the gate (no worse than persistence)"
         )
     prices = read_price_file(path)
-    report = check_frame(project, params, prices, str(path))
+    report = check_frame(ws.load_suite(params.validate_.suite), params, prices, str(path))
     if not report.success:
         raise PredictError(report.to_text() + "\nNo forecast from data that fails validation.")
     last = prices["Date"].iloc[-1].date()
@@ -71,15 +71,15 @@ def next_day(project: Project, params: Params, ticker: str, allow_stale: bool = 
             f"{params.predict.max_stale_days}). Drop new bars in {params.data.drop_folder}/ and run the scheduled "
             "flow, or pass --allow-stale to forecast the day after the last bar anyway."
         )
-    out = registry.load_version(ticker, version.version).predict(registry.model_input(prices))
+    out = tracker.load_version(ticker, version.version).predict(prices[REQUIRED])
     row = out.iloc[-1]
     tags = version.tags or {}
     return NextDay(
         ticker=ticker,
-        model=registry.model_name(ticker),
+        model=tracking.model_name(ticker),
         version=int(version.version),
-        trained_at=tags.get("stockflow.trained_at", "unknown"),
-        data_version=tags.get("stockflow.data_version", "unknown"),
+        trained_at=tags.get(tracking.TRAINED_AT, "unknown"),
+        data_version=tags.get(tracking.DATA_VERSION, "unknown"),
         last_date=str(last),
         last_close=float(row["close"]),
         target_date=str((pd.Timestamp(last) + pd.offsets.BDay(1)).date()),

@@ -1,103 +1,110 @@
-"""Stage `promote`: register the run's model as `challenger`, and make it `champion` if the gate says so.
+"""Stage `promote`: the gate between the run's model (challenger) and the registry's champion.
 
-The champion is scored on the challenger's test window with the same rules:
-its forecasts come from the registered model itself (raw bars in), so a champion
-trained with other features or another preset is judged fairly.
+Runs last, once the run's model is logged. Under a per-ticker lock, so two
+executions of one ticker never judge against the same champion at once:
+
+- a model identical to a registered version (same data, model settings and code:
+  `stockflow.model_key`) is not registered again; the run links to that version and
+  its gate decision stands;
+- otherwise the champion is scored on the challenger's test window from its own
+  registered model (raw bars in), under the same trading rules; the model is
+  registered as a new version, `challenger` moves to it, and `champion` too if the
+  gate says so. The aliases move last: a failure before leaves them alone.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.promotion import Gate, Scores, decide, score_window
-from tasks import registry, tracking
-from tasks.backtest import rules_from
-from tasks.evaluate import load_predictions
-from tasks.prices_io import read_price_file
-from tasks.project import Project, read_json, write_json
+from stockflow.headline import headline
+from stockflow.prices import REQUIRED
+from stockflow.promotion import decide, forecasts_on, score_window
+from tasks import catalog, tracking
+from tasks.files import read_json, read_price_file, write_json
+from tasks.tracking import Tracker
+from tasks.workspace import Workspace
 
 STAGE = "promote"
 
 
-def gate_from(params: Params) -> Gate:
-    p = params.promote
-    return Gate(p.max_mae_ratio, p.min_mae_gain, p.min_sharpe_gain)
+def registry_lock(root: Path, ticker: str):
+    """A lock per ticker, beside the project's store (a queued DVC experiment shares its project's)."""
+    from filelock import FileLock
+
+    folder = Path(os.environ.get("DVC_ROOT") or root) / ".stockflow" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(folder / f"registry-{ticker}.lock"))
 
 
-def window_scores(prices: pd.DataFrame, test: pd.DataFrame, forecast: pd.Series, params: Params) -> Scores:
-    p = params.backtest
-    frame = test.assign(forecast=forecast.to_numpy())
-    return score_window(prices, frame, rules_from(p), p.threshold, p.risk_free_rate)
-
-
-def champion_forecasts(model, prices: pd.DataFrame, test: pd.DataFrame) -> pd.Series:
-    """The champion's next-close forecasts for the test decision days, from raw bars up to the window's end."""
-    upto = prices[prices["Date"] <= test["target_date"].max()]
-    out = model.predict(registry.model_input(upto))
-    found = out.set_index("date")["forecast"].reindex(pd.DatetimeIndex(test["date"]))
-    if found.isna().any():
-        raise ValueError(f"the champion cannot forecast {int(found.isna().sum())} test days (too little history)")
-    return found
-
-
-def compute(project: Project, params: Params, ticker: str) -> dict:
-    pred = load_predictions(project, ticker)
-    test = pred[pred["split"] == "test"].reset_index(drop=True)
-    prices = read_price_file(project.data_file(ticker))
-    challenger = window_scores(prices, test, test["forecast"], params)
-    champion_version = registry.champion_version(ticker)
-    champion = None
-    if champion_version is not None:
-        model = registry.load_version(ticker, champion_version.version)
-        champion = window_scores(prices, test, champion_forecasts(model, prices, test), params)
-    decision = decide(challenger, champion, gate_from(params))
-    report = {
-        "promote": decision.promote,
-        "reason": decision.reason,
-        "champion_version": None if champion_version is None else int(champion_version.version),
-        **decision.figures(),
-    }
-    write_json(project.metrics_file(ticker, STAGE), report)
+def compute(ws: Workspace, params: Params, ticker: str, tracker: Tracker, run_id: str, tags: dict[str, str]) -> dict:
+    """Apply the gate and register (or link) the run's model; writes the stage summary and the headline file."""
+    f = catalog.files(STAGE, ws, ticker)
+    with registry_lock(ws.root, ticker):
+        existing = tracker.version_with_key(ticker, tags[tracking.MODEL_KEY])
+        champion = tracker.champion(ticker)
+        if existing is not None:
+            stood = existing.tags.get(tracking.GATE, "unknown")
+            report = {
+                "promote": stood == "promoted",
+                "version": int(existing.version),
+                "registered": False,
+                "champion_version": None if champion is None else int(champion.version),
+                "reason": f"identical to v{existing.version} (same data, model settings and code): not registered "
+                f"again; its gate decision stands ({stood})",
+            }
+        else:
+            report = _judge(f, params, ticker, tracker, champion)
+            version = tracker.register(run_id, ticker, {**tags, tracking.GATE: "promoted" if report["promote"]
+                                                        else "rejected"})  # fmt: skip
+            report.update(version=int(version.version), registered=True)
+            _tell_champion(tracker, ticker, report)
+            tracker.move_alias(ticker, tracking.CHALLENGER, version.version)
+            if report["promote"]:
+                tracker.move_alias(ticker, tracking.CHAMPION, version.version)
+    write_json(f.output(catalog.SUMMARY), report)
+    figures = headline(read_json(f.input("evaluate/summary.json")), read_json(f.input("backtest/summary.json")), report)
+    write_json(f.headline, {**figures, "version": report["version"]})
     return report
 
 
-def record(project: Project, params: Params, ticker: str) -> None:
-    """Register, tag both runs, then move the aliases: the last step, so a failure above leaves them alone."""
-    import mlflow
-
-    report = read_json(project.metrics_file(ticker, STAGE))
-    run = mlflow.active_run().info
-    run_id = run.run_id
-    tags = {
-        "stockflow.run_id": run_id,
-        # The run opened just before training: its start is the model's training date.
-        "stockflow.trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.start_time / 1000)),
-        "stockflow.gate": "promoted" if report["promote"] else "rejected",
-        **tracking.data_version(project, ticker),
+def _judge(f: catalog.StageFiles, params: Params, ticker: str, tracker: Tracker, champion) -> dict:
+    """The gate's decision for the challenger against the champion (if any) on the challenger's test window."""
+    pred = pd.read_csv(f.input("evaluate/predictions.csv"), parse_dates=["date", "target_date"])
+    test = pred[pred["split"] == "test"].reset_index(drop=True)
+    prices = read_price_file(f.input(catalog.DATA))
+    ours = score_window(prices, test, test["forecast"], params.backtest)
+    theirs = None
+    if champion is not None:
+        model = tracker.load_version(ticker, champion.version)
+        theirs = score_window(
+            prices,
+            test,
+            forecasts_on(lambda bars: model.predict(bars[REQUIRED]), prices, test["date"]),
+            params.backtest,
+        )
+    decision = decide(ours, theirs, params.promote)
+    return {
+        "promote": decision.promote,
+        "reason": decision.reason,
+        "champion_version": None if champion is None else int(champion.version),
+        **decision.figures(),
     }
-    version = registry.register(run_id, ticker, tags)
-    report["version"] = int(version.version)
-    write_json(project.metrics_file(ticker, STAGE), report)
-    verdict = f"{'promoted' if report['promote'] else 'rejected'} v{version.version}: {report['reason']}"
-    figures = {k: v for k, v in report.items() if isinstance(v, float)}
-    tracking.log_stage_metrics(STAGE, figures)
-    mlflow.set_tags({"stockflow.promotion": verdict, "stockflow.model_version": str(version.version)})
-    if report["champion_version"] is not None:
-        champion_run = registry.version_run_id(ticker, report["champion_version"])
-        if champion_run:
-            mlflow.MlflowClient().set_tag(
-                champion_run, f"stockflow.challenged_by.v{version.version}", f"{verdict} {figures}"[:4000]
-            )
-    registry.move_alias(ticker, registry.CHALLENGER, version.version)
-    if report["promote"]:
-        registry.move_alias(ticker, registry.CHAMPION, version.version)
 
 
-def promote(project: Project, params: Params, ticker: str, run_id: str, final: bool = True) -> dict:
-    with tracking.stage_run(project, params, run_id, final=final):
-        compute(project, params, ticker)
-        record(project, params, ticker)
-    return read_json(project.metrics_file(ticker, STAGE))
+def _tell_champion(tracker: Tracker, ticker: str, report: dict) -> None:
+    """Note the challenge on the champion's run too, so its history shows who tried to replace it."""
+    if report["champion_version"] is None:
+        return
+    champion_run = tracker.version_run_id(ticker, report["champion_version"])
+    if champion_run:
+        verdict = f"{'promoted' if report['promote'] else 'rejected'} v{report['version']}: {report['reason']}"
+        tracker.set_tags(champion_run, {f"stockflow.challenged_by.v{report['version']}": verdict})
+
+
+def trained_at(start_ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))

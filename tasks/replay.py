@@ -1,151 +1,99 @@
-"""`stockflow replay`: the retraining schedule simulated over history, to see whether retraining pays.
+"""`stockflow replay` on file and in MLflow: one parent run, one child run per as-of date.
 
-At each as-of date a model is trained on the bars up to that date only, scored
-on its own test window, and put through the promotion gate against the
-champion of the moment. The champion then trades the days up to the next
-as-of date. The stitched out-of-sample result is compared with "train once"
-(the first model trades everything) and Buy-and-Hold over the same bars.
-Each step is an MLflow run under one parent run; the registry is not touched.
+The simulation itself is `stockflow/replay.py`; `flows/replay.py` orders the steps.
+The registry is never touched: a replay asks "would retraining have paid?", it
+does not change what is deployed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from stockflow.backtest import BacktestResult, run_backtest
-from stockflow.config import Params
-from stockflow.dataset import make_dataset
-from stockflow.forecaster import Forecaster
-from stockflow.optimise import trading_window
-from stockflow.performance import strategy_metrics
-from stockflow.promotion import Decision, decide
-from stockflow.robustness import fit_model
-from tasks.backtest import buy_and_hold, rules_from
-from tasks.promote import gate_from, window_scores
-
-EVERY = re.compile(r"^(\d+)\s*([DWMY])$", re.IGNORECASE)
-
-
-def parse_every(text: str) -> pd.DateOffset:
-    """'3M' -> three months; D, W, M, Y for days, weeks, months, years."""
-    match = EVERY.match(text.strip())
-    if not match or int(match.group(1)) < 1:
-        raise ValueError(f"--every {text!r}: use a count and a unit, e.g. 10D, 2W, 3M, 1Y")
-    n, unit = int(match.group(1)), match.group(2).upper()
-    return pd.DateOffset(**{{"D": "days", "W": "weeks", "M": "months", "Y": "years"}[unit]: n})
-
-
-def as_of_dates(prices: pd.DataFrame, start: str, every: str, end: str | None = None) -> list[pd.Timestamp]:
-    first, last = pd.Timestamp(start), pd.Timestamp(end) if end else prices["Date"].max()
-    if first <= prices["Date"].min() or first >= last:
-        raise ValueError(f"--start {start} must lie inside the data ({prices['Date'].min().date()} .. {last.date()})")
-    dates, step = [], parse_every(every)
-    while first < last:
-        dates.append(first)
-        first = first + step
-    return dates
+from stockflow import replay
+from stockflow.config import Params, flatten
+from stockflow.errors import check_ticker
+from tasks import provenance, tracking
+from tasks.execution import failure_reason, tracker_for
+from tasks.files import read_price_file, save_figure, write_csv
+from tasks.workspace import Workspace
 
 
 @dataclass(frozen=True)
-class Step:
-    as_of: pd.Timestamp
-    until: pd.Timestamp
-    forecaster: Forecaster
-    decision: Decision
+class Replay:
+    ws: Workspace
+    ticker: str
+    params: Params
+    run_id: str
+    dates: list[pd.Timestamp]
+    bounds: list[pd.Timestamp]
 
 
-def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataFrame]:
-    """A model trained on `prices` (already cut at the as-of date) and its own test-window forecasts."""
-    data = make_dataset(prices, params.preprocess)
-    forecaster = Forecaster(fit_model(data, params.train), data.transform)
-    dates = pd.to_datetime(data.dates["test"])
-    next_day = dict(zip(prices["Date"].iloc[:-1], prices["Date"].iloc[1:], strict=True))
-    test = pd.DataFrame(
-        {
-            "date": dates,
-            "target_date": dates.map(next_day),
-            "close": data.close["test"],
-            "actual": data.next_close["test"],
-        }
-    )
-    return forecaster, test.assign(forecast=forecasts_on(forecaster, prices, test["date"]).to_numpy())
+def begin(root: Path | str, ticker: str, start: str, every: str, end: str | None, overrides: list[str]) -> Replay:
+    """Check the dates against the data, snapshot the data, open the parent run."""
+    root = Path(root).resolve()
+    check_ticker(ticker)
+    params = Workspace.project(root).load_params(overrides)
+    ws = Workspace.private(root, ticker)
+    try:
+        data_md5 = ws.snapshot_data(ticker)
+        prices = read_price_file(ws.data_file(ticker))
+        dates = replay.as_of_dates(prices, start, every, end)
+        bounds = [*dates[1:], pd.Timestamp(end) if end else prices["Date"].max() + pd.Timedelta(days=1)]
+        code_tags, _ = provenance.code_version(root)
+        tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
+                "stockflow.replay": f"{len(dates)} steps every {every} from {start}"}  # fmt: skip
+        name = f"replay {provenance.describe(ticker, params, root)} every {every} from {start}"
+        run_id = tracker_for(root, params).open_run(name, params.flat(), tags)
+    except BaseException:
+        ws.remove()
+        raise
+    return Replay(ws, ticker, params, run_id, dates, bounds)
 
 
-def forecasts_on(forecaster: Forecaster, prices: pd.DataFrame, days: pd.Series) -> pd.Series:
-    out = forecaster.forecast(prices).set_index("date")["forecast"]
-    return out.reindex(pd.DatetimeIndex(days))
+def step(r: Replay, k: int, champion: Any) -> replay.Step:
+    """Train at the k-th as-of date on the bars up to it, apply the gate, record it as a child run."""
+    as_of, until = r.dates[k], r.bounds[k]
+    forecaster, decision = replay.step(read_price_file(r.ws.data_file(r.ticker)), r.params, as_of, champion)
+    tracker = tracker_for(r.ws.root, r.params)
+    verdict = ("promoted: " if decision.promote else "rejected: ") + decision.reason
+    child = tracker.open_run(
+        f"{r.ticker}@{as_of.date()}", {}, {tracking.AS_OF: str(as_of.date()), tracking.TICKER: r.ticker,
+                                          tracking.PROMOTION: verdict}, parent=r.run_id,
+    )  # fmt: skip
+    tracker.log_metrics(child, flatten({"gate": decision.figures()}))
+    tracker.finish(child)
+    return replay.Step(as_of, until, forecaster, decision)
 
 
-def period_frame(prices: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> pd.DataFrame:
-    """Decision days in [start, stop) that have a next day in the data, with that day and its close."""
-    p = prices.reset_index(drop=True)
-    nxt = p["Date"].shift(-1)
-    mask = (p["Date"] >= start) & (p["Date"] < stop) & nxt.notna()
-    return pd.DataFrame(
-        {"date": p.loc[mask, "Date"], "target_date": nxt[mask], "close": p.loc[mask, "Close"],
-         "actual": p["Close"].shift(-1)[mask]}
-    ).reset_index(drop=True)  # fmt: skip
+def conclude(r: Replay, steps: list[replay.Step], every: str, start: str) -> dict[str, Any]:
+    """The stitched out-of-sample outcome, logged on the parent run with its table and plot."""
+    from stockflow import plots
+
+    tracker = tracker_for(r.ws.root, r.params)
+    prices = read_price_file(r.ws.data_file(r.ticker))
+    table, equity, metrics = replay.outcome(prices, steps, r.params)
+    out = r.ws.work / "outputs" / r.ticker / "replay"
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(table, out / "steps.csv")
+    tracker.log_file(r.run_id, out / "steps.csv", "replay")
+    tracker.log_metrics(r.run_id, {f"replay/{k}": v for k, v in flatten(metrics).items()})
+    if not equity.empty:
+        write_csv(equity, out / "equity.csv", index=True, index_label="date")
+        tracker.log_file(r.run_id, out / "equity.csv", "replay")
+        title = f"{r.ticker}: retrain every {every} from {start}, out of sample"
+        save_figure(plots.equity_curves(equity, title), out / "replay_equity.png")
+        tracker.log_file(r.run_id, out / "replay_equity.png")
+    tracker.finish(r.run_id)
+    r.ws.remove()
+    return {"run_id": r.run_id, "ticker": r.ticker, "table": table, "metrics": metrics}
 
 
-def step(prices: pd.DataFrame, params: Params, as_of: pd.Timestamp, champion: Forecaster | None) -> tuple:
-    """Train at `as_of`, score challenger and champion on the challenger's test window, decide."""
-    seen = prices[prices["Date"] <= as_of].reset_index(drop=True)
-    challenger, test = train_at(seen, params)
-    ours = window_scores(seen, test, test["forecast"], params)
-    theirs = None if champion is None else window_scores(seen, test, forecasts_on(champion, seen, test["date"]), params)
-    return challenger, decide(ours, theirs, gate_from(params))
-
-
-def mae_ratio(frame: pd.DataFrame) -> float:
-    """MAE of `forecast` over MAE of persistence (tomorrow = today) on the same days."""
-    return float((frame["forecast"] - frame["actual"]).abs().mean() / (frame["close"] - frame["actual"]).abs().mean())
-
-
-def trade(prices: pd.DataFrame, frame: pd.DataFrame, params: Params) -> BacktestResult:
-    p = params.backtest
-    window = trading_window(prices, frame)
-    return run_backtest(window.bars, window.signals(p.threshold, p.allow_short), rules_from(p))
-
-
-def outcome(prices: pd.DataFrame, steps: list[Step], params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per-step table, stitched equity curves and their metrics, all out of sample."""
-    rows, champion_frames, once_frames = [], [], []
-    champion, holder = None, 0
-    for k, s in enumerate(steps):
-        if s.decision.promote:
-            champion, holder = s.forecaster, k + 1
-        period = period_frame(prices, s.as_of, s.until)
-        visible = prices[prices["Date"] <= s.until]
-        row = {
-            "as_of": s.as_of.date(),
-            "version": f"v{k + 1}",
-            "decision": "promoted" if s.decision.promote else "rejected",
-            "test_mae_ratio": s.decision.challenger.mae_ratio,
-            "champion": f"v{holder}" if champion is not None else "-",
-            "days": len(period),
-        }
-        if champion is not None and len(period):
-            champ = period.assign(forecast=forecasts_on(champion, visible, period["date"]).to_numpy())
-            once = period.assign(forecast=forecasts_on(steps[0].forecaster, visible, period["date"]).to_numpy())
-            champion_frames.append(champ)
-            once_frames.append(once)
-            row["period_mae_ratio"] = mae_ratio(champ)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if not champion_frames:
-        return table, pd.DataFrame(), {}
-    p = params.backtest
-    champ_all, once_all = pd.concat(champion_frames, ignore_index=True), pd.concat(once_frames, ignore_index=True)
-    results = {
-        "current_champion": trade(prices, champ_all, params),
-        "train_once": trade(prices, once_all, params),
-        "buy_and_hold": buy_and_hold(trading_window(prices, champ_all).bars, p),
-    }
-    equity = pd.DataFrame({name: r.equity for name, r in results.items()})
-    metrics = {name: strategy_metrics(r, p.cash, p.risk_free_rate) for name, r in results.items()}
-    metrics["current_champion"]["mae_ratio"] = mae_ratio(champ_all)
-    metrics["train_once"]["mae_ratio"] = mae_ratio(once_all)
-    return table, equity, metrics
+def abort(r: Replay, exc: BaseException) -> None:
+    try:
+        tracker_for(r.ws.root, r.params).finish(r.run_id, failure=failure_reason(exc))
+    finally:
+        r.ws.remove()

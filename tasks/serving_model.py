@@ -1,8 +1,10 @@
 """The registered model, as MLflow "models from code": raw daily bars in, next-close forecasts out.
 
 Input: a DataFrame of the latest daily bars, oldest first, with columns Date,
-Open, High, Low, Close, Volume (at least `min_rows` of them; see the model's
-metadata). Output: one row per input day that has a full window of history:
+Open, High, Low, Close, Volume, as a CSV reads them (dates as text, volumes as
+integers) or already parsed; at least the features' warm-up plus `lookback` rows
+(the model's metadata names `lookback` and `features`). Output: one row per
+input day that has a full window of history:
 date, close, forecast (next close), expected_return, signal (1 long, 0 flat,
 -1 short). The last row is the forecast for the next trading day.
 """
@@ -17,6 +19,8 @@ from mlflow.pyfunc import PythonModel
 
 
 class StockflowForecaster(PythonModel):
+    """The network and its fitted transform, with the signal rule of the run that trained them."""
+
     def load_context(self, context):
         import joblib
         import keras

@@ -1,165 +1,321 @@
-"""MLflow: one run per pipeline execution, its tags, and the stage-by-stage logging into it.
+"""MLflow, behind one module: the store, runs and their vocabulary, the Model Registry.
 
-Stages log into a run they are handed by id (the Prefect flow creates it), or,
-under `dvc repro`, into the run recorded in `outputs/<ticker>/mlflow_run.json`.
-Between stages the run stays RUNNING; the last stage marks it FINISHED and a
-failing stage marks it FAILED.
+Nothing else in stockflow imports `mlflow`, except the registered pyfunc model
+(`tasks/serving_model.py`), which MLflow loads on its own.
+
+A run belongs to the one process that created it: it is created RUNNING with its
+params and provenance, logged into by that process only, and ended once, FINISHED
+or FAILED. A run whose process died (kill -9, power cut) is marked FAILED by the
+next execution on the same host (`fail_dead_runs`).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+import pandas as pd
 
-from stockflow.config import Params
-from tasks.project import Project
+# Run statuses.
+RUNNING, FINISHED, FAILED = "RUNNING", "FINISHED", "FAILED"
+
+# Tags: MLflow's own, then stockflow's.
+RUN_NAME, PARENT, NOTE = "mlflow.runName", "mlflow.parentRunId", "mlflow.note.content"
+GIT_COMMIT = "mlflow.source.git.commit"
+GIT_DIRTY = "stockflow.git_dirty"
+TICKER, PRESET, SETTINGS, TRIGGER = "stockflow.ticker", "stockflow.preset", "stockflow.settings", "stockflow.trigger"
+DATA_VERSION, DATA_FILE_MD5 = "stockflow.data_version", "stockflow.data_file_md5"
+MODEL_KEY, MODEL_VERSION = "stockflow.model_key", "stockflow.model_version"
+PROMOTION, FAILURE = "stockflow.promotion", "stockflow.failure"
+HOST, PID, PID_STARTED = "stockflow.host", "stockflow.pid", "stockflow.pid_started"
+WORKSPACE, STAGES_REUSED = "stockflow.workspace", "stockflow.stages_reused"
+AS_OF, WATCHLIST = "stockflow.as_of", "stockflow.watchlist"
+PREFECT_RUN, PREFECT_URL = "prefect.flow_run_id", "prefect.flow_run_url"
+DVC_EXP, DVC_BASELINE = "dvc.experiment", "dvc.baseline_rev"
+TRAINED_AT, GATE = "stockflow.trained_at", "stockflow.gate"
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+MODEL_ARTIFACT = "model"
+# What a fresh environment needs to load and run the registered model (`mlflow models serve`).
+REQUIREMENTS = ("tensorflow-cpu", "keras", "scikit-learn", "pandas", "numpy", "ta", "pydantic", "joblib")
 
 
-def tracking_uri(project: Project) -> str:
+def store_uri(root: Path) -> str:
+    """$MLFLOW_TRACKING_URI, else the project's sqlite store.
+
+    A queued DVC experiment runs in a copy of the project under .dvc/tmp/exps; DVC
+    names the real project in $DVC_ROOT, and the run belongs in its store.
+    """
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    (project.root / "mlruns").mkdir(exist_ok=True)
-    return f"sqlite:///{project.root / 'mlruns' / 'mlflow.db'}"
+    home = Path(os.environ.get("DVC_ROOT") or root).resolve() / "mlruns"
+    home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home / 'mlflow.db'}"
 
 
-def configure(project: Project, params: Params) -> str:
-    """Point MLflow at the project's store and experiment; returns the experiment id."""
-    import mlflow
-
-    uri = tracking_uri(project)
-    mlflow.set_tracking_uri(uri)
-    name = params.mlflow.experiment
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        mlflow.set_experiment(experiment_id=experiment.experiment_id)
-        return experiment.experiment_id
-    # Artifacts beside the database (mlruns/artifacts by default), unless a server decides where they go.
-    location = (
-        (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri() if uri.startswith("sqlite:") else None
-    )
-    experiment_id = mlflow.create_experiment(name, artifact_location=location)
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
+def model_name(ticker: str) -> str:
+    return f"stockflow-{ticker}"
 
 
-def _git(project: Project, *args: str) -> str | None:
+def host() -> str:
+    return socket.gethostname()
+
+
+def process_started(pid: int) -> float | None:
+    """When process `pid` started (to tell it from a later process that reused the number), None if gone."""
+    import psutil
+
     try:
-        out = subprocess.run(["git", *args], cwd=project.root, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
-def code_version(project: Project) -> dict[str, str]:
-    commit = _git(project, "rev-parse", "HEAD") or "unknown"
-    status = _git(project, "status", "--porcelain", "--untracked-files=no")
-    dirty = "unknown" if status is None else str(bool(status)).lower()
-    return {"mlflow.source.git.commit": commit, "stockflow.git_commit": commit, "stockflow.git_dirty": dirty}
+class Tracker:
+    """One MLflow store and experiment, seen through runs and registered models, never the fluent global state."""
+
+    def __init__(self, root: Path, experiment: str):
+        import mlflow
+        from mlflow import MlflowClient
+
+        self.uri = store_uri(root)
+        mlflow.set_tracking_uri(self.uri)  # for the fluent calls at the end of a run and for `models:/` URIs
+        self.client = MlflowClient(self.uri)
+        self.experiment_id = self._experiment(experiment)
+
+    def _experiment(self, name: str) -> str:
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        # Artifacts beside a sqlite database (mlruns/artifacts); a server decides for itself.
+        location = None
+        if self.uri.startswith("sqlite:"):
+            location = (Path(self.uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+        try:
+            return self.client.create_experiment(
+                name,
+                artifact_location=location,
+                # Open on the runs table (model training), not on the GenAI overview.
+                tags={"mlflow.experimentKind": "custom_model_development",
+                      NOTE: "stockflow: one run per pipeline execution. Headline metrics have no prefix; "
+                            "detail is under each stage's name (evaluate/..., backtest/...)."},
+            )  # fmt: skip
+        except MlflowException:  # another process created it a moment ago
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    # --- runs ---------------------------------------------------------------------------------------------------
+
+    def open_run(self, name: str, params: dict[str, Any], tags: dict[str, str], parent: str | None = None) -> str:
+        """A new RUNNING run owned by this process, with every param and its provenance tags."""
+        from mlflow.entities import Param
+
+        owner = {HOST: host(), PID: str(os.getpid()), PID_STARTED: str(process_started(os.getpid()))}
+        all_tags = {**owner, **tags, RUN_NAME: name, **({PARENT: parent} if parent else {})}
+        run = self.client.create_run(self.experiment_id, tags=all_tags, run_name=name)
+        items = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run.info.run_id, params=items[i : i + 100])
+        return run.info.run_id
+
+    def log_metrics(self, run_id: str, metrics: dict[str, Any], step: int = 0) -> None:
+        """Numbers only; non-finite values are skipped, not faked."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if _finite(v)]
+        for i in range(0, len(batch), 1000):
+            self.client.log_batch(run_id, metrics=batch[i : i + 1000])
+
+    def log_curves(self, run_id: str, curves: pd.DataFrame, names: dict[str, str]) -> None:
+        """Per-epoch metrics: column -> metric name, stepped by the `epoch` column."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [
+            Metric(metric, float(row[column]), now, int(row["epoch"]))
+            for _, row in curves.iterrows()
+            for column, metric in names.items()
+            if column in curves and _finite(row[column])
+        ]
+        for i in range(0, len(batch), 1000):
+            self.client.log_batch(run_id, metrics=batch[i : i + 1000])
+
+    def log_file(self, run_id: str, path: Path, folder: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), artifact_path=folder)
+
+    def log_text(self, run_id: str, text: str, name: str) -> None:
+        self.client.log_text(run_id, text, name)
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, str(value)[:5000])
+
+    def finish(self, run_id: str, failure: str | None = None) -> None:
+        """End the run once: FINISHED, or FAILED with the reason in `stockflow.failure`."""
+        if failure is not None:
+            self.client.set_tag(run_id, FAILURE, failure[:4000])
+        self.client.set_terminated(run_id, status=FAILED if failure is not None else FINISHED)
+
+    def fail_dead_runs(self) -> list[str]:
+        """Mark FAILED the RUNNING runs of this host whose process is gone (kill -9, crash); their ids."""
+        here, dead = host(), []
+        for run in self.client.search_runs(
+            [self.experiment_id], filter_string=f"attributes.status = '{RUNNING}'", max_results=200
+        ):
+            tags = run.data.tags
+            if tags.get(HOST) != here or not tags.get(PID, "").isdigit():
+                continue
+            started = process_started(int(tags[PID]))
+            if started is not None and str(started) == tags.get(PID_STARTED):
+                continue  # still running
+            self.finish(run.info.run_id, f"process {tags[PID]} on {here} ended without finishing the run (killed)")
+            dead.append(run.info.run_id)
+        return dead
+
+    def get_run(self, run_id: str) -> Any:
+        return self.client.get_run(run_id)
+
+    def recent_runs(self, ticker: str, limit: int) -> list[Any]:
+        """The newest top-level runs of `ticker`, newest first."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{TICKER}` = '{ticker}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=limit * 3,
+        )
+        return [r for r in runs if AS_OF not in r.data.tags][:limit]
+
+    def run_url(self, run_id: str) -> str:
+        """Where a person sees the run: the tracking server's page, or `stockflow ui`'s."""
+        base = self.uri.rstrip("/") if self.uri.startswith("http") else "http://127.0.0.1:5000"
+        return f"{base}/#/experiments/{self.experiment_id}/runs/{run_id}"
+
+    # --- the model, logged and registered --------------------------------------------------------------------
+
+    def log_forecaster(self, run_id: str, model_file: Path, transform_file: Path, settings: dict, meta: dict) -> None:
+        """Log the self-contained pyfunc forecaster (network, transform, feature code) into the run.
+
+        MLflow logs models into the active run only; the run is made active for this call
+        and left active, so the run's last step (`end`) closes it with its true status.
+        """
+        import json
+        import tempfile
+        from importlib.metadata import version
+
+        import mlflow
+
+        import stockflow
+
+        if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
+            mlflow.start_run(run_id=run_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            settings_file = Path(tmp) / "settings.json"
+            settings_file.write_text(json.dumps(settings))
+            mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT,
+                python_model=str(Path(__file__).with_name("serving_model.py")),
+                artifacts={"model": str(model_file), "transform": str(transform_file), "settings": str(settings_file)},
+                code_paths=[str(Path(stockflow.__file__).parent)],
+                signature=_signature(),
+                pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
+                metadata=meta,
+            )
+
+    def end(self, run_id: str, failure: str | None = None) -> None:
+        """`finish`, closing the run first if it is the active one (after `log_forecaster`)."""
+        import mlflow
+
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == run_id:
+            if failure is not None:
+                self.client.set_tag(run_id, FAILURE, failure[:4000])
+            mlflow.end_run(status=FAILED if failure is not None else FINISHED)
+        else:
+            self.finish(run_id, failure)
+
+    def champion(self, ticker: str) -> Any | None:
+        """The champion's ModelVersion, or None when there is none yet."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version_by_alias(model_name(ticker), CHAMPION)
+        except MlflowException:
+            return None
+
+    def version_with_key(self, ticker: str, key: str) -> Any | None:
+        """The registered version made from the same data, model settings and code, if any (the oldest)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            found = self.client.search_model_versions(
+                f"name = '{model_name(ticker)}' AND tags.`{MODEL_KEY}` = '{key}'", max_results=100
+            )
+        except MlflowException:
+            return None
+        return min(found, key=lambda v: int(v.version)) if found else None
+
+    def register(self, run_id: str, ticker: str, tags: dict[str, str]) -> Any:
+        """A new version from the run's logged model, tagged; no alias moves here."""
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        logged = mlflow.search_logged_models(
+            experiment_ids=[self.experiment_id],
+            filter_string=f"source_run_id = '{run_id}' AND name = '{MODEL_ARTIFACT}'",
+            output_format="list",
+        )
+        if not logged:
+            raise RuntimeError(f"run {run_id} has no logged model to register")
+        newest = max(logged, key=lambda m: m.creation_timestamp)
+        name = model_name(ticker)
+        if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
+            with contextlib.suppress(MlflowException):  # created meanwhile by another process: fine
+                self.client.create_registered_model(name, description=f"stockflow next-close forecaster for {ticker}")
+        # The model id is what a tracking server needs to accept a `models:/` source.
+        return self.client.create_model_version(name, newest.model_uri, run_id=run_id, tags=tags,
+                                                model_id=newest.model_id)  # fmt: skip
+
+    def move_alias(self, ticker: str, alias: str, version: str | int) -> None:
+        self.client.set_registered_model_alias(model_name(ticker), alias, str(version))
+
+    def aliases(self, ticker: str) -> dict[str, str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return {k: str(v) for k, v in self.client.get_registered_model(model_name(ticker)).aliases.items()}
+        except MlflowException:
+            return {}
+
+    def version_run_id(self, ticker: str, version: str | int) -> str | None:
+        return self.client.get_model_version(model_name(ticker), str(version)).run_id
+
+    def load_version(self, ticker: str, version: str | int) -> Any:
+        import mlflow
+
+        return mlflow.pyfunc.load_model(f"models:/{model_name(ticker)}/{version}")
 
 
-def data_version(project: Project, ticker: str) -> dict[str, str]:
-    """The DVC version of data/ (md5 in data.dvc) and the md5 of the ticker's file itself."""
-    tags = {}
-    dvc_file = project.root / "data.dvc"
-    if dvc_file.exists():
-        outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}]
-        tags["stockflow.data_version"] = str(outs[0].get("md5", "unknown"))
-    else:
-        tags["stockflow.data_version"] = "untracked"
-    path = project.data_file(ticker)
-    if path.exists():
-        tags["stockflow.data_file_md5"] = hashlib.md5(path.read_bytes()).hexdigest()
-    return tags
-
-
-def open_run(project: Project, params: Params, ticker: str, trigger: str, run_name: str | None = None) -> str:
-    """Create the pipeline's run with every param and its provenance tags; it stays RUNNING."""
-    from mlflow import MlflowClient
-    from mlflow.entities import Param
-
-    experiment_id = configure(project, params)
-    client = MlflowClient()
-    tags = {
-        **code_version(project),
-        **data_version(project, ticker),
-        "stockflow.ticker": ticker,
-        "stockflow.trigger": trigger,
-        "mlflow.runName": run_name or f"{ticker}-{trigger.split(':')[0]}",
-    }
-    run = client.create_run(experiment_id, tags=tags)
-    items = [Param(k, str(v)) for k, v in sorted(params.flat().items())]
-    for i in range(0, len(items), 100):
-        client.log_batch(run.info.run_id, params=items[i : i + 100])
-    return run.info.run_id
-
-
-@contextmanager
-def stage_run(project: Project, params: Params, run_id: str, final: bool) -> Iterator[Any]:
-    """Make `run_id` the active run for one stage's logging.
-
-    On success the run returns to RUNNING (or FINISHED after the last stage);
-    on an exception it is marked FAILED and the exception goes on.
-    """
-    import mlflow
-
-    configure(project, params)
-    mlflow.start_run(run_id=run_id)
-    try:
-        yield mlflow.active_run()
-    except BaseException as exc:
-        mlflow.set_tag("stockflow.failure", f"{type(exc).__name__}: {exc}"[:4000])
-        mlflow.end_run(status="FAILED")
-        raise
-    mlflow.end_run(status="FINISHED")
-    if not final:
-        mlflow.MlflowClient().update_run(run_id, status="RUNNING")
-
-
-def mark_failed(project: Project, params: Params, run_id: str, reason: str) -> None:
-    from mlflow import MlflowClient
-
-    configure(project, params)
-    client = MlflowClient()
-    run = client.get_run(run_id)
-    if "stockflow.failure" not in run.data.tags:  # keep the failing stage's own, more precise reason
-        client.set_tag(run_id, "stockflow.failure", reason[:4000])
-    if run.info.status != "FAILED":
-        client.set_terminated(run_id, status="FAILED")
-
-
-def log_figure(fig: Any, path: str) -> None:
-    import matplotlib.pyplot as plt
-    import mlflow
-
-    mlflow.log_figure(fig, path)
-    plt.close(fig)
-
-
-def log_file(path: Path, folder: str | None = None) -> None:
-    import mlflow
-
-    mlflow.log_artifact(str(path), artifact_path=folder)
-
-
-def log_stage_metrics(stage: str, metrics: dict[str, Any]) -> None:
-    """Numbers only, named `<stage>.<key>`; non-finite values are skipped, not faked."""
+def _finite(value: Any) -> bool:
     import math
 
-    import mlflow
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
-    clean = {}
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            continue
-        if math.isfinite(value):
-            clean[f"{stage}.{key}"] = float(value)
-    if clean:
-        mlflow.log_metrics(clean)
+
+def _signature():
+    """Raw rows as people read them: Date as a string or a date, prices and Volume as any number."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    inputs = Schema([ColSpec(AnyType(), name) for name in ("Date", "Open", "High", "Low", "Close", "Volume")])
+    outputs = Schema(
+        [ColSpec("datetime", "date"), ColSpec("double", "close"), ColSpec("double", "forecast"),
+         ColSpec("double", "expected_return"), ColSpec("long", "signal")]
+    )  # fmt: skip
+    return ModelSignature(inputs=inputs, outputs=outputs)

@@ -1,4 +1,4 @@
-"""Stage `train`: fit the recurrent network on the training windows, watching the validation slice."""
+"""Stage `train`: fit the recurrent network on the training windows, watching the validation windows."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ import time
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.model import build_model, fit, seed_everything
-from tasks import tracking
-from tasks.preprocess import load as load_dataset
-from tasks.project import Project, read_json, write_json
+from stockflow.model import train_model
+from tasks import catalog
+from tasks.files import load_dataset, save_figure, save_keras, write_csv, write_json
+from tasks.workspace import Workspace
 
 STAGE = "train"
 CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 
-def compute(project: Project, params: Params, ticker: str, progress: bool = True) -> dict:
+def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
-    data = load_dataset(project, ticker)
-    seed_everything(params.train.seed)
-    _, lookback, n_features = data.x["train"].shape
-    model = build_model(lookback, n_features, params.train)
+    from stockflow import plots
+
+    f = catalog.files(STAGE, ws, ticker)
+    data = load_dataset(f.input("preprocess/dataset.npz"), f.input("preprocess/transform.joblib"))
     bar = tqdm(total=params.train.epochs, desc=f"train {ticker}", unit="epoch", disable=not progress, leave=False)
 
     def on_epoch(epoch: int, logs: dict[str, float]) -> None:
@@ -30,65 +30,28 @@ def compute(project: Project, params: Params, ticker: str, progress: bool = True
         bar.set_postfix(loss=f"{logs.get('loss', 0):.2e}", val_loss=f"{logs.get('val_loss', 0):.2e}")
 
     started = time.perf_counter()
-    history = fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params.train, on_epoch)
+    try:
+        model, history = train_model(data, params.train, on_epoch)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
-    bar.close()
 
-    out = project.out_dir(ticker, STAGE)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
+    save_keras(model, f.output("model.keras"))
     curves = pd.DataFrame(
         {"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}}
     )
-    curves.to_csv(out / "history.csv", index=False, lineterminator="\n")
+    write_csv(curves, f.output("history.csv"), float_format="%.8g")
+    best = int(curves.loc[curves["val_loss"].idxmin(), "epoch"])
+    save_figure(plots.loss_curves(curves, best if params.train.patience else None), f.output("loss_curves.png"))
     summary = {
         "epochs_run": len(curves),
+        "best_epoch": best,
+        "stopped_early": bool(len(curves) < params.train.epochs),
         "final_loss": float(curves["loss"].iloc[-1]),
         "best_val_loss": float(curves["val_loss"].min()),
-        "best_epoch": int(curves.loc[curves["val_loss"].idxmin(), "epoch"]),
         "seconds": round(seconds, 3),
         "train_samples": int(len(data.y["train"])),
         "parameters": int(model.count_params()),
     }
-    write_json(project.metrics_file(ticker, STAGE), summary)
-    return summary
-
-
-def load_model(project: Project, ticker: str):
-    import keras
-
-    return keras.models.load_model(project.out_dir(ticker, STAGE) / "model.keras")
-
-
-def record(project: Project, params: Params, ticker: str) -> None:
-    import mlflow
-    from mlflow.entities import Metric
-
-    from stockflow import plots
-
-    out = project.out_dir(ticker, STAGE)
-    curves = pd.read_csv(out / "history.csv")
-    now = int(time.time() * 1000)
-    run_id = mlflow.active_run().info.run_id
-    per_epoch = [
-        Metric(name, float(row[name]), now, int(row["epoch"]))
-        for _, row in curves.iterrows()
-        for name in CURVES
-        if name in curves
-    ]
-    client = mlflow.MlflowClient()
-    for i in range(0, len(per_epoch), 1000):
-        client.log_batch(run_id, metrics=per_epoch[i : i + 1000])
-    tracking.log_stage_metrics(STAGE, read_json(project.metrics_file(ticker, STAGE)))
-    tracking.log_figure(plots.loss_curves(curves), "plots/loss_curves.png")
-    from tasks import preprocess, registry
-
-    # The self-contained forecaster (raw bars in, next close out), registered later by `promote`.
-    registry.log_forecaster(params, out / "model.keras", project.out_dir(ticker, preprocess.STAGE) / "transform.joblib")
-
-
-def train(project: Project, params: Params, ticker: str, run_id: str, final: bool = False) -> dict:
-    with tracking.stage_run(project, params, run_id, final=final):
-        summary = compute(project, params, ticker)
-        record(project, params, ticker)
+    write_json(f.output(catalog.SUMMARY), summary)
     return summary

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.quiet import quiet
+from tasks.process import quiet
 
 quiet()
 REPO = Path(__file__).resolve().parents[1]
@@ -59,7 +59,7 @@ def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.
     """A fresh project: git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`."""
     from stockflow.prices import to_csv_text
     from tasks.ingest import ingest
-    from tasks.project import Project
+    from tasks.workspace import Workspace
 
     root = tmp_path / "proj"
     root.mkdir()
@@ -70,6 +70,7 @@ def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     tiny_params_yaml(root)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("STOCKFLOW_ROOT", raising=False)
     _run(["git", "init", "-q"], root)
     _run(["git", "config", "user.email", "t@example.invalid"], root)
     _run(["git", "config", "user.name", "test"], root)
@@ -77,8 +78,8 @@ def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.
     _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
     csv = tmp_path / "sp500_slice.csv"
     csv.write_text(to_csv_text(small_prices))
-    project = Project(root)
-    ingest(project, project.load_params(), f"csv:{csv}", "sp500")
+    ws = Workspace.project(root)
+    ingest(ws, ws.load_params(), f"csv:{csv}", "sp500")
     _run(["git", "add", "-A"], root)
     _run(["git", "commit", "-qm", "project"], root)
     monkeypatch.chdir(root)

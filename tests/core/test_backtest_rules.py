@@ -98,7 +98,7 @@ def test_an_open_position_is_valued_at_the_last_close():
 @pytest.mark.parametrize("bad", [[1, 2, 0], [1, np.nan, 0]])
 def test_signals_outside_minus_one_zero_one_are_rejected(bad):
     with pytest.raises(ValueError, match="-1, 0 or 1"):
-        run_backtest(bars([FLAT] * 3), bad, Rules())
+        run_backtest(bars([FLAT] * 3), bad, Rules(cash=1000))
 
 
 def test_forecast_signals_threshold_and_short():

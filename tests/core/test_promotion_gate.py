@@ -1,6 +1,7 @@
 """The promotion gate's decision, case by case (pure: no registry here)."""
 
-from stockflow.promotion import Gate, Scores, decide
+from stockflow.config import PromoteParams as Gate
+from stockflow.promotion import Scores, decide
 
 CHAMPION = Scores(mae=10.0, persistence_mae=10.5, sharpe=0.8)
 

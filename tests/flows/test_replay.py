@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from tasks.replay import as_of_dates, parse_every, step
+from stockflow.replay import as_of_dates, parse_every, step
 
 LOOSE = ["promote.max_mae_ratio=100"]
 
@@ -28,9 +28,9 @@ def test_as_of_dates_step_through_the_data(small_prices):
 
 @pytest.mark.slow
 def test_a_step_sees_nothing_after_its_as_of_date(project_dir, small_prices):
-    from tasks.project import Project
+    from tasks.workspace import Workspace
 
-    params = Project(project_dir).load_params(LOOSE)
+    params = Workspace.project(project_dir).load_params(LOOSE)
     as_of = pd.Timestamp("2017-09-01")
     _, decision = step(small_prices, params, as_of, None)
     changed = small_prices.copy()
@@ -43,11 +43,10 @@ def test_a_step_sees_nothing_after_its_as_of_date(project_dir, small_prices):
 @pytest.mark.slow
 def test_replay_prints_steps_and_groups_runs_under_one_parent(project_dir, prefect_harness):
     from flows.replay import replay
-    from flows.summary import replay_summary
-    from tasks.project import Project
+    from stockflow.summary import replay_summary
 
     result = replay(root=str(project_dir), start="2017-07-01", every="6M", overrides=LOOSE)
-    text = replay_summary(result, Project(project_dir))
+    text = replay_summary(result)
     for as_of in ("2017-07-01", "2018-01-01", "2018-07-01"):
         assert as_of in text
     assert "current champion" in text and "train once" in text and "buy and hold" in text
@@ -59,12 +58,12 @@ def test_replay_prints_steps_and_groups_runs_under_one_parent(project_dir, prefe
     assert parent.info.status == "FINISHED" and len(children) == 3
     assert sorted(r.data.tags["stockflow.as_of"] for r in children) == ["2017-07-01", "2018-01-01", "2018-07-01"]
     assert all("gate.challenger_mae_ratio" in r.data.metrics for r in children)
-    assert "replay.current_champion.sharpe" in parent.data.metrics
+    assert "replay/current_champion.sharpe" in parent.data.metrics
     client = mlflow.MlflowClient()
-    assert "plots/replay_equity.png" in {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    steps = pd.read_csv(project_dir / "outputs" / "sp500" / "replay" / "steps.csv")
+    assert "replay_equity.png" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    steps = pd.read_csv(client.download_artifacts(parent.info.run_id, "replay/steps.csv"))
     assert list(steps["version"]) == ["v1", "v2", "v3"] and steps["decision"].iloc[0] == "promoted"
-    equity = pd.read_csv(project_dir / "outputs" / "sp500" / "replay" / "equity.csv", parse_dates=["date"])
+    equity = pd.read_csv(client.download_artifacts(parent.info.run_id, "replay/equity.csv"), parse_dates=["date"])
     assert equity["date"].iloc[0] >= pd.Timestamp("2017-07-01")
     assert not client.search_registered_models()  # a replay never touches the registry
 

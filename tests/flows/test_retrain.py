@@ -1,104 +1,97 @@
-"""The whole retrain flow in a real Prefect run, recorded in a real MLflow store, on real data."""
+"""The retrain flow in a real Prefect run, recorded in a real MLflow store, on real data; DVC agrees after it."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 
-from stockflow.validation import DataValidationError
-from tasks.project import STAGES
+from stockflow.headline import NAMES as HEADLINE
+from tasks import catalog, tracking
+from tests.helpers import all_runs, client, dvc, ran
 
 pytestmark = pytest.mark.slow
 
 
-def _store(root: Path) -> mlflow.MlflowClient:
-    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
-    return mlflow.MlflowClient()
+def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(project_dir, prefect_harness):
+    from flows.retrain import run_retrain
 
-
-def test_retrain_records_a_complete_traceable_run(project_dir, prefect_harness):
-    from flows.retrain import retrain
-
-    results = retrain(root=str(project_dir))
-    assert set(STAGES) <= set(results)
-    client = _store(project_dir)
-    run = client.get_run(results["run_id"])
-    assert run.info.status == "FINISHED"
+    results = run_retrain("sp500", str(project_dir), [], None, trigger="test")
+    assert set(catalog.NAMES) <= set(results)
+    c = client(project_dir)
+    run = c.get_run(results["run_id"])
+    assert run.info.status == "FINISHED" and run.info.run_name == "sp500"
 
     tags = run.data.tags
-    assert tags["stockflow.trigger"].startswith("prefect:")
-    assert tags["stockflow.ticker"] == "sp500"
-    assert len(tags["mlflow.source.git.commit"]) == 40 and tags["stockflow.git_dirty"] == "false"
-    assert tags["stockflow.data_version"] in (project_dir / "data.dvc").read_text()
+    assert tags[tracking.TRIGGER] == "test" and tags[tracking.TICKER] == "sp500" and tags[tracking.PREFECT_RUN]
+    assert len(tags[tracking.GIT_COMMIT]) == 40 and tags[tracking.GIT_DIRTY] == "false"
+    assert tags[tracking.DATA_VERSION] in (project_dir / "data.dvc").read_text()
     data_md5 = hashlib.md5((project_dir / "data" / "sp500.csv").read_bytes()).hexdigest()
-    assert tags["stockflow.data_file_md5"] == data_md5
+    assert tags[tracking.DATA_FILE_MD5] == data_md5
+    assert tags[tracking.MODEL_VERSION] == "1" and "stockflow: sp500" in tags[tracking.NOTE]
 
     params = run.data.params
     assert params["train.units"] == "8" and params["backtest.commission"] == "0.001"
-
-    for curve in ("loss", "val_loss", "mae", "val_mae"):
-        assert len(client.get_metric_history(run.info.run_id, curve)) == 1
+    for curve in ("loss", "val_loss", "train/mae_scaled", "train/val_mae_scaled"):
+        assert len(c.get_metric_history(run.info.run_id, curve)) == 1
     m = run.data.metrics
-    assert m["evaluate.model.mae"] > 0 and m["evaluate.baselines.persistence.mae"] > 0
-    assert np.isclose(m["evaluate.mae_ratio"], m["evaluate.model.mae"] / m["evaluate.baselines.persistence.mae"])
-    assert "backtest.strategy.sharpe" in m and "backtest.buy_and_hold.sharpe" in m
+    assert set(HEADLINE) <= set(m)
+    assert np.isclose(m["mae_ratio"], m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"])
+    assert m["sharpe"] == m["backtest/strategy.sharpe"] and "backtest/buy_and_hold.sharpe" in m
 
-    plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert {"plots/prices.png", "plots/loss_curves.png", "plots/predicted_vs_actual.png", "plots/equity.png"} <= plots
-    assert {a.path for a in client.list_artifacts(run.info.run_id, "validation")} == {
-        "validation/report.json",
-        "validation/report.md",
-    }
+    top = {a.path for a in c.list_artifacts(run.info.run_id)}
+    assert {"prices.png", "loss_curves.png", "predicted_vs_actual.png", "equity.png", "search_heatmap.png"} <= top
+    assert {a.path for a in c.list_artifacts(run.info.run_id, "validate")} == {"validate/report.json",
+                                                                                "validate/report.md"}  # fmt: skip
 
-    # The logged model is self-contained: raw bars in, and it reproduces the evaluate stage's test forecasts.
-    (model,) = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
-    loaded = mlflow.pyfunc.load_model(model.model_uri)
-    from tasks.evaluate import load_predictions
-    from tasks.prices_io import read_price_file
-    from tasks.project import Project
-    from tasks.registry import model_input
-
-    project = Project(project_dir)
-    prices = read_price_file(project.data_file("sp500"))
-    out = loaded.predict(model_input(prices)).set_index("date")
-    test = load_predictions(project, "sp500").query("split == 'test'")
+    # The logged model is self-contained: raw rows as a CSV reads them in, the evaluate stage's forecasts out.
+    loaded = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    raw = pd.read_csv(project_dir / "data" / "sp500.csv")
+    out = loaded.predict(raw.tail(300)).set_index("date")
+    test = pd.read_csv(project_dir / "outputs" / "sp500" / "evaluate" / "predictions.csv", parse_dates=["date"])
+    test = test[(test["split"] == "test") & test["date"].isin(out.index)]
     np.testing.assert_allclose(out.loc[test["date"], "forecast"], test["forecast"], rtol=1e-5)
-    assert out.index[-1] == prices["Date"].iloc[-1]  # the last row: the forecast for the next trading day
+    assert out.index[-1] == pd.Timestamp(raw["Date"].iloc[-1])  # the last row: the next trading day's forecast
+
+    # The flow published its outputs: DVC sees the pipeline up to date and has nothing to run.
+    assert results["published"] == "outputs/ and dvc.lock"
+    status = dvc(project_dir, "status")
+    assert "up to date" in status.stdout, status.stdout
+    assert ran(dvc(project_dir, "repro")) == []
+    assert len(all_runs(project_dir)) == 1
+    headline = (project_dir / "metrics" / "sp500.json").read_text()
+    assert '"mae_ratio"' in headline and "Infinity" not in headline and "NaN" not in headline
 
 
-def test_a_second_run_sits_beside_the_first(project_dir, prefect_harness):
-    from flows.retrain import retrain
+def test_a_run_with_overrides_is_named_by_them_and_not_published(project_dir, prefect_harness):
+    from flows.retrain import run_retrain
 
-    first = retrain(root=str(project_dir))["run_id"]
-    second = retrain(root=str(project_dir), overrides=["backtest.stop_loss=0.02"])["run_id"]
-    client = _store(project_dir)
-    assert first != second
-    assert client.get_run(second).data.params["backtest.stop_loss"] == "0.02"
+    results = run_retrain("sp500", str(project_dir), ["backtest.stop_loss=0.02", "preset=paper", "train.epochs=1"],
+                          None, trigger="test")  # fmt: skip
+    run = client(project_dir).get_run(results["run_id"])
+    assert run.info.run_name == "sp500 paper epochs=1 stop_loss=0.02"
+    assert run.data.params["backtest.stop_loss"] == "0.02" and run.data.tags[tracking.PRESET] == "paper"
+    assert results["published"].startswith("no: settings were overridden")
+    assert not (project_dir / "outputs").exists()  # nothing of it where DVC looks
+    assert not any((project_dir / ".stockflow" / "runs").iterdir())  # its workspace is cleaned up
 
 
-def test_bad_data_stops_before_training_and_records_nothing(project_dir, prefect_harness):
-    from flows.retrain import retrain
+def test_bad_data_stops_the_flow_before_training_and_records_nothing(project_dir, prefect_harness):
+    from flows.retrain import run_retrain
+    from stockflow.errors import DataValidationError
 
     path = project_dir / "data" / "sp500.csv"
     lines = path.read_text().splitlines()
-    cells = lines[100].split(",")
-    cells[4] = str(float(cells[4]) * 100)  # a close off by a factor of 100
-    lines[100] = ",".join(cells)
+    lines[50], lines[51] = lines[51], lines[50]  # unsorted dates
     path.write_text("\n".join(lines) + "\n")
     dvc_before = (project_dir / "data.dvc").read_text()
-
-    with pytest.raises(DataValidationError, match="return within the bound"):
-        retrain(root=str(project_dir))
-
-    client = _store(project_dir)
-    (run,) = client.search_runs(client.get_experiment_by_name("stockflow").experiment_id)
+    with pytest.raises(DataValidationError, match="strictly increasing"):
+        run_retrain("sp500", str(project_dir), [], None, trigger="test")
+    (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED"
-    assert "validation/report.json" in {a.path for a in client.list_artifacts(run.info.run_id, "validation")}
     assert not mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
-    assert not client.search_registered_models()  # nothing registered, no alias moved
+    assert not client(project_dir).search_registered_models()
     assert (project_dir / "data.dvc").read_text() == dvc_before
-    assert not (project_dir / "outputs" / "sp500" / "train").exists()

@@ -42,9 +42,9 @@ def test_the_deployment_runs_the_scheduled_flow_on_weekdays_after_the_close():
 def test_scheduled_run_takes_new_bars_and_retrains_only_when_there_are_some(project_dir, small_prices, prefect_harness):
     from flows.schedule import scheduled_retrain
     from tasks.ingest import ingest
-    from tasks.project import Project
+    from tasks.workspace import Workspace
 
-    project = Project(project_dir)
+    project = Workspace.project(project_dir)
     # The project holds data up to November 2018; December's bars arrive in the drop folder.
     held, december = (
         small_prices[small_prices["Date"] < "2018-12-01"],
@@ -67,7 +67,7 @@ def test_scheduled_run_takes_new_bars_and_retrains_only_when_there_are_some(proj
     assert result["retrained"] is True and result["new_rows"] == len(december)
     assert result["last_date"] == "2018-12-31"
     assert (project_dir / "data.dvc").read_text() != version_before  # a new data version
-    assert project.data_file("sp500").read_text() == to_csv_text(small_prices)
+    assert project.project_data_file("sp500").read_text() == to_csv_text(small_prices)
     assert sorted(p.name for p in (drop / "taken").iterdir()) == ["sp500-2018-12.csv", "sp500-overlap.csv"]
     run = mlflow.MlflowClient().get_run(result["run_id"])
     assert (
@@ -84,7 +84,7 @@ def test_scheduled_run_takes_new_bars_and_retrains_only_when_there_are_some(proj
 @pytest.mark.slow
 def test_bad_new_bars_are_refused_and_nothing_changes(project_dir, small_prices, prefect_harness):
     from flows.schedule import scheduled_retrain
-    from stockflow.validation import DataValidationError
+    from stockflow.errors import DataValidationError
 
     data_before = (project_dir / "data" / "sp500.csv").read_text()
     dvc_before = (project_dir / "data.dvc").read_text()
@@ -94,8 +94,12 @@ def test_bad_new_bars_are_refused_and_nothing_changes(project_dir, small_prices,
     drop = project_dir / "incoming"
     drop.mkdir()
     (drop / "sp500-bad.csv").write_text(to_csv_text(future))
-    with pytest.raises(DataValidationError):
+    with pytest.raises(DataValidationError, match="moved to incoming/rejected/"):
         scheduled_retrain(root=str(project_dir))
     assert (project_dir / "data" / "sp500.csv").read_text() == data_before
     assert (project_dir / "data.dvc").read_text() == dvc_before
-    assert (drop / "sp500-bad.csv").exists()  # left where it was, for someone to look at
+    # Moved aside with its report, so the next scheduled run does not trip over it again.
+    assert not (drop / "sp500-bad.csv").exists()
+    assert "Low <= Open" in (drop / "rejected" / "sp500-bad.csv.report.md").read_text() or (
+        drop / "rejected" / "sp500-bad.csv.report.md").read_text().count("|") > 4  # fmt: skip
+    assert scheduled_retrain(root=str(project_dir))["retrained"] is False

@@ -1,14 +1,16 @@
-"""The few lines printed after a run: the model beside persistence, the strategy beside Buy-and-Hold."""
+"""The few lines a run ends with: the model beside persistence, the strategy beside Buy-and-Hold, the gate.
+
+Pure text from a run's stage summaries: the terminal prints it, the MLflow run
+keeps it as its description, and each Prefect stage logs its one line.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tasks.project import Project
-from tasks.tracking import tracking_uri
 
-
-def summary(results: dict[str, Any], project: Project) -> str:
+def run_summary(results: dict[str, Any]) -> str:
+    """The run's summary table (`results`: each stage's summary by name, plus ticker, preset and name)."""
     ev, bt = results["evaluate"], results["backtest"]
     model, base = ev["model"], ev["baselines"]
     strategies = [("model signals", bt["strategy"]), ("buy and hold", bt["buy_and_hold"])]
@@ -18,12 +20,14 @@ def summary(results: dict[str, Any], project: Project) -> str:
         if "walk_forward" in opt:
             strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
     rows = [
-        f"stockflow: {results['ticker']} (preset {results.get('preset', 'default')}), "
+        f"stockflow: {results.get('name') or results['ticker']} (preset {results.get('preset', 'default')}), "
         f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
+        *_training_line(results.get("train")),
         "",
         f"  {'forecast':<14}{'MAE':>10}{'RMSE':>10}{'MAE/persist.':>14}{'direction':>11}",
     ]
-    for name, m in [("model", model), *base.items()]:
+    ladder = [(name, base[name]) for name in ("persistence", "drift", "sma", "ridge", "svr") if name in base]
+    for name, m in [("model", model), *ladder]:
         direction = "n/a" if m["direction_accuracy"] is None else f"{m['direction_accuracy']:.1%}"
         rows.append(f"  {name:<14}{m['mae']:>10.3f}{m['rmse']:>10.3f}{m['mae_ratio']:>14.3f}{direction:>11}")
     rows += [
@@ -34,10 +38,42 @@ def summary(results: dict[str, Any], project: Project) -> str:
         strategy_table(strategies),
         "",
         *_promotion_lines(results),
-        f"  MLflow run: {results['run_id']}",
-        f"  See it:     mlflow ui --backend-store-uri {tracking_uri(project)}   (or: stockflow ui)",
     ]
     return "\n".join(rows)
+
+
+def _training_line(train: dict[str, Any] | None) -> list[str]:
+    if not train:
+        return []
+    why = ""
+    if train.get("stopped_early"):
+        why = f"; stopped early, the weights of epoch {train['best_epoch']} (best validation loss) kept"
+    elif train["best_epoch"] != train["epochs_run"]:
+        why = f"; best validation loss at epoch {train['best_epoch']}"
+    return [f"  trained {train['epochs_run']} epoch(s) in {train['seconds']:.1f} s{why}"]
+
+
+def stage_line(stage: str, summary: dict[str, Any]) -> str:
+    """One line per stage, for the Prefect logs."""
+    if stage == "validate":
+        return f"validate: {summary['rows']} rows, {summary['errors']} error(s), {summary['warnings']} warning(s)"
+    if stage == "preprocess":
+        sizes = f"{summary['train_samples']}/{summary['val_samples']}/{summary['test_samples']}"
+        return (f"preprocess: {sizes} train/val/test windows of {summary['lookback']} days, "
+                f"test {summary['test_start']}..{summary['test_end']}")  # fmt: skip
+    if stage == "train":
+        return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}, {summary['seconds']:.1f} s"
+    if stage == "evaluate":
+        return (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
+                f"DM p {summary['dm_pvalue']:.3f}")  # fmt: skip
+    if stage == "backtest":
+        s, b = summary["strategy"], summary["buy_and_hold"]
+        return (f"backtest: return {s['total_return']:.1%} (Sharpe {s['sharpe']:.2f}) vs buy and hold "
+                f"{b['total_return']:.1%} (Sharpe {b['sharpe']:.2f}), {int(s['trades'])} trades")  # fmt: skip
+    if stage == "promote":
+        verdict = "promoted" if summary["promote"] else "rejected"
+        return f"promote: {verdict} v{summary['version']}: {summary['reason']}"
+    return f"{stage}: done"
 
 
 def strategy_table(rows: list[tuple[str, dict[str, float]]]) -> str:
@@ -74,11 +110,14 @@ def _promotion_lines(results: dict[str, Any]) -> list[str]:
         return []
     pr = results["promote"]
     name = f"stockflow-{results['ticker']}"
+    if not pr.get("registered", True):
+        return [f"  Registry:   {name} v{pr['version']}: {pr['reason']}"]
     verdict = "now champion" if pr["promote"] else "champion unchanged"
     return [f"  Registry:   {name} v{pr['version']} (challenger), {verdict}: {pr['reason']}"]
 
 
-def replay_summary(result: dict[str, Any], project: Project) -> str:
+def replay_summary(result: dict[str, Any]) -> str:
+    """The replay's step table and its stitched out-of-sample result."""
     table, metrics = result["table"], result["metrics"]
     lines = [f"replay of {result['ticker']}: {len(table)} steps", ""]
     lines.append(f"  {'as of':<12}{'model':>6}{'decision':>10}{'test MAE/persist.':>19}{'champion':>10}"
@@ -95,5 +134,4 @@ def replay_summary(result: dict[str, Any], project: Project) -> str:
             [(name.replace("_", " "), m) for name, m in metrics.items()])]  # fmt: skip
     else:
         lines += ["", "  no model passed the gate: nothing traded"]
-    lines += ["", f"  MLflow parent run: {result['run_id']}   (stockflow ui)"]
     return "\n".join(lines)

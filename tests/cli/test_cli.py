@@ -12,7 +12,7 @@ from flows.cli import app
 from stockflow.prices import to_csv_text
 
 runner = CliRunner()
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def invoke(*args: str):
@@ -76,7 +76,7 @@ def test_ingest_refuses_a_failing_file_and_writes_nothing(project_dir, tmp_path,
     before = _digest(project_dir)
     result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--ticker", "acme", "--root", str(project_dir)])
     assert result.exit_code == 1
-    assert "Close is strictly positive" in result.output and "nothing was written" in result.output
+    assert "Close is strictly positive" in result.output and "data/ and data.dvc are unchanged" in result.output
     assert _digest(project_dir) == before
     assert not (project_dir / "data" / "acme.csv").exists()
 
@@ -147,3 +147,45 @@ def test_backtest_command_refuses_bad_inputs_by_name(tmp_path, small_prices, def
     result = runner.invoke(app, ["backtest", "--prices", p, "--signals", s])
     assert result.exit_code == 2
     assert message in result.output
+
+
+@pytest.mark.parametrize("ticker", ["../../evil", "../evil", "/tmp/evil", "a/b", "..", ".hidden", "", "a b", "x" * 65])
+def test_a_ticker_that_is_not_a_name_is_refused_and_nothing_is_written(project_dir, tmp_path, small_prices, ticker):
+    path = tmp_path / "f.csv"
+    path.write_text(to_csv_text(small_prices))
+    before = sorted(p for p in tmp_path.rglob("*"))
+    for args in (["ingest", "--source", f"csv:{path}", "--ticker", ticker], ["run", "--ticker", ticker],
+                 ["predict", "--ticker", ticker], ["runs", "--ticker", ticker]):  # fmt: skip
+        result = runner.invoke(app, [*args, "--root", str(project_dir)])
+        assert result.exit_code == 2, (args, result.output)
+        assert "is not a ticker name" in result.output and len(result.output.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert not (project_dir / "evil").exists() and not (tmp_path / "evil").exists()
+
+
+def test_a_file_name_that_is_not_a_ticker_needs_one(project_dir, tmp_path, small_prices):
+    path = tmp_path / "my prices.csv"
+    path.write_text(to_csv_text(small_prices))
+    result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--root", str(project_dir)])
+    assert result.exit_code == 2 and "is not a ticker name" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "is empty"),
+        ("train: [epochs: 3\n", "is not valid YAML (line"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("train:\n  epoch: 3\n", "train.epoch"),
+        ("data:\n  tickers: [../evil]\n", "is not a ticker name"),
+        ("preset: papr\n", "preset 'papr' is not defined"),
+    ],
+)
+def test_broken_params_yaml_is_one_clear_message(tmp_path, content, message):
+    (tmp_path / "params.yaml").write_text(content)
+    for args in (["run"], ["predict"], ["runs"], ["validate", str(tmp_path / "x.csv")]):
+        result = runner.invoke(app, [*args, "--root", str(tmp_path)])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no store, no outputs

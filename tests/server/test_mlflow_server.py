@@ -56,33 +56,29 @@ def test_flow_against_a_tracking_server_seen_through_the_rest_api(
 ):
     import mlflow
 
-    from flows.retrain import retrain
-    from tasks.prices_io import read_price_file
-    from tasks.registry import model_input
+    from flows.retrain import run_retrain
+    from stockflow.prices import REQUIRED
+    from tasks.files import read_price_file
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    results = retrain(root=str(project_dir), overrides=["promote.max_mae_ratio=100"])
+    results = run_retrain("sp500", str(project_dir), ["promote.max_mae_ratio=100"], None, trigger="test")
     run_id = results["run_id"]
     api = f"{mlflow_server}/api/2.0/mlflow"
 
     run = requests.get(f"{api}/runs/get", params={"run_id": run_id}, timeout=10).json()["run"]
     assert run["info"]["status"] == "FINISHED"
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-    assert tags["stockflow.ticker"] == "sp500" and len(tags["stockflow.git_commit"]) == 40
+    assert tags["stockflow.ticker"] == "sp500" and len(tags["mlflow.source.git.commit"]) == 40
 
-    for key in ("loss", "val_loss", "mae", "val_mae"):
+    for key in ("loss", "val_loss", "train/mae_scaled", "train/val_mae_scaled"):
         history = requests.get(
             f"{api}/metrics/get-history", params={"run_id": run_id, "metric_key": key}, timeout=10
         ).json()["metrics"]
         assert [m["step"] for m in history] == [1]  # one epoch, one point per curve
 
-    listed = requests.get(f"{api}/artifacts/list", params={"run_id": run_id, "path": "plots"}, timeout=10).json()
-    assert {"plots/loss_curves.png", "plots/equity.png", "plots/search_heatmap.png"} <= {
-        f["path"] for f in listed["files"]
-    }
-    png = requests.get(
-        f"{mlflow_server}/get-artifact", params={"path": "plots/equity.png", "run_uuid": run_id}, timeout=10
-    )
+    listed = requests.get(f"{api}/artifacts/list", params={"run_id": run_id}, timeout=10).json()
+    assert {"loss_curves.png", "equity.png", "search_heatmap.png"} <= {f["path"] for f in listed["files"]}
+    png = requests.get(f"{mlflow_server}/get-artifact", params={"path": "equity.png", "run_uuid": run_id}, timeout=10)
     assert png.content[:4] == b"\x89PNG"
 
     alias = requests.get(
@@ -94,5 +90,5 @@ def test_flow_against_a_tracking_server_seen_through_the_rest_api(
     mlflow.set_tracking_uri(mlflow_server)
     champion = mlflow.pyfunc.load_model("models:/stockflow-sp500@champion")
     prices = read_price_file(project_dir / "data" / "sp500.csv")
-    out = champion.predict(model_input(prices.iloc[-60:]))
+    out = champion.predict(prices[REQUIRED].iloc[-60:])
     assert out["date"].iloc[-1] == prices["Date"].iloc[-1] and out["forecast"].notna().all()

@@ -1,0 +1,69 @@
+"""The errors a user can act on, one family, each carrying the exit code the CLI gives it.
+
+The CLI maps them in one place (`flows/cli.py: main`): the message is printed
+without a traceback and the process exits with `exit_code`. Anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class StockflowError(Exception):
+    """A problem the user can fix; the message says what and where."""
+
+    exit_code = 1
+
+
+class UsageError(StockflowError):
+    """The request itself is wrong: options, settings, names, unreadable files. Nothing was written."""
+
+    exit_code = 2
+
+
+class ParamsError(UsageError):
+    """Settings that cannot be used; the message names every offending key."""
+
+
+class InvalidName(UsageError):
+    """A ticker that is not a plain name (a path, an empty string, a space)."""
+
+
+class PriceFileError(UsageError):
+    """A file that cannot be read as a CSV of prices (missing, empty, binary, wrong separator)."""
+
+
+class DataValidationError(StockflowError):
+    """A file broke a critical expectation; carries the readable report and what was (not) done about it."""
+
+    def __init__(self, report: Any, consequence: str = ""):
+        self.report, self.consequence = report, consequence
+        super().__init__("\n".join(filter(None, [report.to_text(), consequence])))
+
+
+class PredictError(StockflowError):
+    """No forecast can be given honestly (no champion, invalid or stale data)."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; a BaseException so that `except Exception` in libraries lets it through."""
+
+    def __init__(self, signal_name: str, exit_code: int):
+        self.signal_name, self.exit_code = signal_name, exit_code
+        super().__init__(signal_name)
+
+
+TICKER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_TICKER = re.compile(TICKER_PATTERN)
+
+
+def check_ticker(name: Any, where: str = "ticker") -> str:
+    """`name` if it is a plain ticker name (letters, digits, '.', '_', '-'; no path), else InvalidName."""
+    if not isinstance(name, str) or not _TICKER.fullmatch(name):
+        raise InvalidName(
+            f"{where} {name!r} is not a ticker name: use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (at most 64 characters)"
+        )
+    return name

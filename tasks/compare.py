@@ -1,0 +1,42 @@
+"""`stockflow runs`: the last runs of a ticker side by side in the terminal, read from MLflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from stockflow.config import Params
+from tasks import tracking
+from tasks.execution import tracker_for
+from tasks.workspace import Workspace
+
+COLUMNS = (
+    ("mae_ratio", "MAE/pers.", "{:.4f}"),
+    ("dm_pvalue", "DM p", "{:.3f}"),
+    ("sharpe", "Sharpe", "{:.2f}"),
+    ("return", "return", "{:.1%}"),
+    ("bh_return", "B&H", "{:.1%}"),
+    ("max_drawdown", "max DD", "{:.1%}"),
+)
+
+
+def recent_runs_table(ws: Workspace, params: Params, ticker: str, limit: int) -> str:
+    """One line per run, newest first: start, name, status, model version (* = champion now), headline figures."""
+    tracker = tracker_for(ws.root, params)
+    found = tracker.recent_runs(ticker, limit)
+    if not found:
+        return f"no runs of {ticker} yet in {tracker.uri}: `stockflow run --ticker {ticker}`"
+    champion = tracker.aliases(ticker).get(tracking.CHAMPION)
+    width = min(max(len(r.data.tags.get(tracking.RUN_NAME, "")) for r in found), 40)
+    head = f"  {'started':<17}{'name':<{width + 2}}{'status':<10}{'model':>6}" + "".join(
+        f"{label:>11}" for _, label, _ in COLUMNS
+    )
+    lines = [f"runs of {ticker}, newest first (* = champion now)", head]
+    for run in found:
+        tags, metrics = run.data.tags, run.data.metrics
+        version = tags.get(tracking.MODEL_VERSION, "")
+        model = f"v{version}{'*' if version and version == champion else ''}" if version else "-"
+        started = dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
+        name = tags.get(tracking.RUN_NAME, run.info.run_id[:8])[:width]
+        cells = "".join(f"{fmt.format(metrics[key]) if key in metrics else '-':>11}" for key, _, fmt in COLUMNS)
+        lines.append(f"  {started:<17}{name:<{width + 2}}{run.info.status:<10}{model:>6}{cells}")
+    return "\n".join(lines)

@@ -1,0 +1,188 @@
+"""DVC, behind one module: the recorded data version, the pipeline's lock file, and experiments.
+
+- `record_data` makes `data.dvc` name what is in data/, but only when every file
+  that differs from the recorded version was validated: bad data never becomes
+  the recorded version, whoever asks.
+- `publish` puts a flow execution's outputs where `dvc.yaml` expects them and
+  records them in `dvc.lock` (DVC's `commit`), so after `stockflow run` the
+  pipeline is up to date and `dvc repro` has nothing to do.
+- The rest reads what DVC tells a stage it runs: the experiment's name and
+  baseline, and which stages the current `dvc repro` ran (to say which it reused).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks import catalog
+from tasks.workspace import Workspace, md5
+
+SESSIONS = Path(".stockflow") / "dvc-sessions"
+
+
+def is_repo(root: Path) -> bool:
+    return (root / ".dvc").is_dir()
+
+
+@contextmanager
+def locked_repo(root: Path) -> Iterator[Any]:
+    """DVC's repository, holding its lock (waiting for it if `dvc repro` or another run has it)."""
+    from dvc.repo import Repo, lock_repo
+
+    with Repo(str(root), _wait_for_lock=True) as repo, lock_repo(repo):
+        repo.scm_context.quiet = True  # no "To track the changes with git, run: ..." hints on the terminal
+        yield repo
+
+
+def data_version(root: Path) -> str:
+    """The md5 that data.dvc records for data/, or `untracked`."""
+    path = root / "data.dvc"
+    if not path.is_file():
+        return "untracked"
+    outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
+    return str(outs[0].get("md5", "unknown")).removesuffix(".dir")
+
+
+def _recorded_files(root: Path) -> dict[str, str] | None:
+    """relpath -> md5 of the files data.dvc records, from DVC's cache; None when the cache does not hold them."""
+    digest = data_version(root)
+    listing = root / ".dvc" / "cache" / "files" / "md5" / digest[:2] / f"{digest[2:]}.dir"
+    if not listing.is_file():
+        return None
+    return {entry["relpath"]: entry["md5"] for entry in json.loads(listing.read_text())}
+
+
+def unvalidated_changes(root: Path, validated: dict[str, str]) -> list[str]:
+    """Files of data/ that differ from the recorded version and were not validated as they are now."""
+    data = root / "data"
+    current = {p.name: md5(p) for p in sorted(data.glob("*")) if p.is_file()} if data.is_dir() else {}
+    recorded = _recorded_files(root)
+    changed = [name for name, digest in current.items() if recorded is None or recorded.get(name) != digest]
+    removed = [name for name in (recorded or {}) if name not in current]
+    return removed + [name for name in changed if validated.get(name) != current[name]]
+
+
+def record_data(root: Path, validated: dict[str, str]) -> str | None:
+    """Make data.dvc describe data/ (`dvc add data`) if every changed file is in `validated` (name -> md5).
+
+    Returns the recorded version, or None when an unvalidated change kept it from being recorded.
+    """
+    if not is_repo(root):
+        return None
+    with locked_repo(root) as repo:
+        if unvalidated_changes(root, validated):
+            return None
+        if _recorded_files(root) is None or any(
+            _recorded_files(root).get(name) != digest for name, digest in validated.items()
+        ):
+            repo.add(str(root / "data"))
+    return data_version(root)
+
+
+def restore_data_version(root: Path, text: str) -> bool:
+    """Put back data.dvc as `text` (after `dvc repro` rewrote it for data that then failed); True if it changed."""
+    path = root / "data.dvc"
+    if not text or (path.is_file() and path.read_text() == text):
+        return False
+    path.write_text(text)
+    return True
+
+
+def publish(ws: Workspace, ticker: str) -> None:
+    """Move a private workspace's outputs of `ticker` into the project and record them in dvc.lock.
+
+    DVC's Python API assumes the current folder is the repository, which a process
+    running several executions cannot promise; so this runs in a short child process there.
+    """
+    out = subprocess.run(
+        [sys.executable, "-m", "tasks.dvc_repo", "publish", str(ws.work), ticker],
+        cwd=ws.root, capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"publishing {ticker}'s outputs to DVC failed: {out.stderr.strip()[-2000:]}")
+
+
+def _publish_here(work: Path, ticker: str) -> None:
+    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit` the ticker's stages."""
+    project = Workspace.project(Path.cwd())
+    private = Workspace(project.root, work)
+    with locked_repo(project.root) as repo:
+        for s in catalog.STAGES:
+            target = project.stage_dir(ticker, s.name)
+            target.mkdir(parents=True, exist_ok=True)
+            for name in s.writes:
+                os.replace(private.stage_dir(ticker, s.name) / name, target / name)
+        project.headline_file(ticker).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(private.headline_file(ticker), project.headline_file(ticker))
+        for s in catalog.STAGES:
+            repo.commit(f"{s.name}@{ticker}", force=True)
+
+
+def pipeline_tickers(root: Path) -> tuple[str, ...]:
+    """The tickers `dvc.yaml` iterates over: params.yaml's data.tickers."""
+    from tasks.workspace import read_params_file
+
+    return tuple((read_params_file(root / "params.yaml").get("data") or {}).get("tickers") or ())
+
+
+def experiment() -> dict[str, str]:
+    """Tags for a `dvc exp run`: the experiment's name and its baseline commit (empty outside experiments)."""
+    from tasks import tracking
+
+    tags = {}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags[tracking.DVC_EXP] = os.environ["DVC_EXP_NAME"]
+    if os.environ.get("DVC_EXP_BASELINE_REV"):
+        tags[tracking.DVC_BASELINE] = os.environ["DVC_EXP_BASELINE_REV"]
+    return tags
+
+
+def _session_file(root: Path) -> Path | None:
+    """A file named after the `dvc` process running this stage (stages of one repro share it)."""
+    import psutil
+
+    try:
+        process = psutil.Process().parent()
+        while process is not None:
+            words = [Path(w).name for w in process.cmdline()]
+            if "dvc" in words or ("-m" in words and "dvc" in words[words.index("-m") + 1 :][:1]):
+                return root / SESSIONS / f"{process.pid}-{int(process.create_time())}.json"
+            process = process.parent()
+    except (psutil.Error, OSError):
+        return None
+    return None
+
+
+def note_stage_ran(root: Path, stage: str) -> None:
+    """Remember that `stage` ran (was not skipped or restored) in the current `dvc repro`."""
+    path = _session_file(root)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ran = json.loads(path.read_text()) if path.is_file() else []
+    path.write_text(json.dumps([*ran, stage]))
+
+
+def stages_ran(root: Path) -> list[str] | None:
+    """The stages the current `dvc repro` ran so far, or None when that cannot be told."""
+    path = _session_file(root)
+    if path is None:
+        return None
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+if __name__ == "__main__":  # python -m tasks.dvc_repo publish WORK TICKER (see `publish`)
+    from tasks.process import quiet
+
+    quiet()
+    _publish_here(Path(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,81 @@
+"""How `dvc repro` runs a stage: `python -m tasks STAGE TICKER`, in the project, on params.yaml as DVC left it.
+
+Stages only write files. The last one (`promote`) opens this repro's MLflow run and
+records it from those files, so no run is ever joined across processes; a stage
+that fails records a FAILED run of its own with what exists. Either way one repro
+gives one run, and the run says which stages this repro reused (skipped as up to
+date, or restored from DVC's run-cache) rather than ran.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
+from tasks import catalog, dvc_repo, execution, record, tracking
+from tasks.workspace import Workspace
+
+
+def main(stage: str, ticker: str) -> int:
+    ws = Workspace.project(Path.cwd())
+    try:
+        check_ticker(ticker)
+        if stage not in catalog.NAMES:
+            raise UsageError(f"no stage {stage!r}; stages: {', '.join(catalog.NAMES)}")
+        params = ws.load_params()
+    except StockflowError as exc:
+        print(f"stockflow: {exc}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        if stage == catalog.NAMES[-1]:
+            ran = dvc_repo.stages_ran(ws.root)
+            reused = None if ran is None else [s for s in catalog.NAMES[:-1] if s not in ran]
+            ex = execution.begin(ws.root, ticker, trigger=_trigger(), ws=ws)
+            try:
+                execution.conclude(ex, reused=reused)
+            except BaseException as exc:
+                execution.abort(ex, exc)
+                raise
+        else:
+            importlib.import_module(f"tasks.{stage}").compute(ws, params, ticker)
+            if stage == "validate":
+                execution.remember_validated_data_version(ws.root)
+        dvc_repo.note_stage_ran(ws.root, stage)
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
+        return _failed(ws, params, ticker, stage, exc)
+
+
+def _trigger() -> str:
+    import os
+
+    return "dvc exp" if os.environ.get("DVC_EXP_NAME") else "dvc"
+
+
+def _failed(ws: Workspace, params, ticker: str, stage: str, exc: BaseException) -> int:
+    """Record this repro's FAILED run (unless the last stage already did), undo DVC's data.dvc rewrite, report."""
+    if stage != catalog.NAMES[-1]:
+        tracker = execution.tracker_for(ws.root, params)
+        run_id = tracker.open_run(
+            f"{ticker} failed at {stage}",
+            params.flat(),
+            {tracking.TICKER: ticker, tracking.TRIGGER: _trigger(), tracking.PRESET: params.preset,
+             **dvc_repo.experiment()},
+        )  # fmt: skip
+        try:
+            record.log_stages(tracker, run_id, ws, ticker, upto=stage)
+        finally:
+            tracker.finish(run_id, failure=f"{stage}: {execution.failure_reason(exc)}")
+    if isinstance(exc, DataValidationError):
+        print(exc.report.to_text(), file=sys.stderr)
+        if execution.restore_validated_data_version(ws.root):
+            print("data.dvc restored to the last validated data version.", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, (StockflowError, Interrupted)):
+        print(f"stockflow: {execution.failure_reason(exc)}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    raise exc

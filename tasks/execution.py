@@ -1,0 +1,280 @@
+"""One execution of the pipeline for one ticker, whichever orchestrator starts it.
+
+    begin -> compute each stage -> conclude (record, gate, publish)     or, on any error or signal, abort
+
+`begin` gives the execution its own workspace and its own MLflow run (RUNNING,
+with every param and the code, data and settings that made it); the stages
+only write files there; `conclude` builds the run's record from those files,
+applies the gate, publishes the outputs for DVC when they describe params.yaml
+as it is, and ends the run FINISHED. `abort` records what exists and ends it
+FAILED. The Prefect flows call these in order; `dvc repro` calls the same from
+its stage processes (`tasks/dvc_stage.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stockflow.config import Params
+from stockflow.errors import DataValidationError, Interrupted, StockflowError, check_ticker
+from stockflow.summary import run_summary
+from tasks import catalog, dvc_repo, provenance, record, tracking
+from tasks.workspace import RUNS, Workspace, md5
+
+
+@dataclass(frozen=True)
+class Execution:
+    ws: Workspace
+    ticker: str
+    params: Params
+    run_id: str
+    name: str
+    overrides: tuple[str, ...] = ()
+    inputs: dict[str, str] = field(default_factory=dict)  # params file, data and code as they were at the start
+    tags: dict[str, str] = field(default_factory=dict)
+    publish: bool = True  # flows publish their outputs for DVC; under DVC, DVC records them itself
+
+
+@functools.lru_cache(maxsize=8)
+def _tracker(uri: str, root: str, experiment: str) -> tracking.Tracker:
+    return tracking.Tracker(Path(root), experiment)
+
+
+def tracker_for(root: Path, params: Params) -> tracking.Tracker:
+    """One Tracker per store and experiment in a process (it holds a database connection pool)."""
+    return _tracker(tracking.store_uri(root), str(root), params.mlflow.experiment)
+
+
+def begin(
+    root: Path | str,
+    ticker: str,
+    overrides: list[str] | tuple[str, ...] = (),
+    trigger: str = "cli",
+    name: str | None = None,
+    parent_run_id: str | None = None,
+    links: dict[str, str] | None = None,
+    ws: Workspace | None = None,
+) -> Execution:
+    """Load the settings once, give the execution its workspace and snapshot of the data, open its run."""
+    root = Path(root).resolve()
+    check_ticker(ticker)
+    params = Workspace.project(root).load_params(overrides)
+    private = ws is None
+    ws = ws or Workspace.private(root, ticker)
+    try:
+        _claim(ws)
+        data_md5 = ws.snapshot_data(ticker)
+        tracker = tracker_for(root, params)
+        tracker.fail_dead_runs()
+        remove_abandoned_workspaces(root)
+        code_tags, diff = provenance.code_version(root)
+        settings = provenance.describe(ticker, params, root)
+        tags = {
+            **code_tags,
+            **dvc_repo.experiment(),
+            **(links or {}),
+            tracking.TICKER: ticker,
+            tracking.PRESET: params.preset,
+            tracking.SETTINGS: settings,
+            tracking.TRIGGER: trigger,
+            tracking.DATA_VERSION: dvc_repo.data_version(root),
+            tracking.DATA_FILE_MD5: data_md5,
+            tracking.MODEL_KEY: provenance.model_key(data_md5, params),
+            tracking.WORKSPACE: str(ws.work.relative_to(root)) if ws.work.is_relative_to(root) else str(ws.work),
+        }
+        run_name = name or _dvc_name(tags, settings)
+        run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
+        if diff:
+            tracker.log_text(run_id, diff, "code.diff")
+    except BaseException:
+        if private:
+            ws.remove()
+        raise
+    inputs = {"params": md5(ws.params_file), "data": data_md5, "code": provenance.code_fingerprint()}
+    return Execution(ws, ticker, params, run_id, run_name, tuple(overrides), inputs, tags, publish=private)
+
+
+def _dvc_name(tags: dict[str, str], settings: str) -> str:
+    exp = tags.get(tracking.DVC_EXP)
+    return f"{exp}: {settings}" if exp else settings
+
+
+def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
+    """Run one stage into the execution's workspace; its summary."""
+    module = importlib.import_module(f"tasks.{stage}")
+    kwargs = {"progress": progress} if stage == "train" else {}
+    summary = module.compute(ex.ws, ex.params, ex.ticker, **kwargs)
+    if stage == "validate":
+        _record_data_version(ex)
+    return summary
+
+
+def _record_data_version(ex: Execution) -> None:
+    """Validated data becomes the recorded DVC version, unless the project's file changed meanwhile."""
+    root = ex.ws.root
+    if not ex.ws.is_private or md5(ex.ws.project_data_file(ex.ticker)) != ex.inputs["data"]:
+        return
+    version = dvc_repo.record_data(root, {f"{ex.ticker}.csv": ex.inputs["data"]})
+    tracker = tracker_for(root, ex.params)
+    if version is None and dvc_repo.is_repo(root):
+        pending = ", ".join(dvc_repo.unvalidated_changes(root, {f"{ex.ticker}.csv": ex.inputs["data"]}))
+        tracker.set_tags(
+            ex.run_id, {tracking.DATA_VERSION: f"not recorded: data/ also changed unvalidated ({pending})"}
+        )
+    elif version is not None:
+        tracker.set_tags(ex.run_id, {tracking.DATA_VERSION: version})
+        remember_validated_data_version(root)
+
+
+def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
+    """Record every stage, log the model, apply the gate, publish for DVC, end the run FINISHED; all summaries."""
+    from tasks import promote
+
+    tracker = tracker_for(ex.ws.root, ex.params)
+    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
+    f = catalog.files("promote", ex.ws, ex.ticker)
+    tracker.log_forecaster(
+        ex.run_id,
+        f.input("train/model.keras"),
+        f.input("preprocess/transform.joblib"),
+        {"threshold": ex.params.backtest.threshold, "allow_short": ex.params.backtest.allow_short},
+        {"lookback": ex.params.preprocess.lookback, "features": list(ex.params.preprocess.features),
+         "ticker": ex.ticker, "model_key": ex.tags[tracking.MODEL_KEY]},
+    )  # fmt: skip
+    started = tracker.get_run(ex.run_id).info.start_time
+    version_tags = {
+        tracking.MODEL_KEY: ex.tags[tracking.MODEL_KEY],
+        tracking.DATA_VERSION: tracker.get_run(ex.run_id).data.tags.get(tracking.DATA_VERSION, "unknown"),
+        tracking.DATA_FILE_MD5: ex.inputs["data"],
+        tracking.TRAINED_AT: promote.trained_at(started),
+        "stockflow.run_id": ex.run_id,
+    }
+    gate = promote.compute(ex.ws, ex.params, ex.ticker, tracker, ex.run_id, version_tags)
+    results = {**record.summaries(ex.ws, ex.ticker), "run_id": ex.run_id, "ticker": ex.ticker,
+               "preset": ex.params.preset, "name": ex.name}  # fmt: skip
+    verdict = f"{'promoted' if gate['promote'] else 'rejected'} v{gate['version']}: {gate['reason']}"
+    tracker.log_metrics(ex.run_id, {f"promote/{k}": v for k, v in gate.items()})
+    tracker.log_metrics(ex.run_id, _json(ex.ws.headline_file(ex.ticker)))
+    results["published"] = _publish(ex)
+    tags = {
+        tracking.PROMOTION: verdict,
+        tracking.MODEL_VERSION: gate["version"],
+        "stockflow.published": results["published"],
+    }
+    if reused is not None:
+        tags[tracking.STAGES_REUSED] = ", ".join(reused) or "none"
+    tracker.set_tags(ex.run_id, {**tags, tracking.NOTE: "```\n" + run_summary(results) + "\n```"})
+    tracker.end(ex.run_id)
+    if ex.ws.is_private:
+        ex.ws.remove()
+    return results
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _publish(ex: Execution) -> str:
+    """Put the outputs where `dvc.yaml` expects them and in dvc.lock, when they describe params.yaml as it is."""
+    root = ex.ws.root
+    if not ex.publish:
+        return "by DVC"
+    why_not = None
+    if ex.overrides:
+        why_not = "settings were overridden for this run (--set / --preset)"
+    elif not dvc_repo.is_repo(root):
+        why_not = "the project is not a DVC repository"
+    elif ex.ticker not in dvc_repo.pipeline_tickers(root):
+        why_not = f"{ex.ticker} is not in params.yaml's data.tickers"
+    elif md5(ex.ws.params_file) != ex.inputs["params"]:
+        why_not = "params.yaml changed during the run"
+    elif md5(ex.ws.project_data_file(ex.ticker)) != ex.inputs["data"]:
+        why_not = f"data/{ex.ticker}.csv changed during the run"
+    elif provenance.code_fingerprint() != ex.inputs["code"]:
+        why_not = "the code changed during the run"
+    if why_not:
+        return f"no: {why_not}"
+    dvc_repo.publish(ex.ws, ex.ticker)
+    return "outputs/ and dvc.lock"
+
+
+def abort(ex: Execution, exc: BaseException) -> str:
+    """Record what the stages left, end the run FAILED with the reason; nothing is registered. The reason."""
+    reason = failure_reason(exc)
+    tracker = tracker_for(ex.ws.root, ex.params)
+    try:
+        record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
+    finally:
+        tracker.end(ex.run_id, failure=reason)
+        if ex.ws.is_private:
+            ex.ws.remove()
+    return reason
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, Interrupted):
+        return f"interrupted by {exc.signal_name}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by SIGINT"
+    if type(exc).__name__ == "TerminationSignal":  # Prefect's translation of SIGTERM
+        return "interrupted by SIGTERM"
+    if isinstance(exc, DataValidationError):
+        return "data validation failed: " + "; ".join(f.line() for f in exc.report.errors)
+    if isinstance(exc, StockflowError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- workspaces left behind -----------------------------------------------------------------------------------
+
+
+def _claim(ws: Workspace) -> None:
+    """Name this process as the workspace's owner, so a later execution can tell an abandoned one."""
+    if ws.is_private:
+        owner = {"pid": os.getpid(), "started": tracking.process_started(os.getpid())}
+        (ws.work / "owner.json").write_text(json.dumps(owner))
+
+
+def remove_abandoned_workspaces(root: Path) -> None:
+    """Delete private workspaces whose process is gone (a kill -9 leaves its workspace behind)."""
+    for folder in (root / RUNS).glob("*") if (root / RUNS).is_dir() else []:
+        owner = folder / "owner.json"
+        try:
+            info = json.loads(owner.read_text())
+        except (OSError, ValueError):
+            if time.time() - folder.stat().st_mtime > 3600:  # never claimed: a crash right at the start
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if tracking.process_started(int(info["pid"])) != info["started"]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- the data version DVC would otherwise adopt -----------------------------------------------------------------
+
+_VALIDATED = Path(".stockflow") / "data.dvc.validated"
+
+
+def remember_validated_data_version(root: Path) -> None:
+    """Keep data.dvc as it describes validated data, to restore if `dvc repro` adopts data that then fails."""
+    source = root / "data.dvc"
+    if source.is_file():
+        (root / _VALIDATED).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / _VALIDATED)
+
+
+def restore_validated_data_version(root: Path) -> bool:
+    """Undo `dvc repro`'s rewrite of data.dvc after a failed validation; True if something changed.
+
+    The last validated data.dvc comes from the snapshot, else from git HEAD.
+    """
+    snapshot = root / _VALIDATED
+    text = snapshot.read_text() if snapshot.is_file() else provenance.git(root, "show", "HEAD:data.dvc")
+    return dvc_repo.restore_data_version(root, text or "")

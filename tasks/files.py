@@ -1,0 +1,154 @@
+"""Reading and writing the files stages hand each other: price CSVs, strict JSON, tables, figures, datasets.
+
+Every writer is atomic (a temporary file renamed into place), so a crash or a
+kill never leaves half a file for the next stage, DVC or MLflow to pick up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stockflow.dataset import Dataset
+from stockflow.errors import PriceFileError
+from stockflow.prices import normalise
+
+
+def read_price_file(path: Path | str) -> pd.DataFrame:
+    """Read a Yahoo-style daily CSV; dates parsed, columns in canonical order.
+
+    Content problems (bad values, missing columns) are left for the validation
+    gate; only files that cannot be parsed as a comma-separated table raise.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PriceFileError(f"{path}: file not found")
+    if path.is_dir():
+        raise PriceFileError(f"{path}: is a folder, not a CSV file")
+    head = path.read_bytes()[:4096]
+    if not head.strip():
+        raise PriceFileError(f"{path}: file is empty")
+    if b"\x00" in head:
+        raise PriceFileError(f"{path}: looks binary, not a CSV text file")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PriceFileError(f"{path}: is not UTF-8 text") from None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise PriceFileError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[-1]})") from None
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        for sep in (";", "\t", "|"):
+            if sep in header:
+                raise PriceFileError(
+                    f"{path}: columns are separated by {sep!r}, expected ',' (header: {header[:60]!r})"
+                )
+        raise PriceFileError(f"{path}: only one column ({header[:40]!r}); expected Date,Open,High,Low,Close,...")
+    # A missing Date column is left for the gate, which reports it by name.
+    return normalise(frame.rename(columns={c: "Date" for c in frame.columns if str(c).lower() == "date"}))
+
+
+@contextmanager
+def atomic(path: Path, mode: str = "w") -> Iterator[Any]:
+    """Write to a temporary file beside `path`, renamed over it only when the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def strict(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (strict parsers, DVC and browsers reject them), numpy -> Python."""
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def write_json(path: Path, payload: Any) -> None:
+    with atomic(path) as f:
+        f.write(json.dumps(strict(payload), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_csv(frame: pd.DataFrame, path: Path, **kwargs: Any) -> None:
+    """Unix line endings and a fixed float format, so equal results give equal files (DVC compares bytes)."""
+    with atomic(path) as f:
+        frame.to_csv(f, lineterminator="\n", **{"index": False, "float_format": "%.6f", **kwargs})
+
+
+def save_figure(fig: Any, path: Path) -> None:
+    """A PNG without a timestamp or version stamp in its metadata, so the same figure gives the same bytes."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic(path, "wb") as f:
+            fig.savefig(f, format="png", dpi=100, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+
+
+def save_joblib(obj: Any, path: Path) -> None:
+    import joblib
+
+    with atomic(path, "wb") as f:
+        joblib.dump(obj, f)
+
+
+def load_joblib(path: Path) -> Any:
+    import joblib
+
+    return joblib.load(path)
+
+
+def save_dataset(data: Dataset, arrays_path: Path, transform_path: Path) -> None:
+    with atomic(arrays_path, "wb") as f:
+        np.savez(f, **data.arrays())
+    save_joblib(data.transform, transform_path)
+
+
+def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
+    with np.load(arrays_path, allow_pickle=False) as npz:
+        return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
+
+
+def save_keras(model: Any, path: Path) -> None:
+    """Keras insists on a `.keras` suffix: save beside the target under a temporary one, then rename."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_keras(path: Path) -> Any:
+    import keras
+
+    return keras.models.load_model(path)

@@ -1,0 +1,70 @@
+"""Process-wide set-up, before the heavy libraries load: quiet logs, and signals that end a run cleanly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import warnings
+
+from stockflow.errors import Interrupted
+
+_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "KERAS_BACKEND": "tensorflow",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    # Flow and task logs (each stage's line, the gate's decision) reach the Prefect API at INFO; the terminal
+    # shows only the summary: a failure's message comes from stockflow, not as pages of engine tracebacks.
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
+    "PREFECT_UI_ENABLED": "false",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+def quiet(verbose: bool = False) -> None:
+    """Set the environment that keeps libraries quiet (values already set by the user win)."""
+    for key, value in _ENV.items():
+        os.environ.setdefault(key, value)
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "INFO"
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(mlflow|great_expectations|keras|pydantic).*")
+    for name in (
+        "mlflow",
+        "alembic",
+        "absl",
+        "tensorflow",
+        "great_expectations",
+        "urllib3",
+        "matplotlib",
+        "h5py",
+        "dvc",
+    ):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def raise_on_signals() -> None:
+    """SIGINT and SIGTERM raise `Interrupted` in the main thread, so a run ends FAILED and cleans up.
+
+    A BaseException, not an Exception: libraries that catch Exception let it through.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        raise Interrupted(name, 128 + signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)

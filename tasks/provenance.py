@@ -1,0 +1,82 @@
+"""What made a run: the code (git commit, uncommitted diff), the data (DVC version, file hash), the settings.
+
+Also the two identities built from them: a run's name, which says what differs
+from the committed settings, and a model's key, equal for two models made from
+the same data, model settings and code (so the registry never holds a copy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+from stockflow.config import Params, changes, parse_params
+from tasks import catalog
+
+
+def git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def code_version(root: Path) -> tuple[dict[str, str], str]:
+    """Tags naming the commit and whether tracked files differ from it, and that difference as a diff."""
+    commit = (git(root, "rev-parse", "HEAD") or "unknown").strip()
+    diff = git(root, "diff", "HEAD", "--", ".", ":(exclude)dvc.lock", ":(exclude)metrics") or ""
+    status = git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock",
+                 ":(exclude)metrics")  # fmt: skip
+    dirty = "unknown" if status is None else str(bool(status.strip())).lower()
+    return {"mlflow.source.git.commit": commit, "stockflow.git_dirty": dirty}, diff
+
+
+def committed_params(root: Path, preset: str) -> Params | None:
+    """The settings params.yaml holds at HEAD (the experiment's baseline under DVC), with `preset` applied."""
+    import yaml
+
+    text = git(root, "show", "HEAD:params.yaml")
+    try:
+        raw = yaml.safe_load(text) if text else None
+        return parse_params({**raw, "preset": preset}) if isinstance(raw, dict) else None
+    except Exception:  # noqa: BLE001 - a baseline that no longer parses names nothing
+        return None
+
+
+def describe(ticker: str, params: Params, root: Path, limit: int = 6) -> str:
+    """`sp500 paper epochs=2`: the ticker, a preset other than default, and what differs from the committed settings."""
+    baseline = committed_params(root, params.preset) or parse_params({"preset": "default"})
+    if params.preset != "default" and baseline.preset != params.preset:
+        baseline = params  # a preset HEAD does not define: name the preset, not every value in it
+    diff = changes(params, baseline)
+    words = [ticker] + ([params.preset] if params.preset != "default" else []) + diff[:limit]
+    if len(diff) > limit:
+        words.append(f"+{len(diff) - limit} more")
+    return " ".join(words)
+
+
+def fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def code_fingerprint(stages: tuple[str, ...] = catalog.NAMES) -> str:
+    """A hash of the source files the given stages run (as `dvc.yaml` lists them), as this process loaded them."""
+    files = {catalog.REPO / p for s in stages for p in catalog.code_deps(f"tasks.{s}")}
+    return fingerprint(sorted(files))
+
+
+def model_key(data_md5: str, params: Params) -> str:
+    """Equal for two models made from the same price file, model settings (preprocess, train) and code."""
+    settings = {"preprocess": params.preprocess.model_dump(mode="json"), "train": params.train.model_dump(mode="json")}
+    payload = json.dumps(
+        {"data": data_md5, "settings": settings, "code": code_fingerprint(("preprocess", "train"))},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]

@@ -1,0 +1,53 @@
+"""A run's record in MLflow, built from an execution's files as the catalog declares them.
+
+Stages only write files; this is the one place that turns them into a run:
+every stage's summary numbers as `<stage>/<key>` metrics, the per-epoch curves,
+the headline figures without prefix, the figures at the artifact root (where
+MLflow's compare view can put runs side by side) and the tables under the
+stage's name. Whatever exists is recorded, so a failed run shows how far it got.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from stockflow.config import flatten
+from stockflow.headline import headline
+from tasks import catalog
+from tasks.files import read_json
+from tasks.tracking import Tracker
+from tasks.workspace import Workspace
+
+# Per-epoch curves: the two losses people compare across runs, and the scaled MAE that Keras reports.
+CURVES = {"loss": "loss", "val_loss": "val_loss", "mae": "train/mae_scaled", "val_mae": "train/val_mae_scaled"}
+
+
+def summaries(ws: Workspace, ticker: str) -> dict[str, dict]:
+    """Each finished stage's summary, by stage name (a stage that did not finish has none)."""
+    found = {}
+    for s in catalog.STAGES:
+        path = ws.stage_dir(ticker, s.name) / catalog.SUMMARY
+        if path.is_file():
+            found[s.name] = read_json(path)
+    return found
+
+
+def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: str = catalog.NAMES[-2]) -> list[str]:
+    """Log every stage up to `upto` that left a summary; the names of those logged."""
+    done = summaries(ws, ticker)
+    logged = []
+    for s in catalog.STAGES[: catalog.NAMES.index(upto) + 1]:
+        folder = ws.stage_dir(ticker, s.name)
+        for name in s.logged:
+            path = folder / name
+            if path.is_file():
+                tracker.log_file(run_id, path, None if name in s.figures else s.name)
+        if s.name not in done:
+            continue
+        tracker.log_metrics(run_id, {f"{s.name}/{k}": v for k, v in flatten(done[s.name]).items()})
+        if s.name == "train" and (folder / "history.csv").is_file():
+            tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
+        logged.append(s.name)
+    if {"evaluate", "backtest"} <= done.keys():
+        tracker.log_metrics(run_id, headline(done["evaluate"], done["backtest"]))
+    return logged

@@ -1,0 +1,131 @@
+"""Where one execution reads and writes.
+
+A workspace is a project (params.yaml, expectations/, data/, the MLflow store) and
+a work folder for the stage outputs of one execution:
+
+- under DVC the work folder is the project itself: DVC owns `outputs/` there, and
+  its repository lock keeps two `dvc repro` apart;
+- every flow execution gets a private work folder under `.stockflow/runs/`, with
+  its own copy of the ticker's price file, so two executions never read each
+  other's files, even for the same ticker at the same moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stockflow.config import Params, parse_params
+from stockflow.errors import ParamsError, UsageError, check_ticker
+
+RUNS = Path(".stockflow") / "runs"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path  # the project: params.yaml, expectations/, data/, mlruns/
+    work: Path  # this execution's data/, outputs/ and metrics/: `root` itself, or a private folder
+
+    @classmethod
+    def project(cls, root: Path | str) -> Workspace:
+        """The project as its own work folder: how `dvc repro` stages see it."""
+        root = Path(root).resolve()
+        return cls(root, root)
+
+    @classmethod
+    def private(cls, root: Path | str, ticker: str) -> Workspace:
+        """A fresh work folder for one execution of `ticker`, named so a person can tell which is which."""
+        root = Path(root).resolve()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        work = root / RUNS / f"{check_ticker(ticker)}-{stamp}-{secrets.token_hex(3)}"
+        work.mkdir(parents=True)
+        return cls(root, work)
+
+    @property
+    def is_private(self) -> bool:
+        return self.work != self.root
+
+    # The project's files.
+    @property
+    def params_file(self) -> Path:
+        return self.root / "params.yaml"
+
+    def suite_file(self, name: str) -> Path:
+        return self.root / "expectations" / f"{name}.json"
+
+    def project_data_file(self, ticker: str) -> Path:
+        return self.root / "data" / f"{check_ticker(ticker)}.csv"
+
+    # This execution's files.
+    def data_file(self, ticker: str) -> Path:
+        """The price file the stages read: the execution's own copy in a private workspace."""
+        return self.work / "data" / f"{check_ticker(ticker)}.csv"
+
+    def stage_dir(self, ticker: str, stage: str) -> Path:
+        return self.work / "outputs" / check_ticker(ticker) / stage
+
+    def headline_file(self, ticker: str) -> Path:
+        return self.work / "metrics" / f"{check_ticker(ticker)}.json"
+
+    def snapshot_data(self, ticker: str) -> str:
+        """Copy the project's price file into the private work folder; its md5."""
+        source, target = self.project_data_file(ticker), self.data_file(ticker)
+        if not source.is_file():
+            raise UsageError(f"{source} not found: `stockflow ingest --ticker {ticker} --source csv:FILE` first")
+        if target != source:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return md5(target)
+
+    def load_params(self, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+        return parse_params(read_params_file(self.params_file), overrides)
+
+    def load_suite(self, name: str) -> dict[str, Any]:
+        path = self.suite_file(name)
+        if not path.is_file():
+            raise UsageError(f"expectation suite {name!r} not found at {path}")
+        return json.loads(path.read_text())
+
+    def remove(self) -> None:
+        """Delete a private work folder (never the project)."""
+        if self.is_private:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    """params.yaml as a mapping; a missing, empty or broken file is a ParamsError naming it."""
+    import yaml
+
+    if not path.is_file():
+        raise ParamsError(f"{path} not found: is --root the project folder?")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ParamsError(f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if raw is None:
+        raise ParamsError(f"{path} is empty: it needs the sections of settings (data:, train:, ...)")
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path} must be a mapping of sections (data:, train:, ...)")
+    return raw
+
+
+def md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def project_root(given: Path | str | None = None) -> Path:
+    """The project folder: `given`, else $STOCKFLOW_ROOT, else the current folder."""
+    return Path(given or os.environ.get("STOCKFLOW_ROOT") or ".").resolve()

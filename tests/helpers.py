@@ -1,0 +1,64 @@
+"""What several tests do: run the pipeline the way the flow does (without Prefect), look into the MLflow store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+
+from tasks import catalog, execution
+
+BIN = Path(sys.executable).parent
+
+
+def execute(root: Path, overrides: list[str] | tuple[str, ...] = (), ticker: str = "sp500", upto: str | None = None,
+            name: str | None = None) -> dict:  # fmt: skip
+    """begin -> every stage -> conclude, as flows/retrain.py orders them; abort on any error (then re-raise).
+
+    With `upto`, stop after that stage and return the open execution instead (its run stays RUNNING).
+    """
+    ex = execution.begin(root, ticker, list(overrides), trigger="test", name=name)
+    try:
+        for stage in catalog.NAMES[:-1]:
+            execution.compute(ex, stage)
+            if stage == upto:
+                return {"execution": ex}
+        return execution.conclude(ex)
+    except BaseException as exc:
+        execution.abort(ex, exc)
+        raise
+
+
+def client(root: Path) -> mlflow.MlflowClient:
+    uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    return mlflow.MlflowClient(uri)
+
+
+def all_runs(root: Path, order: str = "ASC") -> list:
+    c = client(root)
+    experiment = c.get_experiment_by_name("stockflow")
+    if experiment is None:
+        return []
+    return c.search_runs([experiment.experiment_id], order_by=[f"attributes.start_time {order}"], max_results=500)
+
+
+def env_with_venv(**extra: str) -> dict[str, str]:
+    """The environment a user has with the venv active (dvc.yaml's `python` is the venv's)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def dvc(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True,
+                          env=env_with_venv(**env))  # fmt: skip
+
+
+def ran(out: subprocess.CompletedProcess) -> list[str]:
+    """The stages a `dvc repro` ran, from its output ('Running stage 'train@sp500':')."""
+    return [line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")]
