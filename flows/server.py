@@ -20,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 # Looked up here, in the parent: the child between fork and exec must not import or allocate much.
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
@@ -32,10 +34,32 @@ def _die_with_parent() -> None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _start_lock() -> Any:
+    """A lock beside Prefect's database: servers started at once would race on a new database's migrations."""
+    from filelock import FileLock
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value()).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(home / "stockflow-server-start.lock"))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _drain(timeout: float = 5) -> None:
+    """Send the logs and events still queued while the server is up (else their workers retry for a minute)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception:  # noqa: BLE001 - a worker never started has nothing to send
+            pass
 
 
 @contextmanager
@@ -63,6 +87,8 @@ def prefect_api() -> Iterator[str]:
         "PREFECT__SERVER_FINAL": "1",
     }
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it for as long as it lives
+    starting = _start_lock()
+    starting.acquire()  # one server at a time migrates a new database; released once this one answers
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
          "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
@@ -82,17 +108,23 @@ def prefect_api() -> Iterator[str]:
                     log.seek(0)
                     raise RuntimeError(f"the temporary Prefect server did not start:\n{log.read().decode()[-2000:]}")
                 time.sleep(0.1)
+        starting.release()
         previous = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = url  # for processes started from here (Dask workers)
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
-                yield url
+                try:
+                    yield url
+                finally:
+                    _drain()
         finally:
             if previous is None:
                 os.environ.pop("PREFECT_API_URL", None)
             else:
                 os.environ["PREFECT_API_URL"] = previous
     finally:
+        if starting.is_locked:
+            starting.release()
         server.terminate()
         try:
             server.wait(timeout=5)

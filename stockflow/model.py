@@ -6,7 +6,8 @@ LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
     from stockflow.dataset import Dataset
 
 EpochCallback = Callable[[int, dict[str, float]], None]
+_batch_hooks: list[Callable[[], None]] = []
+
+
+@contextmanager
+def calling_every_batch(hook: Callable[[], None]) -> Iterator[None]:
+    """Call `hook` after every training batch of every fit in this block (e.g. to stop at a safe point)."""
+    _batch_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _batch_hooks.remove(hook)
 
 
 def seed_everything(seed: int) -> None:
@@ -75,6 +87,8 @@ def fit(
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
         )
+    if _batch_hooks:
+        callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _run_hooks()))
     if on_epoch is not None:
         callbacks.append(
             keras.callbacks.LambdaCallback(
@@ -92,6 +106,11 @@ def fit(
         callbacks=callbacks,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def _run_hooks() -> None:
+    for hook in list(_batch_hooks):
+        hook()
 
 
 def train_model(data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, dict]:

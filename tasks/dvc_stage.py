@@ -9,7 +9,6 @@ date, or restored from DVC's run-cache) rather than ran.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -39,7 +38,7 @@ def main(stage: str, ticker: str) -> int:
                 execution.abort(ex, exc)
                 raise
         else:
-            importlib.import_module(f"tasks.{stage}").compute(ws, params, ticker)
+            execution.run_stage(ws, params, ticker, stage)
             if stage == "validate":
                 execution.remember_validated_data_version(ws.root)
         dvc_repo.note_stage_ran(ws.root, stage)

@@ -109,12 +109,26 @@ def _dvc_name(tags: dict[str, str], settings: str) -> str:
 
 def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
     """Run one stage into the execution's workspace; its summary."""
-    module = importlib.import_module(f"tasks.{stage}")
-    kwargs = {"progress": progress} if stage == "train" else {}
-    summary = module.compute(ex.ws, ex.params, ex.ticker, **kwargs)
+    summary = run_stage(ex.ws, ex.params, ex.ticker, stage, progress)
     if stage == "validate":
         _record_data_version(ex)
     return summary
+
+
+TRAINING_STAGES = ("train", "evaluate")  # evaluate retrains for its seed spread and walk-forward refits
+
+
+def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: bool = False) -> dict:
+    """A stage's compute; while it trains, SIGINT and SIGTERM take effect between batches (see `deferred_signals`)."""
+    from stockflow.model import calling_every_batch
+    from tasks.process import check_signals, deferred_signals
+
+    module = importlib.import_module(f"tasks.{stage}")
+    kwargs = {"progress": progress} if stage == "train" else {}
+    if stage not in TRAINING_STAGES:
+        return module.compute(ws, params, ticker, **kwargs)
+    with deferred_signals(), calling_every_batch(check_signals):
+        return module.compute(ws, params, ticker, **kwargs)
 
 
 def _record_data_version(ex: Execution) -> None:

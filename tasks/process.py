@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from stockflow.errors import Interrupted
 
@@ -56,15 +59,55 @@ def quiet(verbose: bool = False) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+_deferring = 0
+_pending: Interrupted | None = None
+
+
+def _handler(signum: int, frame: object) -> None:
+    global _pending
+    exc = Interrupted(signal.Signals(signum).name, 128 + signum)
+    if _deferring:
+        _pending = exc
+        return
+    raise exc
+
+
 def raise_on_signals() -> None:
     """SIGINT and SIGTERM raise `Interrupted` in the main thread, so a run ends FAILED and cleans up.
 
     A BaseException, not an Exception: libraries that catch Exception let it through.
     """
-
-    def handler(signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        raise Interrupted(name, 128 + signum)
-
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, handler)
+        signal.signal(sig, _handler)
+
+
+def check_signals() -> None:
+    """Raise the signal that arrived while signals were deferred (a safe point: plain Python, between batches)."""
+    global _pending
+    if _pending is not None:
+        exc, _pending = _pending, None
+        raise exc
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until `check_signals` or the end of the block.
+
+    An exception raised from a signal handler in the middle of a TensorFlow op can come
+    out as an unrelated TypeError; training checks between batches instead (milliseconds
+    apart), and the gate's register-then-move-aliases step is never cut in two.
+    Outside the main thread (a Dask or thread-pool worker) signals are not ours: no-op.
+    """
+    global _deferring
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    check_signals()

@@ -26,6 +26,7 @@ from stockflow.prices import REQUIRED
 from stockflow.promotion import decide, forecasts_on, score_window
 from tasks import catalog, tracking
 from tasks.files import read_json, read_price_file, write_json
+from tasks.process import deferred_signals
 from tasks.tracking import Tracker
 from tasks.workspace import Workspace
 
@@ -59,17 +60,23 @@ def compute(ws: Workspace, params: Params, ticker: str, tracker: Tracker, run_id
             }
         else:
             report = _judge(f, params, ticker, tracker, champion)
-            version = tracker.register(run_id, ticker, {**tags, tracking.GATE: "promoted" if report["promote"]
-                                                        else "rejected"})  # fmt: skip
-            report.update(version=int(version.version), registered=True)
-            _tell_champion(tracker, ticker, report)
-            tracker.move_alias(ticker, tracking.CHALLENGER, version.version)
-            if report["promote"]:
-                tracker.move_alias(ticker, tracking.CHAMPION, version.version)
+            with deferred_signals():  # registered and aliases moved, or neither: never cut in two by a signal
+                _register(tracker, run_id, ticker, tags, report)
     write_json(f.output(catalog.SUMMARY), report)
     figures = headline(read_json(f.input("evaluate/summary.json")), read_json(f.input("backtest/summary.json")), report)
     write_json(f.headline, {**figures, "version": report["version"]})
     return report
+
+
+def _register(tracker: Tracker, run_id: str, ticker: str, tags: dict[str, str], report: dict) -> None:
+    """A new version with the gate's verdict; the champion's run told; `challenger` (and maybe `champion`) moved."""
+    verdict = "promoted" if report["promote"] else "rejected"
+    version = tracker.register(run_id, ticker, {**tags, tracking.GATE: verdict})
+    report.update(version=int(version.version), registered=True)
+    _tell_champion(tracker, ticker, report)
+    tracker.move_alias(ticker, tracking.CHALLENGER, version.version)
+    if report["promote"]:
+        tracker.move_alias(ticker, tracking.CHAMPION, version.version)
 
 
 def _judge(f: catalog.StageFiles, params: Params, ticker: str, tracker: Tracker, champion) -> dict:

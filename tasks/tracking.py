@@ -86,7 +86,8 @@ class Tracker:
         self.uri = store_uri(root)
         mlflow.set_tracking_uri(self.uri)  # for the fluent calls at the end of a run and for `models:/` URIs
         self.client = MlflowClient(self.uri)
-        self.experiment_id = self._experiment(experiment)
+        with _first_use_lock(self.uri):
+            self.experiment_id = self._experiment(experiment)
 
     def _experiment(self, name: str) -> str:
         from mlflow.exceptions import MlflowException
@@ -300,6 +301,15 @@ class Tracker:
         import mlflow
 
         return mlflow.pyfunc.load_model(f"models:/{model_name(ticker)}/{version}")
+
+
+def _first_use_lock(uri: str) -> Any:
+    """Serialise the first connection to a sqlite store: a new store's schema migrations must not race."""
+    from filelock import FileLock
+
+    if not uri.startswith("sqlite:///"):
+        return contextlib.nullcontext()
+    return FileLock(uri.removeprefix("sqlite:///") + ".lock")
 
 
 def _finite(value: Any) -> bool:

@@ -66,3 +66,17 @@ def test_the_paper_preset_is_the_papers_set_up():
     assert (paper.train.layers, paper.train.units, paper.train.dropout, paper.train.patience) == (2, 50, 0.1, 0)
     default = parse_params(raw)
     assert default.preprocess.target == "log_return" and default.train.units == paper.train.units
+
+
+def test_tickers_are_names_not_paths():
+    for bad in ("../evil", "a/b", "", ".x"):
+        with pytest.raises(ParamsError, match=r"data\.tickers"):
+            parse_params({"data": {"tickers": [bad]}})
+    with pytest.raises(ParamsError, match="listed twice"):
+        parse_params({"data": {"tickers": ["a", "a"]}})
+    assert parse_params({"data": {"tickers": ["BRK-B", "msft", "7203.T"]}}).data.tickers == ("BRK-B", "msft", "7203.T")
+
+
+def test_a_non_mapping_is_refused():
+    with pytest.raises(ParamsError, match="mapping"):
+        parse_params(["a"])  # type: ignore[arg-type]

@@ -65,6 +65,12 @@ def _text_value(df):
     return df
 
 
+def _text_volume(df):
+    df["Volume"] = df["Volume"].astype(object)
+    df.loc[31, "Volume"] = "n/a"
+    return df
+
+
 def _several(df):
     df = _set("Low", 5, -1.0)(df)
     df = _duplicate(df)
@@ -79,6 +85,7 @@ CATALOGUE = {
     "zero price": (_set("Open", 43, 0.0), "Open is strictly positive"),
     "negative low": (_set("Low", 44, -3.0), "Low is strictly positive"),
     "negative volume": (_set("Volume", 45, -10), "Volume is not negative"),
+    "non-numeric volume": (_text_volume, "Volume is present and numeric on every row"),
     "high below low": (lambda df: _set("High", 46, df.loc[46, "Low"] - 1)(df), "High >= Low"),
     "high below close": (lambda df: _set("High", 47, df.loc[47, "Close"] * 0.99)(df), "High >= Close"),
     "low above open": (lambda df: _set("Low", 48, df.loc[48, "Open"] * 1.01)(df), "Open >= Low"),

@@ -1,0 +1,80 @@
+"""`dvc repro` runs the same stages: one repro, one complete MLflow run, never joined across processes."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from tasks import tracking
+from tests.helpers import all_runs, client, dvc, ran
+
+pytestmark = pytest.mark.slow
+ALL = ["validate@sp500", "preprocess@sp500", "train@sp500", "evaluate@sp500", "backtest@sp500", "promote@sp500"]
+
+
+def set_params(root, **changes) -> None:
+    """Edit params.yaml as a person would: `train__epochs=2` sets train.epochs."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for key, value in changes.items():
+        section, leaf = key.split("__")
+        params[section][leaf] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def test_each_repro_records_one_complete_run_and_a_copy_is_not_registered(project_dir):
+    first = dvc(project_dir, "repro")
+    assert first.returncode == 0, first.stderr
+    assert ran(first) == ALL
+    (run,) = all_runs(project_dir)
+    assert run.info.status == "FINISHED" and run.data.tags[tracking.TRIGGER] == "dvc"
+    assert run.data.tags[tracking.STAGES_REUSED] == "none" and run.data.tags[tracking.MODEL_VERSION] == "1"
+
+    assert ran(dvc(project_dir, "repro")) == [] and len(all_runs(project_dir)) == 1  # nothing to do, nothing recorded
+    git = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_dir,
+                         capture_output=True, text=True)  # fmt: skip
+    assert git.stdout == ""
+
+    set_params(project_dir, backtest__stop_loss=0.02)
+    third = dvc(project_dir, "repro")
+    assert ran(third) == ["backtest@sp500", "promote@sp500"], third.stderr
+    second = all_runs(project_dir)[-1]
+    assert second.info.status == "FINISHED" and second.info.run_id != run.info.run_id
+    assert second.data.params["backtest.stop_loss"] == "0.02"
+    # Complete on its own: the reused stages' figures are in it, and it says they were reused.
+    assert "evaluate/model.mae" in second.data.metrics and "train/best_val_loss" in second.data.metrics
+    assert second.data.tags[tracking.STAGES_REUSED] == "validate, preprocess, train, evaluate"
+    # The model is the same one: no second version, the run links to v1.
+    assert second.data.tags[tracking.MODEL_VERSION] == "1"
+    assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 1
+
+
+def test_a_repro_after_a_partial_one_records_the_params_it_trained_with(project_dir):
+    assert ran(dvc(project_dir, "repro", "preprocess")) == ["validate@sp500", "preprocess@sp500"]
+    assert all_runs(project_dir) == []  # nothing was trained: no run yet
+    set_params(project_dir, train__epochs=2, train__patience=0)
+    out = dvc(project_dir, "repro")
+    assert ran(out) == ["train@sp500", "evaluate@sp500", "backtest@sp500", "promote@sp500"], out.stderr
+    (run,) = all_runs(project_dir)
+    assert run.data.params["train.epochs"] == "2" and run.data.metrics["train/epochs_run"] == 2
+    assert run.data.tags[tracking.STAGES_REUSED] == "validate, preprocess"
+
+
+def test_repro_stops_at_validate_and_keeps_the_recorded_data_version(project_dir):
+    dvc_file = project_dir / "data.dvc"
+    before = dvc_file.read_text()
+    path = project_dir / "data" / "sp500.csv"
+    lines = path.read_text().splitlines()
+    lines[50], lines[51] = lines[51], lines[50]  # unsorted dates
+    path.write_text("\n".join(lines) + "\n")
+
+    out = dvc(project_dir, "repro")
+    assert out.returncode != 0
+    assert "dates are strictly increasing" in out.stderr and "Traceback" not in out.stderr
+    assert ran(out) == ["validate@sp500"]
+    assert dvc_file.read_text() == before
+    assert not (project_dir / "outputs" / "sp500" / "train").exists()
+    (run,) = all_runs(project_dir)
+    assert run.info.status == "FAILED" and "validate" in run.data.tags[tracking.FAILURE]
+    assert "validate/errors" in run.data.metrics

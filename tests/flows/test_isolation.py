@@ -1,0 +1,46 @@
+"""Two `stockflow run` of one ticker at the same moment: each records exactly what it computed."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tasks import tracking
+from tests.helpers import BIN, all_runs, env_with_venv, execute
+
+pytestmark = pytest.mark.slow
+FIRST = ["train.seed=7", "train.epochs=3", "train.patience=0"]
+SECOND = ["train.seed=8", "train.epochs=2", "train.patience=0", "preprocess.lookback=15"]
+FIGURES = ("mae_ratio", "dm_pvalue", "sharpe", "return", "max_drawdown", "preprocess/test_samples",
+           "evaluate/test_days", "train/epochs_run")  # fmt: skip
+
+
+def stockflow(root, settings: list[str], name: str) -> subprocess.Popen:
+    args = [str(BIN / "stockflow"), "run", "--root", str(root), "--name", name]
+    for s in settings:
+        args += ["--set", s]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with_venv())
+
+
+def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_dir):
+    first = stockflow(project_dir, FIRST, "first")
+    time.sleep(3)
+    second = stockflow(project_dir, SECOND, "second")
+    for proc in (first, second):
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+    runs = {r.info.run_name: r for r in all_runs(project_dir)}
+    assert set(runs) == {"first", "second"}
+    assert runs["first"].info.status == runs["second"].info.status == "FINISHED"
+    assert runs["first"].data.tags[tracking.WORKSPACE] != runs["second"].data.tags[tracking.WORKSPACE]
+    assert runs["second"].data.params["preprocess.lookback"] == "15"
+
+    # Each equals the same settings run alone (training is deterministic): nothing of the other leaked in.
+    for name, settings in (("first", FIRST), ("second", SECOND)):
+        alone = execute(project_dir, settings, name=f"{name} alone")
+        solo = {r.info.run_name: r for r in all_runs(project_dir)}[f"{name} alone"].data.metrics
+        for key in FIGURES:
+            assert runs[name].data.metrics[key] == pytest.approx(solo[key], rel=1e-9), (name, key)
+        assert alone["promote"]["version"] == int(runs[name].data.tags[tracking.MODEL_VERSION])  # the same model

@@ -1,0 +1,43 @@
+"""The catalog is the one declaration of every stage: dvc.yaml is rendered from it and must not drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tasks import catalog
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_dvc_yaml_is_the_catalog_rendered():
+    assert (REPO / "dvc.yaml").read_text() == catalog.render_dvc_yaml(), "run `make dvc.yaml` and commit it"
+
+
+def test_every_stage_runs_per_ticker_with_its_code_as_dependencies():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert list(stages) == list(catalog.NAMES)
+    for name, spec in stages.items():
+        assert spec["foreach"] == "${data.tickers}" and spec["do"]["cmd"] == f"python -m tasks {name} ${{item}}"
+        assert f"tasks/{name}.py" in spec["do"]["deps"]
+    # What a stage imports is what it depends on, through other modules too.
+    assert "stockflow/model.py" in stages["train"]["do"]["deps"]
+    assert {"tasks/tracking.py", "stockflow/promotion.py"} <= set(stages["promote"]["do"]["deps"])
+    assert "stockflow/model.py" not in stages["validate"]["do"]["deps"]  # nothing more than it imports
+
+
+def test_the_last_stage_is_never_restored_from_the_run_cache():
+    """A stage restored from DVC's run-cache runs no command: the stage that records the run must always run."""
+    last = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][catalog.NAMES[-1]]["do"]
+    assert all(next(iter(o.values())).get("persist") for o in last["outs"] + last["metrics"])
+
+
+def test_reads_name_files_that_earlier_stages_write():
+    written = {f"{s.name}/{f}" for s in catalog.STAGES for f in s.writes}
+    for s in catalog.STAGES:
+        for ref in s.reads:
+            assert ref in (catalog.DATA, catalog.SUITE) or ref in written, (s.name, ref)
+            if "/" in ref:
+                assert catalog.NAMES.index(ref.split("/")[0]) < catalog.NAMES.index(s.name)
+        assert catalog.SUMMARY in s.writes and set(s.logged) <= set(s.writes)

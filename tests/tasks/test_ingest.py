@@ -1,0 +1,49 @@
+"""Data in: validated first, recorded as a DVC version only when everything that changed was validated."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockflow.errors import DataValidationError
+from stockflow.prices import to_csv_text
+from tasks import dvc_repo
+from tasks.ingest import drop_files, ingest
+from tasks.workspace import Workspace
+
+
+def test_drop_files_belong_to_the_longest_ticker_that_names_them(tmp_path):
+    for name in ("sp500.csv", "sp500-2018-12.csv", "sp500_x.csv", "sp500x.csv", "sp500-b.csv", "msft.csv", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    known = {"sp500", "sp500-b", "msft"}
+    assert [p.name for p in drop_files(tmp_path, "sp500", known)] == ["sp500-2018-12.csv", "sp500.csv", "sp500_x.csv"]
+    assert [p.name for p in drop_files(tmp_path, "sp500-b", known)] == ["sp500-b.csv"]
+    assert drop_files(tmp_path / "none", "sp500", known) == []
+
+
+@pytest.mark.slow
+def test_a_data_version_is_not_recorded_over_an_unvalidated_change(project_dir, tmp_path, small_prices):
+    ws = Workspace.project(project_dir)
+    recorded = (project_dir / "data.dvc").read_text()
+    (project_dir / "data" / "junk.csv").write_text("Date,Close\nnot a date,x\n")  # dropped in by hand
+    good = tmp_path / "acme.csv"
+    good.write_text(to_csv_text(small_prices))
+    ingest(ws, ws.load_params(), f"csv:{good}", "acme")
+    assert (project_dir / "data" / "acme.csv").exists()
+    assert (project_dir / "data.dvc").read_text() == recorded  # junk.csv would have come with it
+    assert dvc_repo.unvalidated_changes(project_dir, {}) == ["acme.csv", "junk.csv"]
+
+    (project_dir / "data" / "junk.csv").unlink()
+    ingest(ws, ws.load_params(), f"csv:{good}", "acme")
+    assert (project_dir / "data.dvc").read_text() != recorded and dvc_repo.unvalidated_changes(project_dir, {}) == []
+
+
+@pytest.mark.slow
+def test_ingest_refuses_bad_data_and_writes_nothing(project_dir, tmp_path, small_prices):
+    bad = small_prices.astype({"Volume": object})
+    bad.loc[5, "Volume"] = "n/a"
+    path = tmp_path / "acme.csv"
+    path.write_text(to_csv_text(bad))
+    ws = Workspace.project(project_dir)
+    with pytest.raises(DataValidationError, match="Volume"):
+        ingest(ws, ws.load_params(), f"csv:{path}", "acme")
+    assert not (project_dir / "data" / "acme.csv").exists()
