@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup data run test bench repro lint format ui clean
+.PHONY: setup data run test test-fast bench repro lint format ui clean dvc.yaml
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ data: setup  ## materialise the embedded default data (byte-identical to data.dv
 run: data  ## the main job: retrain on the default data and print a summary
 	$(BIN)/stockflow run
 
-test: setup  ## the test suite
-	$(BIN)/python -m pytest
+test: setup  ## the whole test suite, two test files at a time (about 5 minutes on 2 cores)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: setup  ## the tests that train nothing and start no flow (under a minute)
+	$(BIN)/python -m pytest -m "not slow"
+
+dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/catalog.py)
+	$(BIN)/python -m tasks.catalog
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,bench]'

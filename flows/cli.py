@@ -9,6 +9,7 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -95,8 +96,13 @@ def command(fn: Callable) -> Callable:
     return app.command()(guarded)
 
 
+_exit_now = False
+
+
 def _interrupted(signal_name: str) -> None:
+    global _exit_now
     _echo_error(f"stockflow: interrupted by {signal_name}; the run is marked FAILED and nothing was registered.")
+    _exit_now = True  # the run is closed and the server stopped: skip libraries' exit hooks (seconds of them)
 
 
 @command
@@ -375,8 +381,6 @@ def ui(
 ) -> None:
     """Open the MLflow UI on this project's store (runs, curves, plots, models) at http://127.0.0.1:PORT."""
     _setup()
-    import os
-
     from tasks.tracking import store_uri
 
     uri = store_uri(_workspace(root).root)
@@ -392,7 +396,14 @@ def main() -> None:
     from tasks.process import raise_on_signals
 
     raise_on_signals()
-    app()
+    try:
+        app()
+    except SystemExit as done:
+        if _exit_now:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(done.code if isinstance(done.code, int) else 1)
+        raise
 
 
 if __name__ == "__main__":

@@ -85,8 +85,8 @@ class Tracker:
 
         self.uri = store_uri(root)
         mlflow.set_tracking_uri(self.uri)  # for the fluent calls at the end of a run and for `models:/` URIs
-        self.client = MlflowClient(self.uri)
-        with _first_use_lock(self.uri):
+        with _first_use_lock(self.uri):  # the client creates (and migrates) a new store's schema
+            self.client = MlflowClient(self.uri)
             self.experiment_id = self._experiment(experiment)
 
     def _experiment(self, name: str) -> str:

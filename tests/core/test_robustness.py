@@ -9,6 +9,8 @@ from stockflow.config import PreprocessParams, TrainParams
 from stockflow.dataset import make_dataset
 from stockflow.robustness import fold_slices, seed_report, train_and_forecast, walk_forward, walk_forward_report
 
+pytestmark = pytest.mark.slow  # trains (tiny) networks
+
 PRE = PreprocessParams(lookback=10, features=("log_return", "volatility_20"))
 TRAIN = TrainParams(epochs=2, units=4, patience=0)
 

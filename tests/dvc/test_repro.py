@@ -23,42 +23,36 @@ def set_params(root, **changes) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def test_each_repro_records_one_complete_run_and_a_copy_is_not_registered(project_dir):
+def test_each_repro_records_one_complete_run_with_the_params_it_ran_and_a_copy_is_not_registered(project_dir):
+    assert ran(dvc(project_dir, "repro", "preprocess")) == ["validate@sp500", "preprocess@sp500"]
+    assert all_runs(project_dir) == []  # nothing was trained: nothing to record yet
+    set_params(project_dir, train__epochs=2, train__patience=0)
     first = dvc(project_dir, "repro")
-    assert first.returncode == 0, first.stderr
-    assert ran(first) == ALL
+    assert ran(first) == ALL[2:], first.stderr
     (run,) = all_runs(project_dir)
     assert run.info.status == "FINISHED" and run.data.tags[tracking.TRIGGER] == "dvc"
-    assert run.data.tags[tracking.STAGES_REUSED] == "none" and run.data.tags[tracking.MODEL_VERSION] == "1"
+    # The params it says are the ones it trained with, though a repro before it stopped at preprocess.
+    assert run.data.params["train.epochs"] == "2" and run.data.metrics["train/epochs_run"] == 2
+    assert run.data.tags[tracking.STAGES_REUSED] == "validate, preprocess"
+    assert run.data.tags[tracking.MODEL_VERSION] == "1"
 
     assert ran(dvc(project_dir, "repro")) == [] and len(all_runs(project_dir)) == 1  # nothing to do, nothing recorded
     git = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=project_dir,
                          capture_output=True, text=True)  # fmt: skip
-    assert git.stdout == ""
+    assert git.stdout.split() == ["M", "params.yaml"]  # the edit above; data.dvc and the rest untouched
 
     set_params(project_dir, backtest__stop_loss=0.02)
     third = dvc(project_dir, "repro")
     assert ran(third) == ["backtest@sp500", "promote@sp500"], third.stderr
     second = all_runs(project_dir)[-1]
     assert second.info.status == "FINISHED" and second.info.run_id != run.info.run_id
-    assert second.data.params["backtest.stop_loss"] == "0.02"
+    assert second.data.params["backtest.stop_loss"] == "0.02" and second.data.params["train.epochs"] == "2"
     # Complete on its own: the reused stages' figures are in it, and it says they were reused.
     assert "evaluate/model.mae" in second.data.metrics and "train/best_val_loss" in second.data.metrics
     assert second.data.tags[tracking.STAGES_REUSED] == "validate, preprocess, train, evaluate"
     # The model is the same one: no second version, the run links to v1.
     assert second.data.tags[tracking.MODEL_VERSION] == "1"
     assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 1
-
-
-def test_a_repro_after_a_partial_one_records_the_params_it_trained_with(project_dir):
-    assert ran(dvc(project_dir, "repro", "preprocess")) == ["validate@sp500", "preprocess@sp500"]
-    assert all_runs(project_dir) == []  # nothing was trained: no run yet
-    set_params(project_dir, train__epochs=2, train__patience=0)
-    out = dvc(project_dir, "repro")
-    assert ran(out) == ["train@sp500", "evaluate@sp500", "backtest@sp500", "promote@sp500"], out.stderr
-    (run,) = all_runs(project_dir)
-    assert run.data.params["train.epochs"] == "2" and run.data.metrics["train/epochs_run"] == 2
-    assert run.data.tags[tracking.STAGES_REUSED] == "validate, preprocess"
 
 
 def test_repro_stops_at_validate_and_keeps_the_recorded_data_version(project_dir):
