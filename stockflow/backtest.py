@@ -65,6 +65,8 @@ class Rules:
 
 @dataclass(frozen=True)
 class BacktestResult:
+    """What a backtest gives: the equity curve, the position held, the round trips and the costs."""
+
     equity: pd.Series  # value at each bar's close
     position: pd.Series  # signed units held at each bar's close
     trades: pd.DataFrame  # one row per round trip

@@ -20,6 +20,8 @@ class _Section(BaseModel):
 
 
 class DataParams(_Section):
+    """Which tickers make the watchlist, where `make run` gets its data, where new bars arrive."""
+
     tickers: tuple[str, ...] = Field(("sp500",), min_length=1, description="the watchlist: data/<ticker>.csv each")
     source: str = "sample:sp500"
     drop_folder: str = "incoming"  # scheduled runs take new bars from <drop_folder>/<ticker>*.csv
@@ -38,6 +40,8 @@ class DataParams(_Section):
 
 
 class ValidateParams(_Section):
+    """The thresholds of the data-quality gate (the rules themselves are expectations/<suite>.json)."""
+
     suite: str = "ohlcv"
     min_rows: int = Field(300, ge=2)
     max_abs_return: float = Field(0.4, gt=0)
@@ -46,6 +50,8 @@ class ValidateParams(_Section):
 
 
 class PreprocessParams(_Section):
+    """What the network learns (target), from what (features, lookback), and how samples are split."""
+
     # "price": scaled next close (the paper); "log_return": next day's log return.
     target: Literal["price", "log_return", "simple_return"] = "log_return"
     # minmax: the paper's [0, 1] scaling; standard: zero mean, unit variance (a return of 0 stays near 0).
@@ -57,6 +63,8 @@ class PreprocessParams(_Section):
 
 
 class TrainParams(_Section):
+    """The network and how it is fitted; the defaults are the paper's network."""
+
     architecture: Literal["lstm", "gru", "cnn_lstm"] = "lstm"
     layers: int = Field(2, ge=1)
     units: int = Field(50, ge=1)
@@ -69,6 +77,8 @@ class TrainParams(_Section):
 
 
 class EvaluateParams(_Section):
+    """The baselines' settings and the optional robustness checks (seed spread, walk-forward refits)."""
+
     sma_window: int = Field(10, ge=1)
     seeds: int = Field(1, ge=1, description="retrain with seeds train.seed .. train.seed+N-1; report mean and spread")
     walk_forward_folds: int = Field(0, ge=0, description="refit before each of N test folds; 0 = off")
@@ -104,6 +114,8 @@ class OptimiseParams(_Section):
 
 
 class BacktestParams(_Section):
+    """The trading rules and costs, and the strategy search done on the validation window."""
+
     cash: float = Field(10_000.0, gt=0)
     commission: float = Field(0.001, ge=0, lt=1)
     slippage: float = Field(0.0005, ge=0, lt=1)
@@ -126,14 +138,20 @@ class PromoteParams(_Section):
 
 
 class PredictParams(_Section):
+    """When `stockflow predict` refuses to forecast."""
+
     max_stale_days: int = Field(5, ge=0, description="refuse to forecast from data whose last bar is older")
 
 
 class MlflowParams(_Section):
+    """Where runs are recorded (the experiment; the store comes from MLFLOW_TRACKING_URI or mlruns/)."""
+
     experiment: str = "stockflow"
 
 
 class Params(_Section):
+    """Every setting, one typed section per stage; `parse_params` builds it from params.yaml."""
+
     preset: str = "default"
     data: DataParams = DataParams()
     validate_: ValidateParams = Field(ValidateParams(), alias="validate")

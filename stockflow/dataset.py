@@ -104,6 +104,7 @@ def target_values(prices: pd.DataFrame, target: str) -> np.ndarray:
 
 
 def split_counts(n_samples: int, test_fraction: float, val_fraction: float) -> tuple[int, int, int]:
+    """Train, validation and test sizes: the last `test_fraction` of samples, then `val_fraction` of the rest."""
     n_test = int(round(n_samples * test_fraction))
     n_val = int(round((n_samples - n_test) * val_fraction))
     n_train = n_samples - n_test - n_val

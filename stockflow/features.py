@@ -1,7 +1,7 @@
 """Model inputs computed from each day's own and earlier bars only.
 
 Every feature in FEATURES is causal: its value on day t is a function of rows
-0..t. `tests/core/test_causality.py` checks this by changing the future.
+0..t. `tests/core/test_dataset.py` checks this for every feature by changing the future.
 """
 
 from __future__ import annotations

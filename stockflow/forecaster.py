@@ -19,6 +19,8 @@ from stockflow.model import predict
 
 @dataclass(frozen=True)
 class Forecaster:
+    """What the registered model does: a trained network and its transform, raw bars in, next closes out."""
+
     model: Any  # a compiled Keras model
     transform: Transform
 

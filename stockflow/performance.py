@@ -13,6 +13,7 @@ TRADING_DAYS = 252
 
 
 def daily_returns(equity: pd.Series, initial: float) -> np.ndarray:
+    """Bar-to-bar returns of the equity curve, the first from the starting cash."""
     values = np.concatenate([[initial], equity.to_numpy(dtype=float)])
     return values[1:] / values[:-1] - 1.0
 
@@ -34,6 +35,7 @@ def longest_drawdown(equity: pd.Series, initial: float) -> int:
 
 
 def equity_metrics(equity: pd.Series, initial: float, risk_free_rate: float = 0.0) -> dict[str, float]:
+    """Return, CAGR, volatility, Sharpe, Sortino, drawdown and Calmar of an equity curve."""
     r = daily_returns(equity, initial)
     n = len(r)
     total = float(equity.iloc[-1] / initial - 1.0)
@@ -57,6 +59,7 @@ def equity_metrics(equity: pd.Series, initial: float, risk_free_rate: float = 0.
 
 
 def trade_metrics(result: BacktestResult) -> dict[str, float]:
+    """Trade count, win rate, profit factor (infinite when nothing was lost), exposure and costs."""
     pnl = result.trades["pnl"].to_numpy(dtype=float)
     wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
     return {
@@ -69,4 +72,5 @@ def trade_metrics(result: BacktestResult) -> dict[str, float]:
 
 
 def strategy_metrics(result: BacktestResult, initial: float, risk_free_rate: float = 0.0) -> dict[str, float]:
+    """`equity_metrics` and `trade_metrics` of one backtest."""
     return {**equity_metrics(result.equity, initial, risk_free_rate), **trade_metrics(result)}

@@ -22,6 +22,8 @@ from stockflow.performance import strategy_metrics
 
 @dataclass(frozen=True)
 class Scores:
+    """A model's test-window figures the gate compares: its MAE, persistence's MAE, the strategy's net Sharpe."""
+
     mae: float
     persistence_mae: float
     sharpe: float
@@ -33,6 +35,8 @@ class Scores:
 
 @dataclass(frozen=True)
 class Decision:
+    """The gate's verdict, its reason in words, and the scores behind it."""
+
     promote: bool
     reason: str
     challenger: Scores

@@ -56,6 +56,8 @@ def as_of_dates(prices: pd.DataFrame, start: str, every: str, end: str | None = 
 
 @dataclass(frozen=True)
 class Step:
+    """One retraining date: the model trained then, the gate's decision, and the period it would trade."""
+
     as_of: pd.Timestamp
     until: pd.Timestamp
     forecaster: Forecaster

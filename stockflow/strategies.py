@@ -22,6 +22,8 @@ SEARCH_COLUMNS = ["threshold", "stop_loss", "take_profit"]
 
 @dataclass(frozen=True)
 class StrategyReport:
+    """The strategies' figures, equity curves, trades and search table for one test window."""
+
     metrics: dict  # per strategy; plus the window's `start` and `end`
     equity: pd.DataFrame  # one column per strategy, indexed by date
     trades: pd.DataFrame  # the params' strategy's round trips

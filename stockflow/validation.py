@@ -24,6 +24,8 @@ MAX_EXAMPLES = 5
 
 @dataclass(frozen=True)
 class Finding:
+    """One failed expectation in words: the rule, the column, how many rows and a few examples."""
+
     rule: str
     expectation: str
     severity: str  # "critical" or "warning"
@@ -40,6 +42,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class ValidationReport:
+    """The suite's verdict on one price file: every finding, errors (critical) and warnings."""
+
     source: str
     suite: str
     rows: int
@@ -97,6 +101,7 @@ class ValidationReport:
 
 
 def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> dict[str, Any]:
+    """The suite's $PARAMETERs from params.yaml's validate section (and today's date)."""
     today = today or dt.date.today()
     return {
         "min_rows": params.min_rows,
@@ -128,6 +133,7 @@ def _quiet_gx() -> None:
 
 
 def run_suite(frame: pd.DataFrame, suite: dict[str, Any], parameters: dict[str, Any]) -> Any:
+    """Run the expectation suite on a prepared frame in an ephemeral GX context; GX's result object."""
     _quiet_gx()
     import logging
 
@@ -184,6 +190,7 @@ def _examples(result: dict[str, Any], frame: pd.DataFrame, column: str | None) -
 
 
 def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
+    """GX's results as findings a person can read, errors first; a missing column reported once."""
     missing = {c for c in COLUMNS if c not in frame.columns}
     findings = []
     for r in result.results:

@@ -18,6 +18,7 @@ STAGE = "backtest"
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
+    """Trade the test-window forecasts under the params' rules; write equity, trades, search and figures."""
     from stockflow import plots
 
     f = catalog.files(STAGE, ws, ticker)

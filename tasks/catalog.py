@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Stage:
+    """One stage's declaration: what it is for, the files it reads and writes, the settings it depends on."""
+
     name: str
     purpose: str
     reads: tuple[str, ...]  # DATA, SUITE, or "<stage>/<file>"
@@ -114,6 +116,7 @@ BY_NAME = {s.name: s for s in STAGES}
 
 
 def stage(name: str) -> Stage:
+    """The declaration of the stage named `name`."""
     return BY_NAME[name]
 
 
@@ -146,6 +149,7 @@ class StageFiles:
 
 
 def files(name: str, ws: Workspace, ticker: str, suite: str = "ohlcv") -> StageFiles:
+    """The paths stage `name` may use for `ticker` in `ws`."""
     return StageFiles(stage(name), ws, ticker, suite)
 
 

@@ -31,6 +31,7 @@ SESSIONS = Path(".stockflow") / "dvc-sessions"
 
 
 def is_repo(root: Path) -> bool:
+    """Whether `root` is a DVC repository (has .dvc/)."""
     return (root / ".dvc").is_dir()
 
 

@@ -18,6 +18,7 @@ from tasks.workspace import Workspace
 
 
 def main(stage: str, ticker: str) -> int:
+    """Run `stage` for `ticker` as `dvc repro` asks; the exit code (0, or the error's)."""
     ws = Workspace.project(Path.cwd())
     try:
         check_ticker(ticker)

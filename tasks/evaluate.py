@@ -15,6 +15,7 @@ WALK_FORWARD_COLUMNS = ["fold", "date", "close", "actual", "forecast", "train_sa
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
+    """Forecast the validation and test windows with the model and the baselines; score them; robustness checks."""
     from stockflow import plots
 
     f = catalog.files(STAGE, ws, ticker)

@@ -32,6 +32,8 @@ from tasks.workspace import RUNS, Workspace, md5
 
 @dataclass(frozen=True)
 class Execution:
+    """One execution in flight: its workspace, ticker, settings (loaded once) and MLflow run."""
+
     ws: Workspace
     ticker: str
     params: Params
@@ -234,6 +236,7 @@ def abort(ex: Execution, exc: BaseException) -> str:
 
 
 def failure_reason(exc: BaseException) -> str:
+    """What a run's `stockflow.failure` tag says about an exception, in a line."""
     if isinstance(exc, Interrupted):
         return f"interrupted by {exc.signal_name}"
     if isinstance(exc, KeyboardInterrupt):

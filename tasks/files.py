@@ -89,11 +89,13 @@ def strict(value: Any) -> Any:
 
 
 def write_json(path: Path, payload: Any) -> None:
+    """Strict JSON (NaN and infinities as null), keys sorted, written atomically."""
     with atomic(path) as f:
         f.write(json.dumps(strict(payload), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path: Path) -> Any:
+    """A JSON file's content."""
     return json.loads(Path(path).read_text())
 
 
@@ -115,6 +117,7 @@ def save_figure(fig: Any, path: Path) -> None:
 
 
 def save_joblib(obj: Any, path: Path) -> None:
+    """Pickle `obj` with joblib, atomically."""
     import joblib
 
     with atomic(path, "wb") as f:
@@ -122,18 +125,21 @@ def save_joblib(obj: Any, path: Path) -> None:
 
 
 def load_joblib(path: Path) -> Any:
+    """Unpickle a joblib file."""
     import joblib
 
     return joblib.load(path)
 
 
 def save_dataset(data: Dataset, arrays_path: Path, transform_path: Path) -> None:
+    """The dataset's arrays (npz) and its fitted transform (joblib), each written atomically."""
     with atomic(arrays_path, "wb") as f:
         np.savez(f, **data.arrays())
     save_joblib(data.transform, transform_path)
 
 
 def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
+    """A dataset saved by `save_dataset`."""
     with np.load(arrays_path, allow_pickle=False) as npz:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
 
@@ -149,6 +155,7 @@ def save_keras(model: Any, path: Path) -> None:
 
 
 def load_keras(path: Path) -> Any:
+    """A Keras model saved by `save_keras`."""
     import keras
 
     return keras.models.load_model(path)

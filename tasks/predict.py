@@ -19,6 +19,8 @@ from tasks.workspace import Workspace
 
 @dataclass(frozen=True)
 class NextDay:
+    """The champion's forecast for the next trading day, with the model and data it came from."""
+
     ticker: str
     model: str
     version: int

@@ -12,6 +12,7 @@ STAGE = "preprocess"
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
+    """Split, scale (fitted on training rows) and window the price file; save the dataset and transform."""
     f = catalog.files(STAGE, ws, ticker)
     data = make_dataset(read_price_file(f.input(catalog.DATA)), params.preprocess)
     save_dataset(data, f.output("dataset.npz"), f.output("transform.joblib"))

@@ -114,4 +114,5 @@ def _tell_champion(tracker: Tracker, ticker: str, report: dict) -> None:
 
 
 def trained_at(start_ms: int) -> str:
+    """A run's start (ms since the epoch) as an ISO UTC time: when its model was trained."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))

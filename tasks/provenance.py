@@ -17,6 +17,7 @@ from tasks import catalog
 
 
 def git(root: Path, *args: str) -> str | None:
+    """A git command's output in `root`, or None when git or the repository is missing."""
     try:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
@@ -59,6 +60,7 @@ def describe(ticker: str, params: Params, root: Path, limit: int = 6) -> str:
 
 
 def fingerprint(paths: list[Path]) -> str:
+    """A short hash of files' names and contents (a missing file counts too)."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         digest.update(str(path.name).encode())

@@ -24,6 +24,8 @@ from tasks.workspace import Workspace
 
 @dataclass(frozen=True)
 class Replay:
+    """A replay in flight: its workspace, settings, parent run and as-of dates."""
+
     ws: Workspace
     ticker: str
     params: Params
@@ -93,6 +95,7 @@ def conclude(r: Replay, steps: list[replay.Step], every: str, start: str) -> dic
 
 
 def abort(r: Replay, exc: BaseException) -> None:
+    """End the parent run FAILED with the reason; remove the workspace."""
     try:
         tracker_for(r.ws.root, r.params).finish(r.run_id, failure=failure_reason(exc))
     finally:

@@ -59,10 +59,12 @@ def store_uri(root: Path) -> str:
 
 
 def model_name(ticker: str) -> str:
+    """The registered model of a ticker: `stockflow-<ticker>`."""
     return f"stockflow-{ticker}"
 
 
 def host() -> str:
+    """This machine's name, as runs record it (a dead run is judged only on its own host)."""
     return socket.gethostname()
 
 

@@ -17,6 +17,7 @@ CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 
 def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -> dict:
+    """Train the network (seeded), save it with its per-epoch history and loss curves."""
     from tqdm.auto import tqdm
 
     from stockflow import plots

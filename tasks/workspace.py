@@ -30,6 +30,8 @@ RUNS = Path(".stockflow") / "runs"
 
 @dataclass(frozen=True)
 class Workspace:
+    """The project and the work folder of one execution (see the module's docstring)."""
+
     root: Path  # the project: params.yaml, expectations/, data/, mlruns/
     work: Path  # this execution's data/, outputs/ and metrics/: `root` itself, or a private folder
 
@@ -119,6 +121,7 @@ def read_params_file(path: Path) -> dict[str, Any]:
 
 
 def md5(path: Path) -> str:
+    """The md5 of a file's bytes, read in blocks."""
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
