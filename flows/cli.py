@@ -385,7 +385,10 @@ def ui(
 
     uri = store_uri(_workspace(root).root)
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # no background job workers for a viewer
-    typer.echo(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    typer.echo(
+        f"MLflow UI for {uri} (Ctrl-C to stop):\n  http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning"
+    )
     # The Python running this command, not whatever `mlflow` is first on PATH: works without an activated venv.
     os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)])  # fmt: skip

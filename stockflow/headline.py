@@ -1,36 +1,46 @@
-"""The handful of figures that say how a run went, under short names.
+"""The handful of figures that say how a run went, under short names, in units that read well rounded.
 
-They head the MLflow run (first in its metrics), fill `metrics/<ticker>.json` for
-`dvc exp show` and `dvc metrics diff`, and make the rows of `stockflow runs` and the
-watchlist table. The full detail stays under each stage's prefix.
+They head the MLflow run (`Headline/<name>`: the capital sorts the section first in
+MLflow's chart view and column picker), fill `metrics/<ticker>.json` for
+`dvc exp show` and `dvc metrics diff`, and make the rows of `stockflow runs` and
+the watchlist table. The full detail stays under each stage's prefix.
+
+Ratios are given in percent: MLflow's charts label bars with two decimals, and an
+MAE ratio of 0.997 would read 1.00 where 99.70 says what it means.
 """
 
 from __future__ import annotations
 
 # In the order people read them: the forecast against persistence, then the strategy against holding.
-NAMES = ("mae_ratio", "dm_pvalue", "sharpe", "return", "bh_return", "max_drawdown", "promoted")
+NAMES = ("mae_pct", "dm_p", "sharpe", "return_pct", "bh_return_pct", "max_dd_pct", "promoted")
 MEANING = {
-    "mae_ratio": "forecast MAE / persistence MAE on the test window (below 1 beats tomorrow = today)",
-    "dm_pvalue": "Diebold-Mariano p-value of the model against persistence (small: the difference is not noise)",
+    "mae_pct": "the model's MAE as a % of persistence's on the test window (below 100 beats tomorrow = today)",
+    "dm_p": "Diebold-Mariano p-value of the model against persistence (small: the difference is not noise)",
     "sharpe": "the strategy's Sharpe ratio, net of costs",
-    "return": "the strategy's total return, net of costs",
-    "bh_return": "Buy-and-Hold's total return on the same bars, same costs",
-    "max_drawdown": "the strategy's deepest fall from a peak",
-    "promoted": "1 if the gate made this model champion, else 0",
+    "return_pct": "the strategy's total return, net of costs, in %",
+    "bh_return_pct": "Buy-and-Hold's total return on the same bars with the same costs, in %",
+    "max_dd_pct": "the strategy's deepest fall from a peak, in %",
+    "promoted": "1 if the gate made this run's model champion (or did, for an identical model), else 0",
 }
+MLFLOW_PREFIX = "Headline/"
 
 
 def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dict[str, float]:
     """The headline figures from the evaluate, backtest and (when it ran) promote reports."""
     strategy, hold = backtest["strategy"], backtest["buy_and_hold"]
     out = {
-        "mae_ratio": evaluate["mae_ratio"],
-        "dm_pvalue": evaluate["dm_pvalue"],
+        "mae_pct": 100 * evaluate["mae_ratio"],
+        "dm_p": evaluate["dm_pvalue"],
         "sharpe": strategy["sharpe"],
-        "return": strategy["total_return"],
-        "bh_return": hold["total_return"],
-        "max_drawdown": strategy["max_drawdown"],
+        "return_pct": 100 * strategy["total_return"],
+        "bh_return_pct": 100 * hold["total_return"],
+        "max_dd_pct": 100 * strategy["max_drawdown"],
     }
     if promote is not None:
         out["promoted"] = 1.0 if promote["promote"] else 0.0
     return {k: float(v) for k, v in out.items()}
+
+
+def for_mlflow(figures: dict[str, float]) -> dict[str, float]:
+    """The figures under their MLflow names (`Headline/mae_pct`, ...)."""
+    return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items()}

@@ -10,12 +10,12 @@ from tasks.execution import tracker_for
 from tasks.workspace import Workspace
 
 COLUMNS = (
-    ("mae_ratio", "MAE/pers.", "{:.4f}"),
-    ("dm_pvalue", "DM p", "{:.3f}"),
-    ("sharpe", "Sharpe", "{:.2f}"),
-    ("return", "return", "{:.1%}"),
-    ("bh_return", "B&H", "{:.1%}"),
-    ("max_drawdown", "max DD", "{:.1%}"),
+    ("Headline/mae_pct", "MAE %pers", "{:.2f}"),
+    ("Headline/dm_p", "DM p", "{:.3f}"),
+    ("Headline/sharpe", "Sharpe", "{:.2f}"),
+    ("Headline/return_pct", "return %", "{:.1f}"),
+    ("Headline/bh_return_pct", "B&H %", "{:.1f}"),
+    ("Headline/max_dd_pct", "max DD %", "{:.1f}"),
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from stockflow.config import Params
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, check_ticker
+from stockflow.headline import for_mlflow
 from stockflow.summary import run_summary
 from tasks import catalog, dvc_repo, provenance, record, tracking
 from tasks.workspace import RUNS, Workspace, md5
@@ -178,7 +179,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
                "preset": ex.params.preset, "name": ex.name}  # fmt: skip
     verdict = f"{'promoted' if gate['promote'] else 'rejected'} v{gate['version']}: {gate['reason']}"
     tracker.log_metrics(ex.run_id, {f"promote/{k}": v for k, v in gate.items()})
-    tracker.log_metrics(ex.run_id, _json(ex.ws.headline_file(ex.ticker)))
+    tracker.log_metrics(ex.run_id, for_mlflow(_json(ex.ws.headline_file(ex.ticker))))
     results["published"] = _publish(ex)
     tags = {
         tracking.PROMOTION: verdict,

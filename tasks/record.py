@@ -12,14 +12,20 @@ from __future__ import annotations
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import headline
+from stockflow.headline import for_mlflow, headline
 from tasks import catalog
 from tasks.files import read_json
 from tasks.tracking import Tracker
 from tasks.workspace import Workspace
 
-# Per-epoch curves: the two losses people compare across runs, and the scaled MAE that Keras reports.
-CURVES = {"loss": "loss", "val_loss": "val_loss", "mae": "train/mae_scaled", "val_mae": "train/val_mae_scaled"}
+# Per-epoch curves: the two losses people compare across runs (their own chart section, `Loss`, right after
+# `Headline`), and the MAE Keras reports, in scaled units unlike evaluate's MAE in price points.
+CURVES = {
+    "loss": "Loss/training",
+    "val_loss": "Loss/validation",
+    "mae": "train/mae_scaled",
+    "val_mae": "train/val_mae_scaled",
+}
 
 
 def summaries(ws: Workspace, ticker: str) -> dict[str, dict]:
@@ -49,5 +55,5 @@ def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: 
             tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
         logged.append(s.name)
     if {"evaluate", "backtest"} <= done.keys():
-        tracker.log_metrics(run_id, headline(done["evaluate"], done["backtest"]))
+        tracker.log_metrics(run_id, for_mlflow(headline(done["evaluate"], done["backtest"])))
     return logged

@@ -24,7 +24,7 @@ import pandas as pd
 RUNNING, FINISHED, FAILED = "RUNNING", "FINISHED", "FAILED"
 
 # Tags: MLflow's own, then stockflow's.
-RUN_NAME, PARENT, NOTE = "mlflow.runName", "mlflow.parentRunId", "mlflow.note.content"
+RUN_NAME, PARENT, NOTE, SOURCE = "mlflow.runName", "mlflow.parentRunId", "mlflow.note.content", "mlflow.source.name"
 GIT_COMMIT = "mlflow.source.git.commit"
 GIT_DIRTY = "stockflow.git_dirty"
 TICKER, PRESET, SETTINGS, TRIGGER = "stockflow.ticker", "stockflow.preset", "stockflow.settings", "stockflow.trigger"
@@ -119,7 +119,8 @@ class Tracker:
         """A new RUNNING run owned by this process, with every param and its provenance tags."""
         from mlflow.entities import Param
 
-        owner = {HOST: host(), PID: str(os.getpid()), PID_STARTED: str(process_started(os.getpid()))}
+        owner = {HOST: host(), PID: str(os.getpid()), PID_STARTED: str(process_started(os.getpid())),
+                 SOURCE: f"stockflow {tags.get(TRIGGER, 'run')}"}  # fmt: skip
         all_tags = {**owner, **tags, RUN_NAME: name, **({PARENT: parent} if parent else {})}
         run = self.client.create_run(self.experiment_id, tags=all_tags, run_name=name)
         items = [Param(k, str(v)[:6000]) for k, v in sorted(params.items())]
@@ -196,9 +197,12 @@ class Tracker:
         return [r for r in runs if AS_OF not in r.data.tags][:limit]
 
     def run_url(self, run_id: str) -> str:
-        """Where a person sees the run: the tracking server's page, or `stockflow ui`'s."""
+        """Where a person sees the run: the tracking server's page, or `stockflow ui`'s (in its model-training view)."""
+        return f"{self.experiment_url()}/runs/{run_id}?workflowType=machine_learning"
+
+    def experiment_url(self) -> str:
         base = self.uri.rstrip("/") if self.uri.startswith("http") else "http://127.0.0.1:5000"
-        return f"{base}/#/experiments/{self.experiment_id}/runs/{run_id}"
+        return f"{base}/#/experiments/{self.experiment_id}"
 
     # --- the model, logged and registered --------------------------------------------------------------------
 

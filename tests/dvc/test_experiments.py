@@ -41,8 +41,8 @@ def test_two_experiments_in_a_row_each_record_their_own_complete_run(project_dir
     shown = exp_metrics(project_dir)
     assert set(shown) == set(names)
     for run, name in zip(runs, names, strict=True):
-        for key in ("mae_ratio", "sharpe", "return", "max_drawdown"):
-            assert run.data.metrics[key] == pytest.approx(shown[name][key]), (name, key)
+        for key in ("mae_pct", "sharpe", "return_pct", "max_dd_pct"):
+            assert run.data.metrics[f"Headline/{key}"] == pytest.approx(shown[name][key]), (name, key)
     assert shown[names[0]]["sharpe"] != shown[names[1]]["sharpe"]  # different strategies, told apart
     assert runs[1].data.tags[tracking.STAGES_REUSED] == "validate, preprocess, train, evaluate"
 

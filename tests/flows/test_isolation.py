@@ -13,7 +13,8 @@ from tests.helpers import BIN, all_runs, env_with_venv, execute
 pytestmark = pytest.mark.slow
 FIRST = ["train.seed=7", "train.epochs=3", "train.patience=0"]
 SECOND = ["train.seed=8", "train.epochs=2", "train.patience=0", "preprocess.lookback=15"]
-FIGURES = ("mae_ratio", "dm_pvalue", "sharpe", "return", "max_drawdown", "preprocess/test_samples",
+FIGURES = ("Headline/mae_pct", "Headline/dm_p", "Headline/sharpe", "Headline/return_pct", "Headline/max_dd_pct",
+           "preprocess/test_samples",
            "evaluate/test_days", "train/epochs_run")  # fmt: skip
 
 

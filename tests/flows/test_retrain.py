@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from stockflow.headline import NAMES as HEADLINE
+from stockflow.headline import for_mlflow
 from tasks import catalog, tracking
 from tests.helpers import all_runs, client, dvc, ran
 
@@ -35,12 +36,13 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
 
     params = run.data.params
     assert params["train.units"] == "8" and params["backtest.commission"] == "0.001"
-    for curve in ("loss", "val_loss", "train/mae_scaled", "train/val_mae_scaled"):
+    for curve in ("Loss/training", "Loss/validation", "train/mae_scaled", "train/val_mae_scaled"):
         assert len(c.get_metric_history(run.info.run_id, curve)) == 1
     m = run.data.metrics
-    assert set(HEADLINE) <= set(m)
-    assert np.isclose(m["mae_ratio"], m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"])
-    assert m["sharpe"] == m["backtest/strategy.sharpe"] and "backtest/buy_and_hold.sharpe" in m
+    assert set(for_mlflow(dict.fromkeys(HEADLINE))) <= set(m)
+    ratio = m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"]
+    assert np.isclose(m["Headline/mae_pct"], 100 * ratio) and np.isclose(m["evaluate/mae_ratio"], ratio)
+    assert m["Headline/sharpe"] == m["backtest/strategy.sharpe"] and "backtest/buy_and_hold.sharpe" in m
 
     top = {a.path for a in c.list_artifacts(run.info.run_id)}
     assert {"prices.png", "loss_curves.png", "predicted_vs_actual.png", "equity.png", "search_heatmap.png"} <= top
@@ -63,7 +65,7 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
     assert ran(dvc(project_dir, "repro")) == []
     assert len(all_runs(project_dir)) == 1
     headline = (project_dir / "metrics" / "sp500.json").read_text()
-    assert '"mae_ratio"' in headline and "Infinity" not in headline and "NaN" not in headline
+    assert '"mae_pct"' in headline and "Infinity" not in headline and "NaN" not in headline
 
 
 def test_a_run_with_overrides_is_named_by_them_and_not_published(project_dir, prefect_harness):
@@ -95,3 +97,49 @@ def test_bad_data_stops_the_flow_before_training_and_records_nothing(project_dir
     assert not mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
     assert not client(project_dir).search_registered_models()
     assert (project_dir / "data.dvc").read_text() == dvc_before
+
+
+def test_the_prefect_run_is_named_tagged_logged_and_linked_to_its_mlflow_run(project_dir, prefect_harness):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter, LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    from flows.retrain import run_retrain
+
+    results = run_retrain("sp500", str(project_dir), ["train.seed=3"], None, trigger="test")
+    APILogWorker.drain_all(timeout=10)  # logs travel to the API in the background
+    flow_run_id = client(project_dir).get_run(results["run_id"]).data.tags[tracking.PREFECT_RUN]
+
+    async def look():
+        async with get_client() as c:
+            flow_run = await c.read_flow_run(flow_run_id)
+            logs = await c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])), limit=200)
+            links = await c.read_artifacts(flow_run_filter=FlowRunFilter(id={"any_": [flow_run.id]}),
+                                           artifact_filter=ArtifactFilter())  # fmt: skip
+            return flow_run, [entry.message for entry in logs], links
+
+    flow_run, messages, links = asyncio.run(look())
+    assert flow_run.name == "sp500 seed=3"
+    assert {"sp500", "preset:default", "trigger:test"} <= set(flow_run.tags)
+    for stage in catalog.NAMES:
+        assert any(m.startswith(f"{stage}: ") for m in messages), (stage, messages)
+    assert any(results["run_id"] in m for m in messages)
+    assert any(results["run_id"] in (a.data or "") for a in links)
+
+
+def test_stockflow_runs_compares_the_last_runs_in_the_terminal(project_dir, prefect_harness):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.retrain import run_retrain
+
+    run_retrain("sp500", str(project_dir), ["promote.max_mae_ratio=100"], None, trigger="test")
+    run_retrain("sp500", str(project_dir), ["promote.max_mae_ratio=100", "train.seed=5"], "second", trigger="test")
+    out = CliRunner().invoke(app, ["runs", "--root", str(project_dir)])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert "MAE %pers" in lines[1] and "Sharpe" in lines[1]
+    assert lines[2].split()[2] == "second" and "FINISHED" in lines[2]  # newest first
+    assert "v1*" in out.output or "v2*" in out.output  # the champion marked

@@ -70,7 +70,7 @@ def test_flow_against_a_tracking_server_seen_through_the_rest_api(
     tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
     assert tags["stockflow.ticker"] == "sp500" and len(tags["mlflow.source.git.commit"]) == 40
 
-    for key in ("loss", "val_loss", "train/mae_scaled", "train/val_mae_scaled"):
+    for key in ("Loss/training", "Loss/validation", "train/mae_scaled", "train/val_mae_scaled"):
         history = requests.get(
             f"{api}/metrics/get-history", params={"run_id": run_id, "metric_key": key}, timeout=10
         ).json()["metrics"]
