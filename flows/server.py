@@ -10,6 +10,7 @@ and the kernel stops it when stockflow dies, however it dies (Linux: PR_SET_PDEA
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -56,10 +57,8 @@ def _drain(timeout: float = 5) -> None:
     from prefect.logging.handlers import APILogWorker
 
     for worker in (APILogWorker, EventsWorker):
-        try:
+        with contextlib.suppress(Exception):  # a worker never started has nothing to send
             worker.drain_all(timeout=timeout)
-        except Exception:  # noqa: BLE001 - a worker never started has nothing to send
-            pass
 
 
 @contextmanager
