@@ -11,12 +11,11 @@ from benchmarks.timing import timed
 
 def main() -> None:
     """Paper preset, default and the baseline ladder on the same test days, per real series."""
-    from tasks.workspace import Workspace
-
     from stockflow import baselines
     from stockflow.dataset import make_dataset
     from stockflow.robustness import train_and_forecast
     from tasks.ingest import load_source
+    from tasks.workspace import Workspace
 
     project = Workspace.project(Path.cwd())
     setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}
