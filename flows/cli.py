@@ -381,14 +381,15 @@ def ui(
 ) -> None:
     """Open the MLflow UI on this project's store (runs, curves, plots, models) at http://127.0.0.1:PORT."""
     _setup()
-    from tasks.tracking import store_uri
+    from tasks.execution import tracker_for
 
-    uri = store_uri(_workspace(root).root)
+    ws = _workspace(root)
+    tracker = tracker_for(ws.root, ws.load_params())
+    uri = tracker.uri
     os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")  # no background job workers for a viewer
-    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    typer.echo(
-        f"MLflow UI for {uri} (Ctrl-C to stop):\n  http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning"
-    )
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")  # the server's own deprecation notices are not for users
+    typer.echo(f"MLflow UI for {uri} (Ctrl-C to stop); the runs, in the model-training view:")
+    typer.echo(f"  {tracker.experiment_url(port)}/runs?workflowType=machine_learning")
     # The Python running this command, not whatever `mlflow` is first on PATH: works without an activated venv.
     os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)])  # fmt: skip

@@ -28,13 +28,14 @@ MLFLOW_PREFIX = "Headline/"
 def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dict[str, float]:
     """The headline figures from the evaluate, backtest and (when it ran) promote reports."""
     strategy, hold = backtest["strategy"], backtest["buy_and_hold"]
+    # Rounded to what can be told apart (the full precision stays under each stage's prefix).
     out = {
-        "mae_pct": 100 * evaluate["mae_ratio"],
-        "dm_p": evaluate["dm_pvalue"],
-        "sharpe": strategy["sharpe"],
-        "return_pct": 100 * strategy["total_return"],
-        "bh_return_pct": 100 * hold["total_return"],
-        "max_dd_pct": 100 * strategy["max_drawdown"],
+        "mae_pct": round(100 * evaluate["mae_ratio"], 2),
+        "dm_p": round(evaluate["dm_pvalue"], 4),
+        "sharpe": round(strategy["sharpe"], 3),
+        "return_pct": round(100 * strategy["total_return"], 2),
+        "bh_return_pct": round(100 * hold["total_return"], 2),
+        "max_dd_pct": round(100 * strategy["max_drawdown"], 2),
     }
     if promote is not None:
         out["promoted"] = 1.0 if promote["promote"] else 0.0
@@ -42,5 +43,5 @@ def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dic
 
 
 def for_mlflow(figures: dict[str, float]) -> dict[str, float]:
-    """The figures under their MLflow names (`Headline/mae_pct`, ...)."""
-    return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items()}
+    """The headline figures under their MLflow names (`Headline/mae_pct`, ...); other keys are left out."""
+    return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items() if k in NAMES}

@@ -107,8 +107,9 @@ class Tracker:
                 artifact_location=location,
                 # Open on the runs table (model training), not on the GenAI overview.
                 tags={"mlflow.experimentKind": "custom_model_development",
-                      NOTE: "stockflow: one run per pipeline execution. Headline metrics have no prefix; "
-                            "detail is under each stage's name (evaluate/..., backtest/...)."},
+                      NOTE: "stockflow: one run per pipeline execution. The headline figures are under Headline/, "
+                            "the per-epoch losses under Loss/, the detail under each stage's name (evaluate/..., "
+                            "backtest/...). `stockflow runs` shows the same in a terminal."},
             )  # fmt: skip
         except MlflowException:  # another process created it a moment ago
             return self.client.get_experiment_by_name(name).experiment_id
@@ -200,8 +201,9 @@ class Tracker:
         """Where a person sees the run: the tracking server's page, or `stockflow ui`'s (in its model-training view)."""
         return f"{self.experiment_url()}/runs/{run_id}?workflowType=machine_learning"
 
-    def experiment_url(self) -> str:
-        base = self.uri.rstrip("/") if self.uri.startswith("http") else "http://127.0.0.1:5000"
+    def experiment_url(self, port: int = 5000) -> str:
+        """The experiment's page: the tracking server's, or `stockflow ui`'s on `port`."""
+        base = self.uri.rstrip("/") if self.uri.startswith("http") else f"http://127.0.0.1:{port}"
         return f"{base}/#/experiments/{self.experiment_id}"
 
     # --- the model, logged and registered --------------------------------------------------------------------

@@ -41,8 +41,8 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
     m = run.data.metrics
     assert set(for_mlflow(dict.fromkeys(HEADLINE))) <= set(m)
     ratio = m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"]
-    assert np.isclose(m["Headline/mae_pct"], 100 * ratio) and np.isclose(m["evaluate/mae_ratio"], ratio)
-    assert m["Headline/sharpe"] == m["backtest/strategy.sharpe"] and "backtest/buy_and_hold.sharpe" in m
+    assert abs(m["Headline/mae_pct"] - 100 * ratio) <= 0.005 and np.isclose(m["evaluate/mae_ratio"], ratio)
+    assert abs(m["Headline/sharpe"] - m["backtest/strategy.sharpe"]) <= 0.0005 and "backtest/buy_and_hold.sharpe" in m
 
     top = {a.path for a in c.list_artifacts(run.info.run_id)}
     assert {"prices.png", "loss_curves.png", "predicted_vs_actual.png", "equity.png", "search_heatmap.png"} <= top
