@@ -8,11 +8,13 @@ failure or a signal anywhere ends the execution's MLflow run FAILED.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prefect import flow, get_run_logger, runtime, tags, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.server import TEMPORARY
 from stockflow.summary import stage_line
 from tasks import catalog, execution, tracking
 from tasks.execution import Execution
@@ -23,7 +25,7 @@ from tasks.workspace import Workspace, project_root
 def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigger: str, parent_run_id: str | None):
     """Load the settings once, snapshot the data into a private workspace, open the MLflow run."""
     links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
-    if runtime.flow_run.ui_url:
+    if runtime.flow_run.ui_url and not os.environ.get(TEMPORARY):  # a temporary server's page dies with it
         links[tracking.PREFECT_URL] = runtime.flow_run.ui_url
     ex = execution.begin(root, ticker, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id, links=links)
     tracker = execution.tracker_for(ex.ws.root, ex.params)

@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+TEMPORARY = "STOCKFLOW_TEMPORARY_PREFECT"  # set while flows report to a server that goes away with this process
+
 # Looked up here, in the parent: the child between fork and exec must not import or allocate much.
 _PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 _PR_SET_PDEATHSIG = 1
@@ -110,6 +112,7 @@ def prefect_api() -> Iterator[str]:
         starting.release()
         previous = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = url  # for processes started from here (Dask workers)
+        os.environ[TEMPORARY] = "1"
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
                 try:
@@ -117,6 +120,7 @@ def prefect_api() -> Iterator[str]:
                 finally:
                     _drain()
         finally:
+            os.environ.pop(TEMPORARY, None)
             if previous is None:
                 os.environ.pop("PREFECT_API_URL", None)
             else:

@@ -27,7 +27,7 @@ def price_chart(prices: pd.DataFrame, title: str) -> Any:
     top.set(title=title, ylabel="price")
     top.legend(loc="upper left")
     body = prices["Close"] / prices["Open"] - 1.0
-    bottom.bar(prices["Date"], body, width=1.0, color=np.where(body >= 0, "tab:green", "tab:red"))
+    bottom.vlines(prices["Date"], 0, body, colors=np.where(body >= 0, "tab:green", "tab:red"), lw=0.6)
     bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     bottom.set(ylabel="open to close", xlabel="date")
     fig.tight_layout()
@@ -73,8 +73,8 @@ def predicted_vs_actual(pred: pd.DataFrame, title: str, last_days: int = 120) ->
     bottom.axvline(0, color="gray", lw=0.5)
     hit = float(np.mean(np.sign(predicted) == np.sign(actual)))
     bottom.set(title=f"next-day move, all {len(pred)} days (same sign {hit:.0%})", xlabel="forecast", ylabel="actual")
-    for axis in (bottom.xaxis, bottom.yaxis):
-        axis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    bottom.xaxis.set_major_formatter(PercentFormatter(1.0))  # decimals as the (small) forecast moves need them
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     fig.tight_layout()
     return fig
 
