@@ -172,6 +172,11 @@ def validate(
 @command
 def run(
     ticker: Ticker = None,
+    tickers: Annotated[
+        Optional[str],
+        typer.Option("--tickers", help="A watchlist for this run: a,b,c (default: data.tickers in params.yaml)."),
+    ] = None,  # fmt: skip
+    all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/.")] = False,
     preset: Annotated[
         Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
     ] = None,
@@ -183,6 +188,18 @@ def run(
             "ticker and what differs from params.yaml, e.g. `sp500 epochs=3`."
         ),
     ] = None,  # fmt: skip
+    runner: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Watchlists: local (processes here) or dask (a Dask LocalCluster). Default: watchlist.runner."
+        ),
+    ] = None,  # fmt: skip
+    workers: Annotated[
+        Optional[int], typer.Option(help="Watchlists: tickers at once. Default: watchlist.workers.", min=1)
+    ] = None,  # fmt: skip
+    dask_address: Annotated[
+        Optional[str], typer.Option(help="Watchlists: a running Dask scheduler, tcp://host:8786.")
+    ] = None,  # fmt: skip
     root: Root = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
@@ -192,14 +209,30 @@ def run(
     the gate in params.yaml (promote). --preset paper runs the paper's exact set-up. Each run works in
     its own folder, so runs started at the same time never mix their files. Ctrl-C stops a run within
     seconds: its MLflow run is marked FAILED and nothing is registered.
+
+    With several tickers (--tickers, --all, or data.tickers) every ticker gets its own run under one
+    parent run, side by side (--workers); the table at the end compares them, and a ticker that fails
+    is reported there while the others finish (exit code 1).
     """
     _setup(verbose)
     sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
-    from stockflow.errors import UsageError
+    from stockflow.errors import UsageError, check_ticker
 
     ws = _workspace(root)
     params = ws.load_params(sets)
-    chosen = _ticker(ticker, params)
+    if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None)) > 1:
+        raise UsageError("give one of --ticker, --tickers and --all")
+    if all_tickers:
+        from tasks.watchlist import tickers_in
+
+        chosen = list(tickers_in(ws.root))
+    elif tickers is not None:
+        chosen = [check_ticker(t.strip()) for t in tickers.split(",")]
+    else:
+        chosen = [_ticker(ticker, params)] if ticker is not None else list(params.data.tickers)
+    if len(chosen) > 1 or tickers is not None or all_tickers:
+        return _run_watchlist(ws, params, chosen, sets, name, runner, workers, dask_address)
+    (chosen,) = chosen
     if not ws.project_data_file(chosen).is_file():
         raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
     from flows.retrain import run_retrain
@@ -210,6 +243,27 @@ def run(
         results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
+
+
+def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) -> None:
+    """Every ticker side by side; the table; exit code 1 when any failed."""
+    from flows.runners import task_runner
+    from flows.server import prefect_api
+    from flows.watchlist import watchlist
+    from stockflow.errors import UsageError
+
+    w = params.watchlist
+    runner, workers, address = runner or w.runner, workers or w.workers, address or w.dask_address
+    if runner not in ("local", "dask"):
+        raise UsageError(f"--runner {runner!r}: use local or dask")
+    with prefect_api():
+        flow = watchlist.with_options(task_runner=task_runner(runner, workers, address))
+        result = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli")
+    where = f"dask at {address}" if address else f"{runner}, {workers} at once"
+    typer.echo(f"watchlist of {len(tickers)} tickers ({where}):\n{result['text']}")
+    typer.echo(_where(ws, params, result["run_id"], "each ticker's run says"))
+    if result["failed"]:
+        raise typer.Exit(1)
 
 
 def _where(ws, params, run_id: str, published: str) -> str:
@@ -248,6 +302,7 @@ def runs(
 @command
 def predict(
     ticker: Ticker = None,
+    all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/, one line each.")] = False,
     root: Root = None,
     allow_stale: Annotated[
         bool, typer.Option("--allow-stale", help="Forecast even if the last bar is older than predict.max_stale_days.")
@@ -258,17 +313,43 @@ def predict(
 
     Uses models:/stockflow-TICKER@champion and data/TICKER.csv (validated first), and names the
     model version, its data version and its training date. Exit code 1: no champion, invalid or stale
-    data; 2: unreadable params or price file.
+    data (with --all: for any ticker; the others are still forecast); 2: unreadable params or price file.
     """
     _setup()
     import json
 
+    from stockflow.errors import StockflowError, UsageError
     from tasks.predict import next_day
 
     ws = _workspace(root)
     params = ws.load_params()
-    result = next_day(ws, params, _ticker(ticker, params), allow_stale)
-    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
+    if not all_tickers:
+        result = next_day(ws, params, _ticker(ticker, params), allow_stale)
+        typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
+        return
+    if ticker is not None:
+        raise UsageError("give --ticker or --all, not both")
+    from tasks.watchlist import tickers_in
+
+    found, failed = {}, {}
+    for name in tickers_in(ws.root):
+        try:
+            found[name] = next_day(ws, params, name, allow_stale)
+        except StockflowError as exc:
+            failed[name] = str(exc).splitlines()[0]
+    if as_json:
+        typer.echo(json.dumps({"forecasts": {k: v.to_dict() for k, v in found.items()}, "failed": failed}, indent=2))
+    else:
+        typer.echo(f"  {'ticker':<12}{'model':>8}{'last bar':>12}{'close':>12}{'for':>12}{'forecast':>12}{'return':>9}"
+                   f"{'signal':>8}")  # fmt: skip
+        for name, r in found.items():
+            side = {1: "long", 0: "flat", -1: "short"}[r.signal]
+            typer.echo(f"  {name:<12}{'v' + str(r.version):>8}{r.last_date:>12}{r.last_close:>12,.2f}"
+                       f"{r.target_date:>12}{r.forecast:>12,.2f}{r.expected_return:>+9.2%}{side:>8}")  # fmt: skip
+        for name, why in failed.items():
+            typer.echo(f"  {name:<12}no forecast: {why}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _backtest_default(field: str) -> float:

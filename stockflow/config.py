@@ -74,6 +74,9 @@ class TrainParams(_Section):
     learning_rate: float = Field(0.001, gt=0)
     patience: int = Field(5, ge=0, description="early-stopping patience; 0 turns it off")
     seed: int = 42
+    # Scale the predicted move (forecast - today's close) by the factor in [0, 1] with the lowest MAE on the
+    # validation window: 0 is persistence, so the model is never chosen worse than it there.
+    shrink: bool = True
 
 
 class EvaluateParams(_Section):
@@ -137,6 +140,14 @@ class PromoteParams(_Section):
     min_sharpe_gain: float = 0.0
 
 
+class WatchlistParams(_Section):
+    """Where the tickers of a watchlist run: how many at once, on which runner (results do not depend on it)."""
+
+    runner: Literal["local", "dask"] = "local"  # local: a pool of processes here; dask: a Dask cluster
+    workers: int = Field(2, ge=1, description="tickers at once (processes; Dask workers)")
+    dask_address: str | None = None  # tcp://host:8786: an existing Dask scheduler (implies runner dask)
+
+
 class PredictParams(_Section):
     """When `stockflow predict` refuses to forecast."""
 
@@ -160,6 +171,7 @@ class Params(_Section):
     evaluate: EvaluateParams = EvaluateParams()
     backtest: BacktestParams = BacktestParams()
     promote: PromoteParams = PromoteParams()
+    watchlist: WatchlistParams = WatchlistParams()
     predict: PredictParams = PredictParams()
     mlflow: MlflowParams = MlflowParams()
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from stockflow import baselines
 from stockflow.dataset import Dataset
 from stockflow.forecast_metrics import diebold_mariano, forecast_metrics, up_share
-from stockflow.model import predict
+from stockflow.forecaster import Forecaster
 from stockflow.prices import next_dates
 
 FORECASTERS = ("forecast", "persistence", "drift", "sma", "ridge", "svr")
 SPLITS = ("val", "test")
 
 
-def forecasts(data: Dataset, model: Any, prices: pd.DataFrame, sma_window: int) -> pd.DataFrame:
+def forecasts(data: Dataset, forecaster: Forecaster, prices: pd.DataFrame, sma_window: int) -> pd.DataFrame:
     """One row per validation and test sample: its day, the day it is about, the truth and every forecaster."""
     row = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
     ladder = baselines.ladder(
@@ -33,7 +31,7 @@ def forecasts(data: Dataset, model: Any, prices: pd.DataFrame, sma_window: int) 
                 "date": pd.to_datetime(data.dates[split]),
                 "close": data.close[split],
                 "actual": data.next_close[split],
-                "forecast": data.transform.to_price(predict(model, data.x[split]), data.close[split]),
+                "forecast": forecaster.next_closes(data.x[split], data.close[split]),
                 **ladder[split],
             }
         )

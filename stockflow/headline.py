@@ -25,21 +25,28 @@ MEANING = {
 MLFLOW_PREFIX = "Headline/"
 
 
-def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dict[str, float]:
+def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dict[str, float | None]:
     """The headline figures from the evaluate, backtest and (when it ran) promote reports."""
     strategy, hold = backtest["strategy"], backtest["buy_and_hold"]
-    # Rounded to what can be told apart (the full precision stays under each stage's prefix).
+    # Rounded to what can be told apart (the full precision stays under each stage's prefix). A figure that
+    # does not exist stays None: the DM test has no p-value when the model's forecasts are persistence's.
     out = {
-        "mae_pct": round(100 * evaluate["mae_ratio"], 2),
-        "dm_p": round(evaluate["dm_pvalue"], 4),
-        "sharpe": round(strategy["sharpe"], 3),
-        "return_pct": round(100 * strategy["total_return"], 2),
-        "bh_return_pct": round(100 * hold["total_return"], 2),
-        "max_dd_pct": round(100 * strategy["max_drawdown"], 2),
+        "mae_pct": _round(evaluate["mae_ratio"], 2, 100),
+        "dm_p": _round(evaluate["dm_pvalue"], 4),
+        "sharpe": _round(strategy["sharpe"], 3),
+        "return_pct": _round(strategy["total_return"], 2, 100),
+        "bh_return_pct": _round(hold["total_return"], 2, 100),
+        "max_dd_pct": _round(strategy["max_drawdown"], 2, 100),
     }
     if promote is not None:
         out["promoted"] = 1.0 if promote["promote"] else 0.0
-    return {k: float(v) for k, v in out.items()}
+    return out
+
+
+def _round(value: float | None, digits: int, scale: float = 1.0) -> float | None:
+    if value is None or value != value:  # None from strict JSON, or NaN
+        return None
+    return round(float(value) * scale, digits)
 
 
 def for_mlflow(figures: dict[str, float]) -> dict[str, float]:

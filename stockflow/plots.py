@@ -132,3 +132,23 @@ def equity_curves(equity: pd.DataFrame, title: str) -> Any:
     bottom.set(ylabel="drawdown", xlabel="date")
     fig.tight_layout()
     return fig
+
+
+def watchlist_chart(table: pd.DataFrame, title: str) -> Any:
+    """Per ticker: the forecast's error against persistence, and the strategy's return against Buy-and-Hold."""
+    ok = table[table["status"] == "ok"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * max(len(ok), 3) + 1.8))
+    y = np.arange(len(ok))
+    colors = np.where(ok["mae_pct"] > 100, "tab:red", "tab:green")
+    left.barh(y, ok["mae_pct"] - 100, color=colors)
+    left.axvline(0, color="black", lw=0.8)
+    left.set(yticks=y, yticklabels=ok["ticker"], xlabel="MAE vs persistence (% points; below 0 beats it)",
+             title="forecast")  # fmt: skip
+    right.barh(y - 0.2, ok["return_pct"], height=0.4, color="tab:blue", label="strategy (net)")
+    right.barh(y + 0.2, ok["bh_return_pct"], height=0.4, color="tab:gray", label="buy and hold")
+    right.axvline(0, color="black", lw=0.8)
+    right.set(yticks=y, yticklabels=ok["ticker"], xlabel="total return on the test window, %", title="strategy")
+    right.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -20,8 +20,7 @@ from stockflow.backtest import BacktestResult, Rules, buy_and_hold, run_backtest
 from stockflow.config import Params
 from stockflow.dataset import make_dataset
 from stockflow.forecast_metrics import mae_ratio
-from stockflow.forecaster import Forecaster
-from stockflow.model import train_model
+from stockflow.forecaster import Forecaster, fit_forecaster
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
 from stockflow.prices import next_dates
@@ -67,8 +66,7 @@ class Step:
 def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataFrame]:
     """A model trained on `prices` (already cut at the as-of date) and its own test-window forecasts."""
     data = make_dataset(prices, params.preprocess)
-    model, _ = train_model(data, params.train)
-    forecaster = Forecaster(model, data.transform)
+    forecaster, _ = fit_forecaster(data, params.train)
     dates = pd.to_datetime(data.dates["test"])
     test = pd.DataFrame(
         {

@@ -15,13 +15,13 @@ import pandas as pd
 from stockflow.config import PreprocessParams, TrainParams
 from stockflow.dataset import Dataset, decision_days, make_dataset, split_counts
 from stockflow.forecast_metrics import versus_persistence
-from stockflow.model import predict, train_model
+from stockflow.forecaster import fit_forecaster
 
 
 def train_and_forecast(data: Dataset, params: TrainParams, split: str = "test") -> np.ndarray:
-    """A fresh model's price forecasts for `split`."""
-    model, _ = train_model(data, params)
-    return data.transform.to_price(predict(model, data.x[split]), data.close[split])
+    """A fresh forecaster's next-close forecasts for `split` (shrink factor included, as the pipeline's)."""
+    forecaster, _ = fit_forecaster(data, params)
+    return forecaster.next_closes(data.x[split], data.close[split])
 
 
 def fold_slices(n_samples: int, test_fraction: float, folds: int, window: str) -> list[tuple[slice, int]]:

@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def _num(value: float | None, fmt: str) -> str:
+    """A figure, or n/a where there is none (the DM test when the forecasts are persistence's)."""
+    return "n/a" if value is None or value != value else format(value, fmt)
+
+
 def run_summary(results: dict[str, Any]) -> str:
     """The run's summary table (`results`: each stage's summary by name, plus ticker, preset and name)."""
     ev, bt = results["evaluate"], results["backtest"]
@@ -32,7 +37,7 @@ def run_summary(results: dict[str, Any]) -> str:
         rows.append(f"  {name:<14}{m['mae']:>10.3f}{m['rmse']:>10.3f}{m['mae_ratio']:>14.3f}{direction:>11}")
     rows += [
         f"  up days: {ev['up_share']:.1%}; Diebold-Mariano vs persistence: "
-        f"stat {ev['dm_stat']:.2f}, p {ev['dm_pvalue']:.3f}",
+        f"stat {_num(ev['dm_stat'], '.2f')}, p {_num(ev['dm_pvalue'], '.3f')}",
         *_robustness_lines(ev),
         "",
         strategy_table(strategies),
@@ -65,7 +70,7 @@ def stage_line(stage: str, summary: dict[str, Any]) -> str:
         return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}, {summary['seconds']:.1f} s"
     if stage == "evaluate":
         return (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
-                f"DM p {summary['dm_pvalue']:.3f}")  # fmt: skip
+                f"DM p {_num(summary['dm_pvalue'], '.3f')}")  # fmt: skip
     if stage == "backtest":
         s, b = summary["strategy"], summary["buy_and_hold"]
         return (f"backtest: return {s['total_return']:.1%} (Sharpe {s['sharpe']:.2f}) vs buy and hold "

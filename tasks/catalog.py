@@ -65,7 +65,13 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "evaluate",
         "test-window forecasts of the model beside persistence, drift, SMA, ridge and SVR",
-        reads=(DATA, "preprocess/dataset.npz", "preprocess/transform.joblib", "train/model.keras"),
+        reads=(
+            DATA,
+            "preprocess/dataset.npz",
+            "preprocess/transform.joblib",
+            "train/model.keras",
+            "train/summary.json",
+        ),
         writes=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png", SUMMARY),
         params=(*_MODEL, "evaluate"),
         logged=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png"),

@@ -37,6 +37,6 @@ def recent_runs_table(ws: Workspace, params: Params, ticker: str, limit: int) ->
         model = f"v{version}{'*' if version and version == champion else ''}" if version else "-"
         started = dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M")
         name = tags.get(tracking.RUN_NAME, run.info.run_id[:8])[:width]
-        cells = "".join(f"{fmt.format(metrics[key]) if key in metrics else '-':>11}" for key, _, fmt in COLUMNS)
+        cells = "".join(f"{fmt.format(metrics[key]) if key in metrics else 'n/a':>11}" for key, _, fmt in COLUMNS)
         lines.append(f"  {started:<17}{name:<{width + 2}}{run.info.status:<10}{model:>6}{cells}")
     return "\n".join(lines)

@@ -6,8 +6,9 @@ import pandas as pd
 
 from stockflow import evaluation, robustness
 from stockflow.config import Params
+from stockflow.forecaster import Forecaster
 from tasks import catalog
-from tasks.files import load_dataset, load_keras, read_price_file, save_figure, write_csv, write_json
+from tasks.files import load_dataset, load_keras, read_json, read_price_file, save_figure, write_csv, write_json
 from tasks.workspace import Workspace
 
 STAGE = "evaluate"
@@ -21,7 +22,9 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     f = catalog.files(STAGE, ws, ticker)
     data = load_dataset(f.input("preprocess/dataset.npz"), f.input("preprocess/transform.joblib"))
     prices = read_price_file(f.input(catalog.DATA))
-    pred = evaluation.forecasts(data, load_keras(f.input("train/model.keras")), prices, params.evaluate.sma_window)
+    shrink = read_json(f.input("train/summary.json"))["shrink"]
+    forecaster = Forecaster(load_keras(f.input("train/model.keras")), data.transform, shrink)
+    pred = evaluation.forecasts(data, forecaster, prices, params.evaluate.sma_window)
     write_csv(pred, f.output("predictions.csv"))
     report = evaluation.score(pred)
 

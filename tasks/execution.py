@@ -162,7 +162,8 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
         ex.run_id,
         f.input("train/model.keras"),
         f.input("preprocess/transform.joblib"),
-        {"threshold": ex.params.backtest.threshold, "allow_short": ex.params.backtest.allow_short},
+        {"threshold": ex.params.backtest.threshold, "allow_short": ex.params.backtest.allow_short,
+         "shrink": _json(f.input("train/summary.json"))["shrink"]},
         {"lookback": ex.params.preprocess.lookback, "features": list(ex.params.preprocess.features),
          "ticker": ex.ticker, "model_key": ex.tags[tracking.MODEL_KEY]},
     )  # fmt: skip
@@ -176,7 +177,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     }
     gate = promote.compute(ex.ws, ex.params, ex.ticker, tracker, ex.run_id, version_tags)
     results = {**record.summaries(ex.ws, ex.ticker), "run_id": ex.run_id, "ticker": ex.ticker,
-               "preset": ex.params.preset, "name": ex.name}  # fmt: skip
+               "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"]}  # fmt: skip
     verdict = f"{'promoted' if gate['promote'] else 'rejected'} v{gate['version']}: {gate['reason']}"
     tracker.log_metrics(ex.run_id, {f"promote/{k}": v for k, v in gate.items()})
     tracker.log_metrics(ex.run_id, for_mlflow(_json(ex.ws.headline_file(ex.ticker))))

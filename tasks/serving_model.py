@@ -31,7 +31,9 @@ class StockflowForecaster(PythonModel):
             settings = json.load(f)
         self.threshold, self.allow_short = settings["threshold"], settings["allow_short"]
         self.forecaster = Forecaster(
-            keras.models.load_model(context.artifacts["model"]), joblib.load(context.artifacts["transform"])
+            keras.models.load_model(context.artifacts["model"]),
+            joblib.load(context.artifacts["transform"]),
+            settings.get("shrink", 1.0),
         )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.model import train_model
+from stockflow.forecaster import fit_forecaster
 from tasks import catalog
 from tasks.files import load_dataset, save_figure, save_keras, write_csv, write_json
 from tasks.workspace import Workspace
@@ -17,7 +17,7 @@ CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 
 def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -> dict:
-    """Train the network (seeded), save it with its per-epoch history and loss curves."""
+    """Train the network (seeded) and choose its shrink factor; save it with its per-epoch history and loss curves."""
     from tqdm.auto import tqdm
 
     from stockflow import plots
@@ -32,12 +32,12 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
 
     started = time.perf_counter()
     try:
-        model, history = train_model(data, params.train, on_epoch)
+        forecaster, history = fit_forecaster(data, params.train, on_epoch)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
 
-    save_keras(model, f.output("model.keras"))
+    save_keras(forecaster.model, f.output("model.keras"))
     curves = pd.DataFrame(
         {"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}}
     )
@@ -52,7 +52,8 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
         "best_val_loss": float(curves["val_loss"].min()),
         "seconds": round(seconds, 3),
         "train_samples": int(len(data.y["train"])),
-        "parameters": int(model.count_params()),
+        "parameters": int(forecaster.model.count_params()),
+        "shrink": forecaster.shrink,  # the predicted move's factor, chosen on the validation window (1: off)
     }
     write_json(f.output(catalog.SUMMARY), summary)
     return summary

@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from tasks import tracking
+from tasks.ingest import ingest
+from tasks.workspace import Workspace
 from tests.helpers import all_runs, client, dvc, ran
 
 pytestmark = pytest.mark.slow
@@ -53,6 +55,16 @@ def test_each_repro_records_one_complete_run_with_the_params_it_ran_and_a_copy_i
     # The model is the same one: no second version, the run links to v1.
     assert second.data.tags[tracking.MODEL_VERSION] == "1"
     assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 1
+
+    # A new ticker on the watchlist re-runs its own stages and nobody else's.
+    ws = Workspace.project(project_dir)
+    beta = project_dir.parent / "beta.csv"
+    beta.write_text((project_dir / "data" / "sp500.csv").read_text())
+    ingest(ws, ws.load_params(), f"csv:{beta}", "beta")
+    set_params(project_dir, data__tickers=["sp500", "beta"])
+    fourth = dvc(project_dir, "repro")
+    assert ran(fourth) == [name.replace("@sp500", "@beta") for name in ALL], fourth.stderr
+    assert all_runs(project_dir)[-1].data.tags[tracking.TICKER] == "beta"
 
 
 def test_repro_stops_at_validate_and_keeps_the_recorded_data_version(project_dir):

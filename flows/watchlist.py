@@ -1,0 +1,67 @@
+"""The watchlist flow: every ticker's retrain flow side by side on a task runner; a failure stays with its ticker.
+
+It orders and fans out, nothing more: each ticker runs `flows/retrain.py` as a
+subflow (its own flow run and MLflow run, a child of the watchlist's), the
+table and the parent run are `tasks/watchlist.py`'s.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import wait
+
+from flows.retrain import retrain
+from flows.runners import prepare_worker
+from stockflow import watchlist as table
+from tasks import watchlist as record
+from tasks.execution import failure_reason
+
+
+@task(name="ticker", task_run_name="{ticker}", cache_policy=NO_CACHE)
+def ticker_pipeline(ticker: str, root: str, overrides: list[str], parent_run_id: str, trigger: str) -> dict:
+    """One ticker's retrain flow; its failure becomes a row that says why, not an exception that stops the rest."""
+    prepare_worker()
+    started = time.perf_counter()
+    try:
+        results = retrain(ticker=ticker, root=root, overrides=overrides, trigger=trigger, parent_run_id=parent_run_id)
+    except Exception as exc:  # noqa: BLE001 - reported in the table and the parent run, with the exit code 1
+        return table.failed_row(ticker, failure_reason(exc), time.perf_counter() - started)
+    return table.ok_row(ticker, results, time.perf_counter() - started)
+
+
+def _flow_run_name() -> str:
+    from prefect import runtime
+
+    p = runtime.flow_run.parameters
+    return p.get("name") or f"watchlist of {len(p.get('tickers') or [])}"
+
+
+@flow(name="watchlist", flow_run_name=_flow_run_name, log_prints=True)
+def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None, name: str | None = None,
+              trigger: str = "prefect") -> dict[str, Any]:  # fmt: skip
+    """Retrain, evaluate, backtest and gate every ticker; the cross-ticker table and the tickers that failed."""
+    from prefect import runtime
+
+    from tasks import tracking
+
+    overrides = list(overrides or [])
+    w = record.begin(root, tickers, overrides, name, trigger, links={tracking.PREFECT_RUN: str(runtime.flow_run.id)})
+    try:
+        futures = [ticker_pipeline.submit(t, str(w.root), overrides, w.run_id, trigger) for t in w.tickers]
+        wait(futures)
+        rows = []
+        for ticker, future in zip(w.tickers, futures, strict=True):
+            try:
+                rows.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - the worker itself died (killed, out of memory)
+                rows.append(table.failed_row(ticker, f"its worker failed: {failure_reason(exc)}", 0.0))
+        result = record.conclude(w, rows)
+    except BaseException as exc:
+        record.abort(w, exc)
+        raise
+    get_run_logger().info("watchlist:\n%s", result["text"])
+    return result
