@@ -111,10 +111,12 @@ def _dvc_name(tags: dict[str, str], settings: str) -> str:
 
 
 def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
-    """Run one stage into the execution's workspace; its summary."""
+    """Run one stage into the execution's workspace; its summary. Its duration goes to the run (`time/<stage>_s`)."""
+    started = time.perf_counter()
     summary = run_stage(ex.ws, ex.params, ex.ticker, stage, progress)
     if stage == "validate":
         _record_data_version(ex)
+    tracker_for(ex.ws.root, ex.params).log_metrics(ex.run_id, {f"time/{stage}_s": time.perf_counter() - started})
     return summary
 
 
@@ -155,6 +157,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     """Record every stage, log the model, apply the gate, publish for DVC, end the run FINISHED; all summaries."""
     from tasks import promote
 
+    started = time.perf_counter()
     tracker = tracker_for(ex.ws.root, ex.params)
     record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
     f = catalog.files("promote", ex.ws, ex.ticker)
@@ -190,6 +193,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     if reused is not None:
         tags[tracking.STAGES_REUSED] = ", ".join(reused) or "none"
     tracker.set_tags(ex.run_id, {**tags, tracking.NOTE: "```\n" + run_summary(results) + "\n```"})
+    tracker.log_metrics(ex.run_id, {"time/promote_s": time.perf_counter() - started})
     tracker.end(ex.run_id)
     if ex.ws.is_private:
         ex.ws.remove()
