@@ -88,6 +88,7 @@ def main() -> None:
     per_ticker = two / n
     print(f"  500 tickers at this pace: {500 * per_ticker / 3600:.1f} h on 2 workers here; with N workers on N cores "
           f"about {500 * per_ticker * 2 / 3600:.1f} h / N (plus one start-up)")  # fmt: skip
-    worse = {k: v for k, v in mae.items() if v > 100}
-    print(f"  MAE % of persistence per ticker: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(mae.items()))
-          + (f"; worse than persistence: {', '.join(worse)}" if worse else "; none worse than persistence"))  # fmt: skip
+    worse = [k for k, v in mae.items() if v > 100]
+    verdict = f"worse than persistence: {', '.join(worse)}" if worse else "none worse than persistence"
+    listed = ", ".join(f"{k} {v:.2f}" for k, v in sorted(mae.items()))
+    print(f"  MAE % of persistence per ticker: {listed}; {verdict}")

@@ -106,8 +106,9 @@ def dask_cluster(tmp: Path, workers: int, env: dict[str, str]) -> Iterator[str]:
     address = f"tcp://127.0.0.1:{port}"
     log = tmp / "dask.log"
     out = log.open("w")
-    procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--dashboard-address", "127.0.0.1:0"], stdout=out, stderr=subprocess.STDOUT, env=env)]  # fmt: skip
+    scheduler = [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                 "--dashboard-address", "127.0.0.1:0"]  # fmt: skip
+    procs = [subprocess.Popen(scheduler, stdout=out, stderr=subprocess.STDOUT, env=env)]
     try:
         wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1), "dask scheduler", procs[0], log)
         for _ in range(workers):

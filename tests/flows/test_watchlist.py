@@ -51,8 +51,8 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
 
         api = f"{url}/api/2.0/mlflow"
         exp = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": "stockflow"}, timeout=10)
-        runs = requests.post(f"{api}/runs/search", timeout=10, json={
-            "experiment_ids": [exp.json()["experiment"]["experiment_id"]], "max_results": 50}).json()["runs"]  # fmt: skip
+        query = {"experiment_ids": [exp.json()["experiment"]["experiment_id"]], "max_results": 50}
+        runs = requests.post(f"{api}/runs/search", timeout=10, json=query).json()["runs"]
         tags = [{t["key"]: t["value"] for t in r["data"]["tags"]} for r in runs]
         (parent,) = [(r, t) for r, t in zip(runs, tags, strict=True) if "stockflow.watchlist" in t]
         children = {t["stockflow.ticker"]: r for r, t in zip(runs, tags, strict=True)
