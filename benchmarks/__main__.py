@@ -1,6 +1,7 @@
 """`make bench`: timings as ratios against references measured in the same run.
 
 - where `stockflow run`'s time goes (start-up, each stage, the recording);
+- eight tickers as eight `stockflow run` processes against one watchlist run (1 and 2 workers, and Dask);
 - the MLflow REST API's latency to a run's headline figures, and the UI's memory;
 - the forecast table (paper preset, default and baselines, per real series);
 - the backtest's speed against backtesting.py and vectorbt.
@@ -23,13 +24,14 @@ quiet()
 os.environ["TQDM_DISABLE"] = "1"
 
 if __name__ == "__main__":
-    from benchmarks import backtest, forecasts, pipeline, tracking
+    from benchmarks import backtest, forecasts, pipeline, tracking, watchlist
 
     store = Path(tempfile.mkdtemp(prefix="stockflow-bench-"))  # this bench's own folder, and only it is removed
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
     try:
         pipeline.main()
         tracking.main(os.environ["MLFLOW_TRACKING_URI"])
+        watchlist.main()
     finally:
         shutil.rmtree(store, ignore_errors=True)
         os.environ.pop("MLFLOW_TRACKING_URI")

@@ -45,7 +45,7 @@ def main(store_uri: str) -> None:
     """Against the store the pipeline bench just wrote: REST latency to the headline figures, UI memory by workers."""
     import requests
 
-    from stockflow.headline import NAMES
+    from stockflow.headline import MLFLOW_PREFIX, NAMES
 
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     print("\nMLflow UI and REST, on the bench's store")
@@ -67,7 +67,7 @@ def main(store_uri: str) -> None:
                     "experiment_ids": [exp.json()["experiment"]["experiment_id"]], "max_results": 1,
                     "order_by": ["attributes.start_time DESC"]}).json()["runs"]  # fmt: skip
                 metrics = {m["key"]: m["value"] for m in runs[0]["data"]["metrics"]}
-                return {k: metrics[k] for k in NAMES if k in metrics}
+                return {k: metrics[MLFLOW_PREFIX + k] for k in NAMES if MLFLOW_PREFIX + k in metrics}
 
             figures, first = timed(headline)
             _, warm = timed(lambda: [headline() for _ in range(10)])

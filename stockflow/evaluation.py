@@ -7,7 +7,7 @@ import pandas as pd
 
 from stockflow import baselines
 from stockflow.dataset import Dataset
-from stockflow.forecast_metrics import diebold_mariano, forecast_metrics, up_share
+from stockflow.forecast_metrics import diebold_mariano, forecast_metrics, mae_ratio, up_share
 from stockflow.forecaster import Forecaster
 from stockflow.prices import next_dates
 
@@ -47,9 +47,9 @@ def score(pred: pd.DataFrame) -> dict:
     test = pred[pred["split"] == "test"]
     actual, close = test["actual"].to_numpy(), test["close"].to_numpy()
     table = {name: forecast_metrics(actual, test[name].to_numpy(), close) for name in FORECASTERS}
-    base_mae, base_rmse = table["persistence"]["mae"], table["persistence"]["rmse"]
-    for row in table.values():
-        row["mae_ratio"] = row["mae"] / base_mae
+    base_rmse = table["persistence"]["rmse"]
+    for name, row in table.items():
+        row["mae_ratio"] = mae_ratio(actual, test[name].to_numpy(), close)
         row["rmse_ratio"] = row["rmse"] / base_rmse
     dm, p = diebold_mariano(actual, test["forecast"].to_numpy(), test["persistence"].to_numpy())
     model = table.pop("forecast")

@@ -69,6 +69,7 @@ def begin(
     """Load the settings once, give the execution its workspace and snapshot of the data, open its run."""
     root = Path(root).resolve()
     check_ticker(ticker)
+    params_md5 = md5(root / "params.yaml") if (root / "params.yaml").is_file() else ""
     params = Workspace.project(root).load_params(overrides)
     private = ws is None
     ws = ws or Workspace.private(root, ticker)
@@ -101,7 +102,7 @@ def begin(
         if private:
             ws.remove()
         raise
-    inputs = {"params": md5(ws.params_file), "data": data_md5, "code": provenance.code_fingerprint()}
+    inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint()}
     return Execution(ws, ticker, params, run_id, run_name, tuple(overrides), inputs, tags, publish=private)
 
 
@@ -170,12 +171,12 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
         {"lookback": ex.params.preprocess.lookback, "features": list(ex.params.preprocess.features),
          "ticker": ex.ticker, "model_key": ex.tags[tracking.MODEL_KEY]},
     )  # fmt: skip
-    started = tracker.get_run(ex.run_id).info.start_time
+    run_start = tracker.get_run(ex.run_id).info.start_time
     version_tags = {
         tracking.MODEL_KEY: ex.tags[tracking.MODEL_KEY],
         tracking.DATA_VERSION: tracker.get_run(ex.run_id).data.tags.get(tracking.DATA_VERSION, "unknown"),
         tracking.DATA_FILE_MD5: ex.inputs["data"],
-        tracking.TRAINED_AT: promote.trained_at(started),
+        tracking.TRAINED_AT: promote.trained_at(run_start),
         "stockflow.run_id": ex.run_id,
     }
     gate = promote.compute(ex.ws, ex.params, ex.ticker, tracker, ex.run_id, version_tags)
@@ -262,7 +263,7 @@ def failure_reason(exc: BaseException) -> str:
 def _claim(ws: Workspace) -> None:
     """Name this process as the workspace's owner, so a later execution can tell an abandoned one."""
     if ws.is_private:
-        owner = {"pid": os.getpid(), "started": tracking.process_started(os.getpid())}
+        owner = {"host": tracking.host(), "pid": os.getpid(), "started": tracking.process_started(os.getpid())}
         (ws.work / "owner.json").write_text(json.dumps(owner))
 
 
@@ -276,6 +277,8 @@ def remove_abandoned_workspaces(root: Path) -> None:
             if time.time() - folder.stat().st_mtime > 3600:  # never claimed: a crash right at the start
                 shutil.rmtree(folder, ignore_errors=True)
             continue
+        if info.get("host") != tracking.host():
+            continue  # another machine's (a shared project folder): only it can tell whether its process lives
         if tracking.process_started(int(info["pid"])) != info["started"]:
             shutil.rmtree(folder, ignore_errors=True)
 

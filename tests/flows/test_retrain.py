@@ -95,6 +95,15 @@ def test_bad_data_stops_the_flow_before_training_and_records_nothing(project_dir
     (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED"
     assert not mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+
+    # As a person sees it: the report and what was (not) done, no pages of engine logs, no traceback.
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = CliRunner().invoke(app, ["run", "--root", str(project_dir)])
+    assert out.exit_code == 1 and "Traceback" not in out.output and len(out.output.splitlines()) < 12, out.output
+    assert "dates are strictly increasing" in out.output and "Stopped at validate" in out.output
     assert not client(project_dir).search_registered_models()
     assert (project_dir / "data.dvc").read_text() == dvc_before
 
