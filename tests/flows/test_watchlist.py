@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 import requests
 from typer.testing import CliRunner
@@ -66,6 +67,26 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
             assert "challenger" in {a["alias"] for a in versions["aliases"]}
         artifacts = requests.get(f"{api}/artifacts/list", params={"run_id": parent[0]["info"]["run_id"]}, timeout=10)
         assert {"watchlist.csv", "watchlist.png"} <= {f["path"] for f in artifacts.json()["files"]}
+
+        # A child run through the REST API: its curves, its figures through the server's artifact proxy.
+        acme = children["acme"]["info"]["run_id"]
+        for key in ("Loss/training", "Loss/validation", "train/mae_scaled", "train/val_mae_scaled"):
+            history = requests.get(f"{api}/metrics/get-history", params={"run_id": acme, "metric_key": key},
+                                   timeout=10).json()["metrics"]  # fmt: skip
+            assert [m["step"] for m in history] == [1]  # one epoch, one point per curve
+        png = requests.get(f"{url}/get-artifact", params={"path": "equity.png", "run_uuid": acme}, timeout=10)
+        assert png.content[:4] == b"\x89PNG"
+
+        # A registered model loads from the server and forecasts from raw rows, as read from a CSV.
+        import mlflow
+
+        mlflow.set_tracking_uri(url)
+        version = requests.get(f"{api}/registered-models/alias", params={"name": "stockflow-acme",
+                               "alias": "challenger"}, timeout=10).json()["model_version"]  # fmt: skip
+        model = mlflow.pyfunc.load_model(f"models:/stockflow-acme/{version['version']}")
+        raw = pd.read_csv(three_tickers / "data" / "acme.csv").tail(60)
+        out = model.predict(raw)
+        assert str(out["date"].iloc[-1].date()) == raw["Date"].iloc[-1] and out["forecast"].notna().all()
 
 
 def test_watchlist_on_a_running_dask_scheduler(three_tickers, tmp_path, prefect_harness, monkeypatch):
