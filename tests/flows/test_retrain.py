@@ -138,14 +138,14 @@ def test_the_prefect_run_is_named_tagged_logged_and_linked_to_its_mlflow_run(pro
     assert any(results["run_id"] in (a.data or "") for a in links)
 
 
-def test_stockflow_runs_compares_the_last_runs_in_the_terminal(project_dir, prefect_harness):
+def test_stockflow_runs_compares_the_last_runs_in_the_terminal(project_dir):
     from typer.testing import CliRunner
 
     from flows.cli import app
-    from flows.retrain import run_retrain
+    from tests.helpers import execute
 
-    run_retrain("sp500", str(project_dir), ["promote.max_mae_ratio=100"], None, trigger="test")
-    run_retrain("sp500", str(project_dir), ["promote.max_mae_ratio=100", "train.seed=5"], "second", trigger="test")
+    execute(project_dir, ["promote.max_mae_ratio=100"])
+    execute(project_dir, ["promote.max_mae_ratio=100", "train.seed=5"], name="second")
     out = CliRunner().invoke(app, ["runs", "--root", str(project_dir)])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()

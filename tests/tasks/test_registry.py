@@ -52,6 +52,7 @@ def test_gate_sequence_on_a_real_registry(project_dir):
     assert costs["promote"]["version"] == 2 and not costs["promote"]["registered"]
     assert client(project_dir).get_run(costs["run_id"]).data.tags[tracking.MODEL_VERSION] == "2"
     assert len(versions(project_dir)) == 2 and aliases() == {"champion": "2", "challenger": "2"}
+    assert same["promote"]  # "its gate decision stands": v2 was promoted
 
     worse = execute(project_dir, BAD + LOOSE + ["train.seed=7"])["promote"]
     assert not worse["promote"] and "not below champion" in worse["reason"] and worse["version"] == 3
