@@ -3,7 +3,8 @@ already running. Configuration, not code paths: every runner runs the same per-t
 
 Each worker is a long-lived process: its first ticker pays the heavy imports (TensorFlow,
 MLflow, Great Expectations), the next ones do not. TensorFlow's thread pools are sized
-so that the workers together use the machine's cores, not each all of them.
+so that the workers together use the machine's cores, not each all of them
+($STOCKFLOW_TF_THREADS sets it yourself).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ def task_runner(kind: str, workers: int, address: str | None = None) -> Any:
     if kind == "local" and not address:
         from prefect.task_runners import ProcessPoolTaskRunner
 
-        os.environ[THREADS] = threads  # the pool's processes start with this environment
+        os.environ.setdefault(THREADS, threads)  # the pool's processes start with this environment
         return ProcessPoolTaskRunner(max_workers=workers)
     from prefect_dask import DaskTaskRunner
 
     if address:
         return DaskTaskRunner(address=address)
-    os.environ[THREADS] = threads  # the cluster's worker processes start with this environment
+    os.environ.setdefault(THREADS, threads)  # the cluster's worker processes start with this environment
     return DaskTaskRunner(
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,

@@ -55,7 +55,12 @@ def _training_line(train: dict[str, Any] | None) -> list[str]:
         why = f"; stopped early, the weights of epoch {train['best_epoch']} (best validation loss) kept"
     elif train["best_epoch"] != train["epochs_run"]:
         why = f"; best validation loss at epoch {train['best_epoch']}"
-    return [f"  trained {train['epochs_run']} epoch(s) in {train['seconds']:.1f} s{why}"]
+    lines = [f"  trained {train['epochs_run']} epoch(s) in {train['seconds']:.1f} s{why}"]
+    shrink = train.get("shrink", 1.0)
+    if shrink < 1.0:
+        lines.append(f"  predicted moves scaled by {shrink:.2f} toward persistence (chosen on the validation window)"
+                     + ("; 0: the forecast is persistence itself" if shrink == 0 else ""))  # fmt: skip
+    return lines
 
 
 def stage_line(stage: str, summary: dict[str, Any]) -> str:

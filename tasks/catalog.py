@@ -10,6 +10,7 @@ by reading its imports, so `dvc.yaml` cannot forget a module.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,7 +163,8 @@ def files(name: str, ws: Workspace, ticker: str, suite: str = "ohlcv") -> StageF
 # --- dvc.yaml ----------------------------------------------------------------------------------------------------
 
 
-def code_deps(module: str) -> list[str]:
+@functools.lru_cache(maxsize=None)  # the import graph of the code this process runs does not change under it
+def code_deps(module: str) -> tuple[str, ...]:
     """The project's source files `module` imports, directly or through others (function-level imports too)."""
     seen: set[str] = set()
     todo = [module]
@@ -178,7 +180,7 @@ def code_deps(module: str) -> list[str]:
                 todo.extend(f"{node.module}.{alias.name}" for alias in node.names)
             elif isinstance(node, ast.Import):
                 todo.extend(alias.name for alias in node.names)
-    return sorted(str(Path(p).relative_to(REPO)) for p in seen)
+    return tuple(sorted(str(Path(p).relative_to(REPO)) for p in seen))
 
 
 def _module_path(name: str) -> Path | None:
@@ -214,7 +216,7 @@ def render_dvc_yaml() -> str:
         body = {
             "desc": s.purpose,
             "cmd": f"python -m tasks {s.name} ${{item}}",
-            "deps": [_path(r) for r in s.reads] + code_deps(f"tasks.{s.name}"),
+            "deps": [_path(r) for r in s.reads] + list(code_deps(f"tasks.{s.name}")),
             "params": list(s.params),
             "outs": outs,
         }

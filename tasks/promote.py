@@ -64,7 +64,7 @@ def compute(ws: Workspace, params: Params, ticker: str, tracker: Tracker, run_id
                 _register(tracker, run_id, ticker, tags, report)
     write_json(f.output(catalog.SUMMARY), report)
     figures = headline(read_json(f.input("evaluate/summary.json")), read_json(f.input("backtest/summary.json")), report)
-    write_json(f.headline, {**figures, "version": report["version"]})
+    write_json(f.headline, figures)
     return report
 
 
