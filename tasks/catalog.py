@@ -163,7 +163,7 @@ def files(name: str, ws: Workspace, ticker: str, suite: str = "ohlcv") -> StageF
 # --- dvc.yaml ----------------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)  # the import graph of the code this process runs does not change under it
+@functools.cache  # the import graph of the code this process runs does not change under it
 def code_deps(module: str) -> tuple[str, ...]:
     """The project's source files `module` imports, directly or through others (function-level imports too)."""
     seen: set[str] = set()
