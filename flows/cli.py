@@ -251,6 +251,7 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
     from flows.server import prefect_api
     from flows.watchlist import watchlist
     from stockflow.errors import UsageError
+    from tasks.watchlist import after_stop
 
     w = params.watchlist
     runner, workers, address = runner or w.runner, workers or w.workers, address or w.dask_address
@@ -258,7 +259,11 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
         raise UsageError(f"--runner {runner!r}: use local or dask")
     with prefect_api():
         flow = watchlist.with_options(task_runner=task_runner(runner, workers, address))
-        result = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli")
+        try:
+            result = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli")
+        except BaseException:
+            after_stop(ws.root, params)  # the task runner is closed by now: its workers are gone
+            raise
     where = f"dask at {address}" if address else f"{runner}, {workers} at once"
     typer.echo(f"watchlist of {len(tickers)} tickers ({where}):\n{result['text']}")
     typer.echo(_where(ws, params, result["run_id"], "each ticker's run says"))

@@ -68,6 +68,7 @@ def prefect_api() -> Iterator[str]:
     """Yield the API URL flows report to; a private server lives exactly as long as this block (or this process)."""
     import httpx
     import prefect
+    from prefect.context import refresh_global_settings_context
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
@@ -111,8 +112,11 @@ def prefect_api() -> Iterator[str]:
                 time.sleep(0.1)
         starting.release()
         previous = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = url  # for processes started from here (Dask workers)
+        os.environ["PREFECT_API_URL"] = url  # for processes started from here (pool and Dask workers)
         os.environ[TEMPORARY] = "1"
+        # ... and for threads Prefect starts here (a process pool's log and event forwarding): they read the
+        # process-wide settings, which would otherwise start a second server of Prefect's own, out of our reach.
+        refresh_global_settings_context()
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
                 try:
@@ -125,6 +129,7 @@ def prefect_api() -> Iterator[str]:
                 os.environ.pop("PREFECT_API_URL", None)
             else:
                 os.environ["PREFECT_API_URL"] = previous
+            refresh_global_settings_context()
     finally:
         if starting.is_locked:
             starting.release()

@@ -15,16 +15,19 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 
 from flows.retrain import retrain
-from flows.runners import prepare_worker
+from flows.runners import prepare_worker, stop_workers
 from stockflow import watchlist as table
 from tasks import watchlist as record
 from tasks.execution import failure_reason
+from tasks.process import stop_requested
 
 
 @task(name="ticker", task_run_name="{ticker}", cache_policy=NO_CACHE)
 def ticker_pipeline(ticker: str, root: str, overrides: list[str], parent_run_id: str, trigger: str) -> dict:
     """One ticker's retrain flow; its failure becomes a row that says why, not an exception that stops the rest."""
     prepare_worker()
+    if stop_requested():  # this worker was stopped with its watchlist: the tickers still queued to it never start
+        return table.failed_row(ticker, "not started: the watchlist was stopped", 0.0)
     started = time.perf_counter()
     try:
         results = retrain(ticker=ticker, root=root, overrides=overrides, trigger=trigger, parent_run_id=parent_run_id)
@@ -61,6 +64,7 @@ def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None,
                 rows.append(table.failed_row(ticker, f"its worker failed: {failure_reason(exc)}", 0.0))
         result = record.conclude(w, rows)
     except BaseException as exc:
+        stop_workers()  # else the pool's shutdown waits for tickers that would still register their models
         record.abort(w, exc)
         raise
     get_run_logger().info("watchlist:\n%s", result["text"])

@@ -28,6 +28,7 @@ from stockflow.errors import DataValidationError, Interrupted, StockflowError, c
 from stockflow.headline import for_mlflow
 from stockflow.summary import run_summary
 from tasks import catalog, dvc_repo, provenance, record, tracking
+from tasks.process import stop_cause
 from tasks.workspace import RUNS, Workspace, md5
 
 
@@ -244,12 +245,12 @@ def abort(ex: Execution, exc: BaseException) -> str:
 
 def failure_reason(exc: BaseException) -> str:
     """What a run's `stockflow.failure` tag says about an exception, in a line."""
-    if isinstance(exc, Interrupted):
-        return f"interrupted by {exc.signal_name}"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted by SIGINT"
-    if type(exc).__name__ == "TerminationSignal":  # Prefect's translation of SIGTERM
-        return "interrupted by SIGTERM"
+    if isinstance(exc, Interrupted) or type(exc).__name__ == "TerminationSignal":  # Prefect's SIGTERM
+        name = getattr(exc, "signal_name", "SIGTERM")
+        cause = stop_cause() if name == "SIGTERM" else ""  # set when this process stopped itself, and why
+        return f"interrupted by {name}" + (f": {cause}" if cause else "")
     if isinstance(exc, DataValidationError):
         return "data validation failed: " + "; ".join(f.line() for f in exc.report.errors)
     if isinstance(exc, StockflowError):

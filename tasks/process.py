@@ -33,6 +33,7 @@ _ENV = {
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
     "PREFECT_UI_ENABLED": "false",
     "GIT_PYTHON_REFRESH": "quiet",
+    "DASK_LOGGING__DISTRIBUTED": "error",  # a stopped cluster's workers warn of every cancelled task
 }
 
 
@@ -62,10 +63,17 @@ def quiet(verbose: bool = False) -> None:
 
 _deferring = 0
 _pending: Interrupted | None = None
+_stopped = False
+
+
+def stop_requested() -> bool:
+    """Whether SIGINT or SIGTERM reached this process's handler: a worker then starts nothing new."""
+    return _stopped
 
 
 def _handler(signum: int, frame: object) -> None:
-    global _pending
+    global _pending, _stopped
+    _stopped = True
     exc = Interrupted(signal.Signals(signum).name, 128 + signum)
     if _deferring:
         _pending = exc
@@ -80,6 +88,21 @@ def raise_on_signals() -> None:
     """
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _handler)
+
+
+_cause = ""
+
+
+def stop_self(cause: str) -> None:
+    """SIGTERM to this process, with the reason its run's failure will give (`interrupted by SIGTERM: cause`)."""
+    global _cause
+    _cause = cause
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop_cause() -> str:
+    """Why this process sent itself SIGTERM (`stop_self`); empty when the signal came from outside."""
+    return _cause
 
 
 def check_signals() -> None:
@@ -103,7 +126,8 @@ def deferred_signals() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ours = [sig for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, _handler) for sig in ours}  # an ignored signal stays ignored
     _deferring += 1
     try:
         yield

@@ -2,7 +2,7 @@
 
 Stages only write files; this is the one place that turns them into a run:
 every stage's summary numbers as `<stage>/<key>` metrics, the per-epoch curves,
-the headline figures without prefix, the figures at the artifact root (where
+the headline figures under `Headline/`, the figures at the artifact root (where
 MLflow's compare view can put runs side by side) and the tables under the
 stage's name. Whatever exists is recorded, so a failed run shows how far it got.
 """

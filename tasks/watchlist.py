@@ -104,3 +104,8 @@ def _record_data_version(w: Watchlist, finished: dict[str, str]) -> None:
 
 def abort(w: Watchlist, exc: BaseException) -> None:
     tracker_for(w.root, w.params).finish(w.run_id, failure=failure_reason(exc))
+
+
+def after_stop(root: Path | str, params: Params) -> None:
+    """After a stopped watchlist: the runs its workers left RUNNING, FAILED (a LocalCluster's workers die at once)."""
+    tracker_for(Path(root), params).fail_dead_runs()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -56,12 +57,11 @@ def test_ctrl_c_sigterm_and_kill_9_mid_training(project_dir, tmp_path):
     os.killpg(procs["int"].pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     procs["term"].send_signal(signal.SIGTERM)
     procs["kill"].kill()
-    for name, code in (("int", 130), ("term", 143)):
-        assert procs[name].wait(timeout=30) == code, logs[name].read_text()[-3000:]
-        assert time.monotonic() - sent < 5, f"{name} took {time.monotonic() - sent:.1f} s"
-        text = logs[name].read_text()
-        last = text.strip().splitlines()[-1]
-        assert f"interrupted by SIG{name.upper()}" in last and "Traceback" not in text, text[-3000:]
+    assert procs["term"].wait(timeout=30) == 143, logs["term"].read_text()[-3000:]
+    assert time.monotonic() - sent < 5, f"SIGTERM took {time.monotonic() - sent:.1f} s"
+    text = logs["term"].read_text().strip()
+    assert text.splitlines()[-1].startswith("stockflow: interrupted by SIGTERM"), text[-3000:]
+    assert "Traceback" not in text and "WARNING" not in text, text[-3000:]
     procs["kill"].wait(timeout=10)
     for name in logs:
         assert gone(children[name]), f"{name} left {children[name]} running"
@@ -77,3 +77,66 @@ def test_ctrl_c_sigterm_and_kill_9_mid_training(project_dir, tmp_path):
     killed = client(project_dir).get_run(runs[str(procs["kill"].pid)].info.run_id)
     assert killed.info.status == "FAILED" and "ended without finishing the run" in killed.data.tags[tracking.FAILURE]
     assert len(list((project_dir / ".stockflow" / "runs").iterdir())) == 0  # the dead run's workspace went too
+
+
+def start_watchlist(root, log) -> subprocess.Popen:
+    """Two tickers, one at a time, on the default runner (a process pool)."""
+    return subprocess.Popen([str(BIN / "stockflow"), "run", "--root", str(root), "--tickers", "sp500,acme",
+                             "--workers", "1", *LONG], stdout=log, stderr=subprocess.STDOUT,
+                            env=env_with_venv(), start_new_session=True)  # fmt: skip
+
+
+def runs_of(root, proc: subprocess.Popen) -> tuple:
+    """A watchlist process's parent run and its children (by ticker)."""
+    runs = all_runs(root)
+    parent = next((r for r in runs if r.data.tags.get(tracking.PID) == str(proc.pid)), None)
+    if parent is None:
+        return None, {}
+    children = {r.data.tags[tracking.TICKER]: r for r in runs
+                if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}  # fmt: skip
+    return parent, children
+
+
+def test_stopping_a_watchlist_stops_its_workers_and_its_one_server(project_dir, tmp_path):
+    """SIGTERM and kill -9 of two watchlists at once (Ctrl-C and the Dask runner: see the README, checked by hand).
+
+    SIGTERM reaches the watchlist process alone, as from a service manager: its workers hear of it from it.
+    """
+    shutil.copy(project_dir / "data" / "sp500.csv", project_dir / "data" / "acme.csv")
+    logs = {name: tmp_path / f"{name}.log" for name in ("term", "kill")}
+    procs = {name: start_watchlist(project_dir, log.open("w")) for name, log in logs.items()}
+    deadline = time.monotonic() + 300
+    for name, proc in procs.items():  # the first ticker past preprocess: training, in the worker process
+        while not [r for r in runs_of(project_dir, proc)[1].values() if "time/preprocess_s" in r.data.metrics]:
+            assert proc.poll() is None, logs[name].read_text()
+            assert time.monotonic() < deadline, "the watchlists never reached training"
+            time.sleep(1)
+    descendants = {name: psutil.Process(p.pid).children(recursive=True) for name, p in procs.items()}
+    for name, processes in descendants.items():
+        servers = [p for p in processes if "uvicorn" in " ".join(p.cmdline())]
+        assert len(servers) == 1, f"{name}: one Prefect server per stockflow process, not {servers}"
+
+    sent = time.monotonic()
+    procs["term"].send_signal(signal.SIGTERM)  # the watchlist process alone
+    procs["kill"].kill()
+    for name, code in (("term", 143),):
+        assert procs[name].wait(timeout=30) == code, logs[name].read_text()[-3000:]
+        assert time.monotonic() - sent < 5, f"{name} took {time.monotonic() - sent:.1f} s"
+        text = logs[name].read_text().strip()
+        assert text.splitlines()[-1].startswith(f"stockflow: interrupted by SIG{name.upper()}"), text[-3000:]
+        assert "Traceback" not in text and "WARNING" not in text, text[-3000:]
+    procs["kill"].wait(timeout=10)
+    for name, processes in descendants.items():
+        assert gone(processes, within=30), f"{name} left {[p for p in processes if p.is_running()]} running"
+
+    for name, proc in procs.items():
+        parent, children = runs_of(project_dir, proc)
+        assert len(children) == 1  # the second ticker never started
+        assert {r.info.status for r in children.values()} == {"FAILED"}, name
+        if name == "kill":  # the orphaned worker stopped itself and said why
+            for run in children.values():
+                assert f"the watchlist process {proc.pid} that started this worker died" in run.data.tags[
+                    tracking.FAILURE]  # fmt: skip
+        else:
+            assert parent.info.status == "FAILED" and parent.data.tags[tracking.FAILURE] == "interrupted by SIGTERM"
+    assert not client(project_dir).search_registered_models()
