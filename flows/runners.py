@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+from tasks.process import quiet, stop_self
+
 THREADS = "STOCKFLOW_TF_THREADS"
 WATCHLIST_PID = "STOCKFLOW_WATCHLIST_PID"  # the process whose workers these are: they stop when it is gone
 GRACE_S = 10  # after the watchlist process dies: time for a worker's run to be recorded FAILED before it exits
@@ -60,15 +62,12 @@ def ignore_interrupts() -> None:
 
 def prepare_worker() -> None:
     """In a worker, before its first ticker: quiet libraries, TensorFlow's threads, the heavy imports (once)."""
-    from tasks.process import quiet
-
     threads = os.environ.get(THREADS)
     if threads:  # only effective before TensorFlow starts, which is why it happens here, first
         os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
         os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
     quiet()
-    if _started_by_watchlist():
-        _stop_with_watchlist()
+    _stop_with_watchlist()
     import great_expectations  # noqa: F401
     import keras  # noqa: F401
     import mlflow  # noqa: F401
@@ -84,12 +83,6 @@ def stop_workers() -> None:
             os.kill(child.pid, signal.SIGTERM)
 
 
-def _started_by_watchlist() -> bool:
-    """Whether this process is a worker that a watchlist process started (not a cluster's own, not itself)."""
-    watched = os.environ.get(WATCHLIST_PID, "")
-    return watched.isdigit() and int(watched) != os.getpid() and os.getppid() == int(watched)
-
-
 _watching = False
 
 
@@ -99,21 +92,20 @@ def _stop_with_watchlist() -> None:
     Pool and LocalCluster workers outlive a killed parent: they would finish their ticker, register
     its model and report to a Prefect server that is gone. Here the worker gets SIGTERM as soon as it is
     orphaned (its run is then recorded FAILED, as for a stopped `stockflow run`), and exits after a grace
-    period whatever it is doing. A cluster's own workers (`--dask-address`) are not watched.
+    period whatever it is doing. A cluster's own workers (`--dask-address`), and the watchlist process
+    itself, have another parent and are not watched.
     """
     global _watching
-    if _watching:
+    watched = os.environ.get(WATCHLIST_PID, "")
+    if _watching or not watched.isdigit() or os.getppid() != int(watched):
         return
     _watching = True
-    watched = int(os.environ[WATCHLIST_PID])
 
     def watch() -> None:
-        while os.getppid() == watched:
+        while os.getppid() == int(watched):
             time.sleep(1)
         stop_self(f"the watchlist process {watched} that started this worker died")
         time.sleep(GRACE_S)
         os._exit(143)
-
-    from tasks.process import stop_self
 
     threading.Thread(target=watch, name="stockflow-watchlist-watchdog", daemon=True).start()
