@@ -357,6 +357,57 @@ def predict(
         raise typer.Exit(1)
 
 
+@command
+def monitor(
+    ticker: Ticker = None,
+    all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/ that has a champion.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (with --all: one per ticker).")] = False,
+    root: Root = None,
+) -> None:
+    """Is the champion still better than persistence on the days it has met since it was trained?
+
+    Its live days are the bars of data/TICKER.csv after the last bar it was trained on; the
+    registered model forecasts each of them from the bars before. Prints the live MAE against
+    persistence beside the ratio on its test window, the decay test (a CUSUM calibrated on the
+    test window), input drift (log returns and 20-day volatility: PSI and KS) and the verdict:
+    ok, decayed, drifted or too few days (params.yaml: monitor). Each check is an MLflow run of
+    the `stockflow-monitor` experiment and tags the model version. Trains nothing and raises no
+    alarm: the `monitor` deployment does that (prefect.yaml). Exit code 1: no champion, a version
+    too old to monitor, or data that fails validation (with --all: for any ticker).
+    """
+    _setup()
+    import json
+
+    from stockflow.errors import StockflowError, UsageError
+    from tasks.monitor import check, monitor_text
+
+    ws = _workspace(root)
+    params = ws.load_params()
+    if not all_tickers:
+        report = check(ws, params, _ticker(ticker, params))
+        typer.echo(json.dumps(report, indent=2) if as_json else monitor_text(report))
+        return
+    if ticker is not None:
+        raise UsageError("give --ticker or --all, not both")
+    from tasks.watchlist import tickers_in
+
+    found, failed = {}, {}
+    for name in tickers_in(ws.root):
+        try:
+            found[name] = check(ws, params, name)
+        except StockflowError as exc:
+            failed[name] = str(exc).splitlines()[0]
+    if as_json:
+        typer.echo(json.dumps({"checks": found, "failed": failed}, indent=2))
+    else:
+        for report in found.values():
+            typer.echo(monitor_text(report) + "\n")
+        for name, why in failed.items():
+            typer.echo(f"{name}: not checked: {why}")
+    if failed:
+        raise typer.Exit(1)
+
+
 def _backtest_default(field: str) -> float:
     from stockflow.config import BacktestParams
 

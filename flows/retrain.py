@@ -22,9 +22,10 @@ from tasks.workspace import Workspace, project_root
 
 
 @task(name="begin", cache_policy=NO_CACHE)
-def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigger: str, parent_run_id: str | None):
+def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigger: str, parent_run_id: str | None,
+          links: dict[str, str] | None = None):  # fmt: skip
     """Load the settings once, snapshot the data into a private workspace, open the MLflow run."""
-    links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
+    links = {**(links or {}), tracking.PREFECT_RUN: str(runtime.flow_run.id)}
     if runtime.flow_run.ui_url and not os.environ.get(TEMPORARY):  # a temporary server's page dies with it
         links[tracking.PREFECT_URL] = runtime.flow_run.ui_url
     ex = execution.begin(root, ticker, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id, links=links)
@@ -92,12 +93,13 @@ def retrain(
     trigger: str = "prefect",
     parent_run_id: str | None = None,
     progress: bool = False,
+    links: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Validate, preprocess, train, evaluate, backtest and gate one ticker; each stage's summary and the run id."""
     root_path = project_root(root)
     overrides = list(overrides or [])
     ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
-    ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id)
+    ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id, links)
     try:
         for stage, run in STAGE_TASKS.items():
             run(ex, progress=progress and stage == "train")

@@ -1,13 +1,16 @@
-"""The scheduled job: take new bars from the drop folder, and retrain only if there are any.
+"""The scheduled job: take new bars from the drop folder, and retrain only if there are any, or on an alarm.
 
-`prefect.yaml` deploys this flow as `retrain`, on weekdays after the US close.
+`prefect.yaml` deploys this flow as `retrain`, on weekdays after the US close, and with
+a trigger on the monitor's alarm events (`flows/monitor.py`): then `reason` and
+`monitor_run_id` come from the event, and the ticker is retrained whether or not new
+bars arrived; its MLflow run records the trigger `alarm`, the reason and the monitor run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import run_retrain
@@ -25,12 +28,27 @@ def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
     return taken
 
 
-@flow(name="scheduled-retrain", log_prints=True)
-def scheduled_retrain(ticker: str | None = None, root: str | None = None) -> dict[str, Any]:
-    """New bars in, then validate, retrain, evaluate, backtest and gate; nothing to do without new bars."""
+def _flow_run_name() -> str:
+    """`schedule sp500`, or `alarm sp500: decayed` when the monitor's event started it."""
+    p = runtime.flow_run.parameters
+    ticker = p.get("ticker") or "default ticker"
+    reason = p.get("reason")
+    return f"alarm {ticker}: {reason.split(':')[0]}" if reason else f"schedule {ticker}"
+
+
+@flow(name="scheduled-retrain", flow_run_name=_flow_run_name, log_prints=True)
+def scheduled_retrain(ticker: str | None = None, root: str | None = None, reason: str | None = None,
+                      monitor_run_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """New bars in, then validate, retrain, evaluate, backtest and gate: when bars came in, or on an alarm."""
+    from tasks import tracking
+
     root_path = str(project_root(root))
     ticker = ticker or Workspace.project(root_path).load_params().data.tickers[0]
     taken = take_new_bars(root_path, ticker)
+    if reason:
+        get_run_logger().warning("%s: retraining on the monitor's alarm: %s", ticker, reason)
+        links = {tracking.ALARM_REASON: reason, tracking.ALARM_RUN: monitor_run_id or "unknown"}
+        return {"retrained": True, **taken, **run_retrain(ticker, root_path, [], None, trigger="alarm", links=links)}
     if not taken["new_rows"]:
         get_run_logger().info("no bars newer than %s for %s: nothing to retrain", taken["last_date"], ticker)
         return {"ticker": ticker, "retrained": False, **taken}

@@ -154,6 +154,23 @@ class PredictParams(_Section):
     max_stale_days: int = Field(5, ge=0, description="refuse to forecast from data whose last bar is older")
 
 
+class MonitorParams(_Section):
+    """How the champion is watched between retrains (`stockflow monitor`; see stockflow/monitoring.py)."""
+
+    min_days: int = Field(20, ge=1, description="fewer live days than this: verdict `too few days`, no alarm")
+    decay_margin: float = Field(0.05, gt=0, description="rise of the MAE ratio the CUSUM is tuned to catch")
+    false_alarm_rate: float = Field(0.05, gt=0, lt=1, description="chance of a decay alarm within horizon_days "
+                                                                  "when nothing changed")  # fmt: skip
+    horizon_days: int = Field(250, ge=10, description="the live span the false-alarm rate is set for")
+    block_days: int = Field(20, ge=1, description="bootstrap block length (keeps volatility clusters together)")
+    bootstrap_samples: int = Field(500, ge=50)
+    seed: int = 0
+    drift_window: int = Field(63, ge=5, description="the last live days compared with the training window")
+    psi_threshold: float = Field(0.25, gt=0, description="effect size for drift: population stability index")
+    ks_alpha: float = Field(0.01, gt=0, lt=1, description="... and the KS p-value below which it counts")
+    cooldown_days: int = Field(63, ge=1, description="after an alarm, live days before the same champion alarms again")
+
+
 class MlflowParams(_Section):
     """Where runs are recorded (the experiment; the store comes from MLFLOW_TRACKING_URI or mlruns/)."""
 
@@ -173,6 +190,7 @@ class Params(_Section):
     promote: PromoteParams = PromoteParams()
     watchlist: WatchlistParams = WatchlistParams()
     predict: PredictParams = PredictParams()
+    monitor: MonitorParams = MonitorParams()
     mlflow: MlflowParams = MlflowParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -47,6 +47,10 @@ class PredictError(StockflowError):
     """No forecast can be given honestly (no champion, invalid or stale data)."""
 
 
+class MonitorError(StockflowError):
+    """The champion cannot be checked (none yet, a version too old to say what it was trained on, bad data)."""
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived; a BaseException so that `except Exception` in libraries lets it through."""
 

@@ -152,3 +152,48 @@ def watchlist_chart(table: pd.DataFrame, title: str) -> Any:
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def monitor_chart(trail: pd.DataFrame, reference: pd.DataFrame, live: pd.DataFrame, report: dict) -> Any:
+    """The champion ageing: its live error against persistence, the decay test, and its inputs against training.
+
+    Top: the cumulative MAE ratio over the live days (below 1 beats persistence) beside the
+    ratio on its test window, and the CUSUM against its threshold. Bottom: each watched
+    input's distribution on the training window and on the last live days.
+    """
+    names = list(report["drift_inputs"])
+    fig, axes = plt.subplots(2, max(2, len(names)), figsize=(12, 7))
+    ratio, stat = axes[0][0], axes[0][1]
+    days = pd.to_datetime(trail["target_date"]) if len(trail) else pd.Series(dtype="datetime64[ns]")
+    if len(trail):
+        ratio.plot(days, trail["cum_mae_ratio"], color="tab:blue", lw=1.2, label="live, cumulative")
+        stat.plot(days, trail["cusum"], color="tab:purple", lw=1.2, label="CUSUM")
+        if report.get("decay_day"):
+            for ax in (ratio, stat):
+                ax.axvline(pd.Timestamp(report["decay_day"]), color="tab:red", ls=":", lw=1, label="decay alarm")
+    ratio.axhline(1.0, color="black", lw=0.8, label="persistence")
+    ratio.axhline(report["test_mae_ratio"], color="tab:gray", ls="--", lw=0.8, label="its test window")
+    ratio.set(title=f"live MAE / persistence MAE ({report['live_days']} days)", ylabel="ratio")
+    ratio.legend(fontsize=8)
+    stat.axhline(report["threshold"], color="tab:red", ls="--", lw=0.8, label="threshold")
+    stat.set(title="decay test: one-sided CUSUM of the loss differential", ylabel="statistic (sd)")
+    stat.legend(fontsize=8)
+    for ax in (ratio, stat):
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    for ax, name in zip(axes[1], names, strict=False):
+        s = report["drift_inputs"][name]
+        ref, now = reference[name].dropna(), live[name].dropna()
+        bins = np.histogram_bin_edges(pd.concat([ref, now]), bins=40) if len(ref) + len(now) else 10
+        ax.hist(ref, bins=bins, density=True, alpha=0.5, color="tab:gray", label=f"training window ({len(ref)})")
+        if len(now):
+            ax.hist(now, bins=bins, density=True, alpha=0.6, color="tab:orange", label=f"last live days ({len(now)})")
+        known = s["psi"] is not None and s["psi"] == s["psi"]
+        verdict = ("DRIFTED" if s["drifted"] else "stable") if known else "too few days"
+        detail = f": PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" if known else ""
+        ax.set(title=f"{name.replace('_', ' ')} {verdict}{detail}", ylabel="density")
+        ax.legend(fontsize=8)
+    for ax in axes[1][len(names):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{report['ticker']} v{report['version']}: {report['verdict']}")
+    fig.tight_layout()
+    return fig

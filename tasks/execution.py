@@ -57,6 +57,11 @@ def tracker_for(root: Path, params: Params) -> tracking.Tracker:
     return _tracker(tracking.store_uri(root), str(root), params.mlflow.experiment)
 
 
+def monitor_tracker_for(root: Path, params: Params) -> tracking.Tracker:
+    """The monitor checks' experiment (`<experiment>-monitor`): apart from training runs, in the same store."""
+    return _tracker(tracking.store_uri(root), str(root), f"{params.mlflow.experiment}-{tracking.MONITOR}")
+
+
 def begin(
     root: Path | str,
     ticker: str,
@@ -179,6 +184,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
         tracking.DATA_FILE_MD5: ex.inputs["data"],
         tracking.TRAINED_AT: promote.trained_at(run_start),
         "stockflow.run_id": ex.run_id,
+        **_windows(f),
     }
     gate = promote.compute(ex.ws, ex.params, ex.ticker, tracker, ex.run_id, version_tags)
     results = {**record.summaries(ex.ws, ex.ticker), "run_id": ex.run_id, "ticker": ex.ticker,
@@ -200,6 +206,17 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     if ex.ws.is_private:
         ex.ws.remove()
     return results
+
+
+def _windows(f: catalog.StageFiles) -> dict[str, str]:
+    """What the model was trained and judged on, for the monitor: its data's last bar, its train and test windows."""
+    pre, ev = _json(f.input("preprocess/summary.json")), _json(f.input("evaluate/summary.json"))
+    return {
+        tracking.DATA_THROUGH: pre["data_through"],
+        tracking.TRAIN_WINDOW: f"{pre['train_start']}..{pre['train_end']}",
+        tracking.TEST_WINDOW: f"{pre['test_start']}..{pre['test_end']}",
+        tracking.TEST_MAE_RATIO: repr(float(ev["mae_ratio"])),
+    }
 
 
 def _json(path: Path) -> dict:

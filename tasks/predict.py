@@ -12,8 +12,7 @@ from stockflow.errors import PredictError, check_ticker
 from stockflow.prices import REQUIRED
 from tasks import tracking
 from tasks.execution import tracker_for
-from tasks.files import read_price_file
-from tasks.validate import check_frame
+from tasks.validate import validated_prices
 from tasks.workspace import Workspace
 
 
@@ -32,6 +31,7 @@ class NextDay:
     forecast: float
     expected_return: float
     signal: int
+    monitor: str = "never checked (`stockflow monitor`)"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +45,7 @@ class NextDay:
                 f"  forecast for  {self.target_date}   close {self.forecast:,.2f}  ({self.expected_return:+.2%})"
                 "   (the next weekday; exchange holidays are not modelled)",
                 f"  signal        {side}",
+                f"  monitor: {self.monitor}",
             ]
         )
 
@@ -61,10 +62,7 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
             f"no champion for {tracking.model_name(ticker)} yet: `stockflow run --ticker {ticker}` trains one, "
             "and it becomes champion once it passes the gate (no worse than persistence)"
         )
-    prices = read_price_file(path)
-    report = check_frame(ws.load_suite(params.validate_.suite), params, prices, str(path))
-    if not report.success:
-        raise PredictError(report.to_text() + "\nNo forecast from data that fails validation.")
+    prices = validated_prices(ws, params, path, PredictError, "forecast")
     last = prices["Date"].iloc[-1].date()
     age = ((today or dt.date.today()) - last).days
     if age > params.predict.max_stale_days and not allow_stale:
@@ -88,4 +86,14 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
         forecast=float(row["forecast"]),
         expected_return=float(row["expected_return"]),
         signal=int(row["signal"]),
+        monitor=_last_check(tags),
     )
+
+
+def _last_check(tags: dict) -> str:
+    """The last monitor verdict on the champion, as predict shows it beside the forecast."""
+    verdict = tags.get(tracking.MONITOR_VERDICT)
+    if verdict is None:
+        return NextDay.monitor
+    return f"{verdict} (live MAE/persistence {tags.get(tracking.MONITOR_RATIO, 'n/a')}, checked " \
+           f"{tags.get(tracking.MONITOR_AT, '?')})"

@@ -37,6 +37,14 @@ AS_OF, WATCHLIST = "stockflow.as_of", "stockflow.watchlist"
 PREFECT_RUN, PREFECT_URL = "prefect.flow_run_id", "prefect.flow_run_url"
 DVC_EXP, DVC_BASELINE = "dvc.experiment", "dvc.baseline_rev"
 TRAINED_AT, GATE = "stockflow.trained_at", "stockflow.gate"
+KIND, MONITOR = "stockflow.kind", "monitor"  # a monitor check's run; training runs carry no kind
+# On a registered version: what it was trained and judged on (its live days start after DATA_THROUGH) ...
+DATA_THROUGH, TRAIN_WINDOW, TEST_WINDOW = "stockflow.data_through", "stockflow.train_window", "stockflow.test_window"
+TEST_MAE_RATIO = "stockflow.test_mae_ratio"
+# ... and what the last monitor check said of it.
+MONITOR_VERDICT, MONITOR_RATIO, MONITOR_AT = "monitor.verdict", "monitor.live_mae_ratio", "monitor.checked_at"
+MONITOR_RUN, MONITOR_ALARMED = "monitor.run_id", "monitor.alarmed_on"
+ALARM_REASON, ALARM_RUN = "stockflow.alarm_reason", "stockflow.alarm_monitor_run"
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
@@ -152,6 +160,20 @@ class Tracker:
         for i in range(0, len(batch), 1000):
             self.client.log_batch(run_id, metrics=batch[i : i + 1000])
 
+    def log_series(self, run_id: str, series: dict[str, Any], timestamps: Any) -> None:
+        """Stepped metrics, one step per element (1, 2, ...), each stamped with its own time (a day, in ms)."""
+        from mlflow.entities import Metric
+
+        stamps = [int(t) for t in timestamps]
+        batch = [
+            Metric(name, float(v), stamps[i], i + 1)
+            for name, values in series.items()
+            for i, v in enumerate(values)
+            if _finite(float(v))
+        ]
+        for i in range(0, len(batch), 1000):
+            self.client.log_batch(run_id, metrics=batch[i : i + 1000])
+
     def log_file(self, run_id: str, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
 
@@ -195,7 +217,7 @@ class Tracker:
             order_by=["attributes.start_time DESC"],
             max_results=limit * 3,
         )
-        return [r for r in runs if AS_OF not in r.data.tags][:limit]
+        return [r for r in runs if AS_OF not in r.data.tags and KIND not in r.data.tags][:limit]
 
     def run_url(self, run_id: str) -> str:
         """Where a person sees the run: the tracking server's page, or `stockflow ui`'s (in its model-training view)."""
@@ -301,6 +323,10 @@ class Tracker:
             return {k: str(v) for k, v in self.client.get_registered_model(model_name(ticker)).aliases.items()}
         except MlflowException:
             return {}
+
+    def set_version_tags(self, ticker: str, version: str | int, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(model_name(ticker), str(version), key, str(value))
 
     def version_run_id(self, ticker: str, version: str | int) -> str | None:
         return self.client.get_model_version(model_name(ticker), str(version)).run_id

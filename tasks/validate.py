@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.errors import DataValidationError
+from stockflow.errors import DataValidationError, StockflowError
 from stockflow.validation import ValidationReport, validate_prices
 from tasks import catalog
 from tasks.files import read_json, read_price_file, save_figure, write_json
@@ -24,6 +24,15 @@ def check_file(ws: Workspace, params: Params, path: Path, source: str | None = N
 def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -> ValidationReport:
     """Validate prices already read (`source` names them in the report)."""
     return validate_prices(frame, suite, params.validate_, source=source)
+
+
+def validated_prices(ws: Workspace, params: Params, path: Path, refusal: type[StockflowError], what: str):
+    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor)."""
+    prices = read_price_file(path)
+    report = check_frame(ws.load_suite(params.validate_.suite), params, prices, str(path))
+    if not report.success:
+        raise refusal(report.to_text() + f"\nNo {what} from data that fails validation.")
+    return prices
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:

@@ -21,11 +21,12 @@ def test_the_deployment_runs_the_scheduled_flow_on_weekdays_after_the_close():
     from prefect.schedules import Cron
 
     spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
-    (deployment,) = spec["deployments"]
-    assert deployment["name"] == "retrain" and deployment["work_pool"]["name"] == "stockflow"
+    deployment = {d["name"]: d for d in spec["deployments"]}["retrain"]
+    assert deployment["work_pool"]["name"] == "stockflow"
     flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
     assert flow.name == "scheduled-retrain"
-    assert flow.validate_parameters(deployment["parameters"]) == {"ticker": "sp500", "root": "."}
+    assert flow.validate_parameters(deployment["parameters"]) == {"ticker": "sp500", "root": ".", "reason": None,
+                                                                  "monitor_run_id": None}  # fmt: skip
 
     (schedule,) = deployment["schedules"]
     built = flow.to_deployment(name="retrain", schedule=Cron(schedule["cron"], timezone=schedule["timezone"]))

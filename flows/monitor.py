@@ -1,0 +1,114 @@
+"""The `monitor` flow: after the close, take new bars, check each champion, and raise an alarm on decay or drift.
+
+An alarm is a Prefect event, `stockflow.champion.decayed` or `stockflow.champion.drifted`,
+about the resource `stockflow.model.<ticker>`, with the check's figures as its payload.
+`prefect.yaml` deploys this flow as `monitor` and gives the `retrain` deployment a
+trigger on those events: the retrain starts for that ticker only, with the reason and
+the monitor run as parameters. A champion that raised an alarm raises the next one only
+after `monitor.cooldown_days` more live days (a rejected retrain leaves it in place).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.schedule import take_new_bars
+from stockflow.errors import MonitorError, StockflowError
+from tasks import tracking
+from tasks.workspace import Workspace, project_root
+
+ALARMS = {"decayed": "stockflow.champion.decayed", "drifted": "stockflow.champion.drifted"}
+
+
+def resource_id(ticker: str) -> str:
+    """The Prefect resource an alarm is about: one champion, `stockflow.model.<ticker>`."""
+    return f"stockflow.model.{ticker}"
+
+
+def alarm_reason(report: dict[str, Any]) -> str:
+    """The alarm in a line: what the check found, with its figures."""
+    if report["verdict"] == "decayed":
+        return (f"decayed: live MAE/persistence {report['live_mae_ratio']:.3f} over {report['live_days']} days "
+                f"(test window {report['test_mae_ratio']:.3f}); CUSUM {report['cusum']:.1f} > {report['threshold']:.1f}"
+                f" since {report['decay_day']}")  # fmt: skip
+    moved = [f"{name} PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" for name, s in report["drift_inputs"].items()
+             if s["drifted"]]  # fmt: skip
+    return f"drifted: {'; '.join(moved)} (last {report['live_days']} live days against the training window)"
+
+
+def emit_alarm(report: dict[str, Any]) -> Any:
+    """Send the alarm event; MonitorError if Prefect did not take it (emit_event says None when events are off)."""
+    from prefect.events import emit_event
+
+    ticker = report["ticker"]
+    event = emit_event(
+        event=ALARMS[report["verdict"]],
+        resource={"prefect.resource.id": resource_id(ticker), "prefect.resource.name": tracking.model_name(ticker),
+                  "stockflow.ticker": ticker, "stockflow.version": str(report["version"])},  # fmt: skip
+        payload={
+            "ticker": ticker,
+            "reason": alarm_reason(report),
+            "monitor_run_id": report["run_id"],
+            **{k: report[k] for k in ("version", "verdict", "live_days", "live_mae_ratio", "test_mae_ratio",
+                                      "decay", "drift", "decay_day")},
+        },  # fmt: skip
+    )
+    if event is None:
+        raise MonitorError(f"the alarm for {ticker} was not sent: Prefect events are off here (no PREFECT_API_URL "
+                           "and no temporary server), so no retrain can answer it")  # fmt: skip
+    return event
+
+
+@task(name="monitor", cache_policy=NO_CACHE)
+def check_champion(root: str, ticker: str) -> dict[str, Any]:
+    """Check the champion of `ticker` on its live days; record the check as a monitor run."""
+    from tasks import monitor
+
+    ws = Workspace.project(root)
+    links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
+    report = monitor.check(ws, ws.load_params(), ticker, trigger="prefect", links=links)
+    for line in monitor.monitor_text(report).splitlines():
+        get_run_logger().info(line)
+    return report
+
+
+@task(name="raise_alarm", cache_policy=NO_CACHE)
+def raise_alarm(root: str, report: dict[str, Any]) -> str:
+    """Emit the alarm event for a decayed or drifted champion and note it on the version; the event's id."""
+    from tasks import monitor
+
+    event = emit_alarm(report)
+    ws = Workspace.project(root)
+    monitor.note_alarm(ws, ws.load_params(), report)
+    get_run_logger().warning("%s: %s -> event %s (%s)", report["ticker"], alarm_reason(report), event.event, event.id)
+    return str(event.id)
+
+
+def _flow_run_name() -> str:
+    tickers = runtime.flow_run.parameters.get("tickers") or []
+    return f"monitor {','.join(tickers)}" if tickers else "monitor"
+
+
+@flow(name="monitor", flow_run_name=_flow_run_name, log_prints=True)
+def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
+                      take_bars: bool = True) -> dict[str, Any]:  # fmt: skip
+    """New bars from the drop folder, then each champion checked; alarms raised as events. Fails if any check did."""
+    root_path = str(project_root(root))
+    names = list(tickers or Workspace.project(root_path).load_params().data.tickers)
+    checks, alarms, failed = {}, {}, {}
+    for ticker in names:
+        try:
+            if take_bars:
+                take_new_bars(root_path, ticker)
+            checks[ticker] = report = check_champion(root_path, ticker)
+            if report["alarm"]:
+                alarms[ticker] = raise_alarm(root_path, report)
+        except StockflowError as exc:
+            failed[ticker] = str(exc).splitlines()[0]
+            get_run_logger().error("%s: not checked: %s", ticker, failed[ticker])
+    if failed:  # one state in every tool: a check that failed is a failed flow run, as its ticker's run would be
+        raise MonitorError("; ".join(f"{k}: {v}" for k, v in failed.items()))
+    return {"checks": checks, "alarms": alarms}

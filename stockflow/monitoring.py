@@ -1,0 +1,329 @@
+"""Is the champion still better than persistence on the days it has met, and do its inputs still look familiar?
+
+Pure statistics on frames of days; `tasks/monitor.py` reads the registry and the
+data and records the check, `stockflow/policies.py` replays the same tests over
+history.
+
+**Live days.** The champion was trained on a price file whose last bar is
+`data_through`. Its live forecasts are the ones it makes at the close of
+`data_through` and of every later bar, each about the next bar: targets it
+could not have seen.
+
+**Decay: a one-sided CUSUM on the loss differential against persistence.**
+Each day's differential is d_t = |e_model| - |e_persistence|, divided by the
+average absolute daily move of the 20 days before (known at the decision), so
+that a calm and a wild month weigh alike: its mean is about "MAE ratio - 1".
+The test window (where the gate judged the champion) gives the in-control mean
+and spread of d; the reference k is half the shift to catch
+(`monitor.decay_margin`, in MAE-ratio units); the threshold h is the
+(1 - `false_alarm_rate`) quantile of the CUSUM's maximum over `horizon_days` on
+circular-block bootstrap resamples of the test window's own differentials, so
+"no decay" raises a false alarm within the horizon with that probability.
+A CUSUM and not a rolling Diebold-Mariano: it is a sequential test, built for
+"has the mean shifted since a known start", it says on which day, and it does not
+spend a p-value every day (a daily rolling test at 5% raises false alarms at
+roughly that rate per window).
+
+**Drift: the model's inputs, live against the training window**: daily log
+returns and 20-day volatility, by the population stability index (the effect
+size) *and* the two-sample Kolmogorov-Smirnov test. A feature has drifted only
+when its PSI reaches `psi_threshold` and the KS p-value is below `ks_alpha`:
+with thousands of reference rows every small difference is "significant", and
+with a few live days a large PSI can be noise. Price levels are not inputs
+that can drift meaningfully (they always leave their training range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stockflow.backtest import Rules, buy_and_hold, run_backtest
+from stockflow.config import BacktestParams, MonitorParams
+from stockflow.features import build_features
+from stockflow.forecast_metrics import diebold_mariano, mae_ratio
+from stockflow.optimise import trading_window
+from stockflow.performance import strategy_metrics
+
+DRIFT_INPUTS = ("log_return", "volatility_20")
+SCALE_DAYS = 20  # the trailing window of absolute daily moves that scales the loss differential
+VERDICTS = ("ok", "decayed", "drifted", "too few days")
+
+
+# --- the days --------------------------------------------------------------------------------------------------
+
+
+def day_frame(prices: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Every decision day that has a next bar: date, target_date, close, actual, forecast, scale.
+
+    `forecasts` has one row per day the model could forecast (`date`, `forecast`), as the
+    registered model's `predict` or `Forecaster.forecast` return it. `scale` is the mean
+    absolute close-to-close move of the `SCALE_DAYS` days up to the decision day.
+    """
+    p = prices.reset_index(drop=True)
+    close = p["Close"].astype(float)
+    frame = pd.DataFrame(
+        {
+            "date": p["Date"],
+            "target_date": p["Date"].shift(-1),
+            "close": close,
+            "actual": close.shift(-1),
+            "scale": close.diff().abs().rolling(SCALE_DAYS).mean(),
+        }
+    )
+    frame = frame.merge(forecasts[["date", "forecast"]], on="date", how="inner")
+    return frame.dropna(subset=["target_date", "actual", "scale", "forecast"]).reset_index(drop=True)
+
+
+def live_days(days: pd.DataFrame, data_through: pd.Timestamp) -> pd.DataFrame:
+    """The days whose target lies after `data_through`, the last bar the model was trained with."""
+    return days[days["target_date"] > pd.Timestamp(data_through)].reset_index(drop=True)
+
+
+def window(days: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The decision days from `start` to `end`, both included (a test window as the gate saw it)."""
+    return days[(days["date"] >= pd.Timestamp(start)) & (days["date"] <= pd.Timestamp(end))].reset_index(drop=True)
+
+
+def loss_differential(days: pd.DataFrame) -> np.ndarray:
+    """Scaled |e_model| - |e_persistence| per day: negative where the model beat persistence."""
+    model = (days["forecast"] - days["actual"]).abs()
+    persistence = (days["close"] - days["actual"]).abs()
+    return ((model - persistence) / days["scale"]).to_numpy(dtype=float)
+
+
+# --- decay ----------------------------------------------------------------------------------------------------
+
+
+def cusum(z: np.ndarray, k: float) -> np.ndarray:
+    """One-sided upper CUSUM: S_t = max(0, S_{t-1} + z_t - k), S_0 = 0; one value per element of `z`.
+
+    `z` may be 2-D (paths in rows): each row is run on its own.
+    """
+    z = np.asarray(z, dtype=float)
+    s = np.zeros(z.shape[:-1])
+    out = np.empty_like(z)
+    for t in range(z.shape[-1]):
+        s = np.maximum(0.0, s + z[..., t] - k)
+        out[..., t] = s
+    return out
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The CUSUM's in-control reference, learnt on the champion's test window."""
+
+    mean: float  # mean scaled loss differential where the gate judged the champion
+    std: float
+    k: float  # reference value, in standard deviations
+    h: float  # alarm threshold, in standard deviations
+    days: int  # test-window days it was learnt on
+
+    def standardise(self, d: np.ndarray) -> np.ndarray:
+        return (np.asarray(d, dtype=float) - self.mean) / self.std
+
+
+def calibrate(test_d: np.ndarray, p: MonitorParams) -> Calibration:
+    """Reference and threshold from the test window's loss differentials (see the module's docstring).
+
+    Each bootstrap replication redraws a test window (whose mean and spread the CUSUM would
+    have been centred on) and, independently, a live path of `horizon_days`: the threshold
+    then covers the error in the estimated in-control mean too, which on a thousand noisy
+    days is of the order of the shift the test is looking for.
+    """
+    from arch.bootstrap import CircularBlockBootstrap
+
+    d = np.asarray(test_d, dtype=float)
+    d = d[np.isfinite(d)]
+    if len(d) < 2 * p.block_days:
+        raise ValueError(f"a test window of {len(d)} days is too short to calibrate the decay test")
+    mean, std = float(np.mean(d)), float(np.std(d, ddof=1))
+    std = std if std > 0 else 1e-12
+    horizon = min(p.horizon_days, len(d))
+    draws = [s[0][0] for s in CircularBlockBootstrap(p.block_days, d, seed=p.seed).bootstrap(2 * p.bootstrap_samples)]
+    windows, paths = np.array(draws[0::2]), np.array(draws[1::2])[:, :horizon]
+    centre, spread = windows.mean(axis=1, keepdims=True), windows.std(axis=1, ddof=1, keepdims=True)
+    spread = np.where(spread > 0, spread, 1e-12)
+    k = p.decay_margin / std / 2.0
+    maxima = cusum((paths - centre) / spread, k).max(axis=1)
+    return Calibration(mean, std, float(k), float(np.quantile(maxima, 1.0 - p.false_alarm_rate)), len(d))
+
+
+@dataclass(frozen=True)
+class Decay:
+    """The CUSUM over the live days: its path, its threshold, and the first day it crossed (if any)."""
+
+    path: np.ndarray
+    threshold: float
+    alarm_day: int | None  # index into the live days
+
+    @property
+    def alarmed(self) -> bool:
+        return self.alarm_day is not None
+
+
+def decay_test(live_d: np.ndarray, cal: Calibration) -> Decay:
+    """Run the calibrated CUSUM over the live days' loss differentials."""
+    path = cusum(cal.standardise(live_d), cal.k) if len(live_d) else np.zeros(0)
+    crossed = np.flatnonzero(path > cal.h)
+    return Decay(path, cal.h, int(crossed[0]) if len(crossed) else None)
+
+
+# --- drift ----------------------------------------------------------------------------------------------------
+
+
+def psi(reference: np.ndarray, live: np.ndarray, bins: int = 10, floor: float = 1e-4) -> float:
+    """Population stability index of `live` against `reference`, on the reference's quantile bins.
+
+    sum((live% - ref%) * ln(live% / ref%)); shares are floored at `floor` so an empty bin counts, finitely.
+    Rules of thumb: below 0.1 stable, 0.1-0.25 a moderate shift, above 0.25 a large one.
+    """
+    reference, live = np.asarray(reference, float), np.asarray(live, float)
+    inner = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    ref = np.maximum(np.histogram(reference, edges)[0] / len(reference), floor)
+    now = np.maximum(np.histogram(live, edges)[0] / len(live), floor)
+    return float(np.sum((now - ref) * np.log(now / ref)))
+
+
+def model_inputs(prices: pd.DataFrame) -> pd.DataFrame:
+    """The inputs whose distribution is watched, one row per bar (warm-up rows NaN), with the bar's date."""
+    return build_features(prices.reset_index(drop=True), DRIFT_INPUTS).assign(date=prices["Date"].to_numpy())
+
+
+def input_windows(inputs: pd.DataFrame, train: tuple, data_through: pd.Timestamp, last: int) -> tuple:
+    """The inputs on the training window's bars, and on the `last` live bars (after `data_through`)."""
+    reference = inputs[(inputs["date"] >= pd.Timestamp(train[0])) & (inputs["date"] <= pd.Timestamp(train[1]))]
+    return reference, inputs[inputs["date"] > pd.Timestamp(data_through)].tail(last)
+
+
+def drift_test(reference: pd.DataFrame, live: pd.DataFrame, p: MonitorParams) -> dict[str, dict[str, Any]]:
+    """Per watched input: KS statistic and p-value, PSI, and whether it drifted (PSI >= threshold and KS p < alpha)."""
+    from scipy import stats
+
+    out = {}
+    for name in DRIFT_INPUTS:
+        ref, now = reference[name].dropna().to_numpy(), live[name].dropna().to_numpy()
+        if len(ref) < 2 or len(now) < 2:
+            out[name] = {"ks_stat": float("nan"), "ks_pvalue": float("nan"), "psi": float("nan"), "drifted": False}
+            continue
+        ks = stats.ks_2samp(ref, now)
+        index = psi(ref, now)
+        out[name] = {
+            "ks_stat": float(ks.statistic),
+            "ks_pvalue": float(ks.pvalue),
+            "psi": index,
+            "drifted": bool(index >= p.psi_threshold and ks.pvalue < p.ks_alpha),
+        }
+    return out
+
+
+# --- the check ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One look at a champion: its live days against persistence, the decay and drift tests, the verdict."""
+
+    live_days: int
+    live_mae_ratio: float | None
+    test_mae_ratio: float
+    live_mae: float | None
+    persistence_mae: float | None
+    decay: bool
+    drift: bool
+    verdict: str
+    cusum: float  # the statistic on the last live day
+    threshold: float
+    decay_day: str | None  # the first live day the CUSUM crossed its threshold
+    drift_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    live_dm_stat: float | None = None
+    live_dm_pvalue: float | None = None
+    first_day: str | None = None
+    last_day: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verdict(live: int, decay: bool, drift: bool, min_days: int) -> str:
+    """`too few days` below `min_days`; else `decayed` before `drifted` (a worse forecast outranks odd inputs)."""
+    if live < min_days:
+        return "too few days"
+    return "decayed" if decay else "drifted" if drift else "ok"
+
+
+def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], data_through: pd.Timestamp,
+          p: MonitorParams) -> tuple[Check, pd.DataFrame]:  # fmt: skip
+    """The champion's check from its forecasts for every day (`day_frame`) and the inputs of every bar.
+
+    `windows` holds its `train` and `test` windows as (first, last) decision days. Returns the check
+    and the live days with their loss differential, CUSUM, cumulative MAE ratio and cumulative error.
+    """
+    test = window(days, *windows["test"])
+    cal = calibrate(loss_differential(test), p)
+    live = live_days(days, data_through)
+    d = loss_differential(live)
+    decay = decay_test(d, cal)
+    drifts = drift_test(*input_windows(inputs, windows["train"], data_through, p.drift_window), p)
+    n = len(live)
+    err_model = (live["forecast"] - live["actual"]).abs()
+    err_persist = (live["close"] - live["actual"]).abs()
+    trail = live.assign(
+        loss_differential=d,
+        cusum=decay.path,
+        cum_mae_ratio=err_model.cumsum() / err_persist.cumsum(),
+        cum_error_vs_persistence=(err_model - err_persist).cumsum(),
+    )
+    dm, dm_p = diebold_mariano(live["actual"], live["forecast"], live["close"]) if n >= 3 else (None, None)
+    drifted = any(v["drifted"] for v in drifts.values())
+    result = Check(
+        live_days=n,
+        live_mae_ratio=mae_ratio(live["actual"], live["forecast"], live["close"]) if n else None,
+        test_mae_ratio=mae_ratio(test["actual"], test["forecast"], test["close"]),
+        live_mae=float(err_model.mean()) if n else None,
+        persistence_mae=float(err_persist.mean()) if n else None,
+        decay=decay.alarmed,
+        drift=drifted,
+        verdict=verdict(n, decay.alarmed, drifted, p.min_days),
+        cusum=float(decay.path[-1]) if n else 0.0,
+        threshold=decay.threshold,
+        decay_day=str(live["target_date"].iloc[decay.alarm_day].date()) if decay.alarmed else None,
+        drift_inputs=drifts,
+        live_dm_stat=_finite_or_none(dm),
+        live_dm_pvalue=_finite_or_none(dm_p),
+        first_day=str(live["target_date"].iloc[0].date()) if n else None,
+        last_day=str(live["target_date"].iloc[-1].date()) if n else None,
+    )
+    return result, trail
+
+
+def live_strategy(prices: pd.DataFrame, live: pd.DataFrame, p: BacktestParams) -> dict[str, dict[str, float]]:
+    """The live forecasts traded under the run's rules and costs, beside Buy-and-Hold on the same bars."""
+    if live.empty:
+        return {}
+    win = trading_window(prices, live)
+    rules = Rules.from_params(p)
+    return {
+        "strategy": strategy_metrics(run_backtest(win.bars, win.signals(p.threshold, p.allow_short), rules),
+                                     p.cash, p.risk_free_rate),
+        "buy_and_hold": strategy_metrics(buy_and_hold(win.bars, rules), p.cash, p.risk_free_rate),
+    }  # fmt: skip
+
+
+def _finite_or_none(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int) -> bool:
+    """Raise an alarm on `decayed` or `drifted`, unless this champion raised one fewer than `cooldown_days` ago.
+
+    A retrain that the gate rejects leaves the same champion in place, still decayed: without the
+    cool-down every daily check would start another retrain.
+    """
+    if verdict_ not in ("decayed", "drifted"):
+        return False
+    return days_since_alarm is None or days_since_alarm >= cooldown_days

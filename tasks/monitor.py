@@ -1,0 +1,185 @@
+"""`stockflow monitor`: the champion's live days checked, recorded as a monitor run and on the model version.
+
+Reads the registry's champion and `data/<ticker>.csv` (validated first, as
+`predict` does), lets the registered model itself forecast every day (the same
+pyfunc users load, on raw bars), and hands the days to `stockflow/monitoring.py`.
+The check is an MLflow run of the `<experiment>-monitor` experiment, linked to
+the champion's version and training run; the version carries the last verdict.
+Whether to raise an alarm is decided here (`alarm_due`); sending it is the flow's
+(`flows/monitor.py`), since an alarm is a Prefect event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stockflow import monitoring
+from stockflow.config import Params, flatten
+from stockflow.errors import MonitorError, check_ticker
+from stockflow.prices import REQUIRED
+from tasks import tracking
+from tasks.execution import monitor_tracker_for, tracker_for
+from tasks.files import save_figure, strict, write_csv, write_json
+from tasks.validate import validated_prices
+from tasks.workspace import Workspace
+
+# The keys `stockflow monitor --json` promises; the rest of the object may grow.
+CONTRACT = ("ticker", "version", "live_days", "live_mae_ratio", "test_mae_ratio", "decay", "drift", "verdict")
+
+
+def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", links: dict | None = None) -> dict:
+    """Check the champion of `ticker` on its live days and record the check; the report (see CONTRACT)."""
+    started = time.perf_counter()
+    path = ws.project_data_file(check_ticker(ticker))
+    if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
+        raise MonitorError(f"{path} not found: `stockflow ingest` it first")
+    registry = tracker_for(ws.root, params)
+    version = registry.champion(ticker)
+    if version is None:
+        raise MonitorError(f"no champion for {tracking.model_name(ticker)} to monitor: `stockflow run --ticker "
+                           f"{ticker}` trains one")  # fmt: skip
+    tags = version.tags or {}
+    if tracking.DATA_THROUGH not in tags:
+        raise MonitorError(
+            f"{tracking.model_name(ticker)} v{version.version} was registered before stockflow recorded what a "
+            f"model was trained on ({tracking.DATA_THROUGH}): its live days are unknown. Retrain "
+            f"(`stockflow run --ticker {ticker}`) to monitor its successor."
+        )
+    prices = validated_prices(ws, params, path, MonitorError, "check")
+    forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])
+    days = monitoring.day_frame(prices, forecasts)
+    data_through = pd.Timestamp(tags[tracking.DATA_THROUGH])
+    windows = {name: tuple(pd.Timestamp(d) for d in tags[key].split(".."))
+               for name, key in (("train", tracking.TRAIN_WINDOW), ("test", tracking.TEST_WINDOW))}  # fmt: skip
+    inputs = monitoring.model_inputs(prices)
+    result, trail = monitoring.check(days, inputs, windows, data_through, params.monitor)
+    strategy = monitoring.live_strategy(prices, monitoring.live_days(days, data_through), params.backtest)
+    last_alarm = tags.get(tracking.MONITOR_ALARMED)
+    since = None if not last_alarm else int((trail["target_date"] > pd.Timestamp(last_alarm)).sum())
+    report = {
+        "ticker": ticker,
+        "version": int(version.version),
+        **result.to_dict(),
+        # The ratio the gate saw when it promoted the champion; the check's own recomputation is the same days.
+        "test_mae_ratio": float(tags.get(tracking.TEST_MAE_RATIO, result.test_mae_ratio)),
+        "alarm": monitoring.alarm_due(result.verdict, since, params.monitor.cooldown_days),
+        "data_through": str(data_through.date()),
+        "trained_at": tags.get(tracking.TRAINED_AT, "unknown"),
+        "champion_run_id": version.run_id,
+        "strategy": strategy,
+        "checked_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    compared = monitoring.input_windows(inputs, windows["train"], data_through, params.monitor.drift_window)
+    report["run_id"] = _record(ws, params, report, trail, compared, trigger, links or {})
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return strict(report)
+
+
+def note_alarm(ws: Workspace, params: Params, report: dict) -> None:
+    """Remember on the version that it raised an alarm today (its cool-down counts from this day)."""
+    day = report["last_day"] or str(dt.date.today())
+    tracker_for(ws.root, params).set_version_tags(report["ticker"], report["version"],
+                                                  {tracking.MONITOR_ALARMED: day})  # fmt: skip
+    monitor_tracker_for(ws.root, params).set_tags(report["run_id"], {"stockflow.alarm": f"raised on {day}"})
+
+
+def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, inputs: tuple, trigger: str,
+            links: dict) -> str:  # fmt: skip
+    """The check as a monitor run (figures, the champion ageing day by day, the plot) and on the version."""
+    from stockflow import plots
+
+    ticker, version = report["ticker"], report["version"]
+    tracker, registry = monitor_tracker_for(ws.root, params), tracker_for(ws.root, params)
+    name = f"monitor {ticker} v{version}: {report['verdict']}"
+    champion_url = registry.run_url(report["champion_run_id"]) if report["champion_run_id"] else "-"
+    tags = {
+        **links,
+        tracking.KIND: tracking.MONITOR,
+        tracking.TICKER: ticker,
+        tracking.TRIGGER: trigger,
+        tracking.MODEL_VERSION: str(version),
+        "stockflow.champion_run_id": report["champion_run_id"] or "",
+        "stockflow.verdict": report["verdict"],
+        tracking.NOTE: f"Check of `{tracking.model_name(ticker)}` v{version} (the champion), trained on data through "
+        f"{report['data_through']}; its training run: {champion_url}\n\n```\n{monitor_text(report)}\n```",
+    }
+    run_id = tracker.open_run(name, flatten({"monitor": params.monitor.model_dump()}), tags)
+    try:
+        tracker.log_metrics(run_id, _figures(report))
+        if len(trail):
+            stamps = (pd.to_datetime(trail["target_date"]) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)
+            tracker.log_series(run_id, {"Monitor/live_mae_ratio": trail["cum_mae_ratio"],
+                                        "Monitor/cum_error_vs_persistence": trail["cum_error_vs_persistence"],
+                                        "Monitor/cusum": trail["cusum"]}, stamps)  # fmt: skip
+        out = ws.root / ".stockflow" / "monitor" / f"{ticker}-{run_id}"
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            write_json(out / "check.json", report)
+            write_csv(trail, out / "live_days.csv")
+            save_figure(plots.monitor_chart(trail, *inputs, report), out / "monitor.png")
+            for name_ in ("check.json", "live_days.csv", "monitor.png"):
+                tracker.log_file(run_id, out / name_)
+        finally:
+            _remove(out)
+        tracker.finish(run_id)
+    except BaseException as exc:
+        tracker.finish(run_id, failure=f"{type(exc).__name__}: {exc}")
+        raise
+    registry.set_version_tags(ticker, version, {
+        tracking.MONITOR_VERDICT: report["verdict"],
+        tracking.MONITOR_RATIO: "n/a" if report["live_mae_ratio"] is None else f"{report['live_mae_ratio']:.4f}",
+        tracking.MONITOR_AT: report["checked_at"],
+        tracking.MONITOR_RUN: run_id,
+    })  # fmt: skip
+    return run_id
+
+
+def _figures(report: dict) -> dict[str, Any]:
+    figures = {
+        f"Monitor/{k}": report[k]
+        for k in ("live_days", "test_mae_ratio", "threshold", "live_dm_pvalue")
+        if report.get(k) is not None
+    }
+    figures |= {"Monitor/decay": float(report["decay"]), "Monitor/drift": float(report["drift"])}
+    for name, stats in report["drift_inputs"].items():
+        figures |= {f"drift/{name}.{k}": v for k, v in stats.items() if k != "drifted"}
+    for side, m in report["strategy"].items():
+        figures |= {f"live/{side}.{k}": v for k, v in m.items()}
+    return figures
+
+
+def _remove(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def monitor_text(r: dict) -> str:
+    """The check in a few lines, as the terminal and the run's description show it."""
+    ratio = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [
+        f"{tracking.model_name(r['ticker'])} v{r['version']} (champion), trained on data through "
+        f"{r['data_through']}: {r['verdict'].upper()}",
+        f"  live days        {r['live_days']}" + (f"  ({r['first_day']} .. {r['last_day']})" if r["live_days"] else ""),
+        f"  MAE / persist.   live {ratio(r['live_mae_ratio'])}   on its test window {ratio(r['test_mae_ratio'])}"
+        + ("" if r["live_dm_pvalue"] is None else f"   (Diebold-Mariano p {r['live_dm_pvalue']:.3f})"),
+        f"  decay (CUSUM)    {'YES, from ' + r['decay_day'] if r['decay'] else 'no'}: statistic "
+        f"{r['cusum']:.2f}, threshold {r['threshold']:.2f}",
+    ]
+    for name, s in r["drift_inputs"].items():
+        flag = "DRIFTED" if s["drifted"] else "ok"
+        known = s["psi"] is not None and s["psi"] == s["psi"]
+        lines.append(f"  drift {name:<14}{flag:<8} PSI {s['psi']:.3f}, KS {s['ks_stat']:.3f} (p {s['ks_pvalue']:.2g})"
+                     if known else f"  drift {name:<14}n/a (too few days)")  # fmt: skip
+    if r["strategy"]:
+        s, b = r["strategy"]["strategy"], r["strategy"]["buy_and_hold"]
+        lines.append(f"  live strategy    return {s['total_return']:+.1%}, Sharpe {s['sharpe']:.2f}   "
+                     f"buy and hold {b['total_return']:+.1%}, Sharpe {b['sharpe']:.2f}")  # fmt: skip
+    if r.get("alarm"):
+        lines.append("  alarm            due: the `monitor` flow sends it, and the retrain deployment answers")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""The monitor's statistics against hand-checked and scipy values, its live days, and its false-alarm rate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from stockflow import monitoring
+from stockflow.config import MonitorParams
+
+P = MonitorParams()
+
+
+def test_cusum_by_hand():
+    # S_t = max(0, S_{t-1} + z_t - k), k = 0.5: 0.5, max(0, 0.5 - 2.5) = 0, 2.5, 2.5 + 0 = 2.5, 2.5 + 1.5 = 4
+    assert monitoring.cusum(np.array([1.0, -2.0, 3.0, 0.5, 2.0]), 0.5).tolist() == [0.5, 0.0, 2.5, 2.5, 4.0]
+    paths = monitoring.cusum(np.array([[1.0, 1.0], [-1.0, 2.0]]), 0.5)
+    assert paths.tolist() == [[0.5, 1.0], [0.0, 1.5]]  # each row on its own
+
+
+def test_psi_known_values():
+    reference = np.linspace(0, 1, 1000, endpoint=False)
+    assert monitoring.psi(reference, reference) == pytest.approx(0.0, abs=1e-12)
+    top = np.full(50, 0.99)  # every live value in the reference's top decile
+    floor, share = 1e-4, 0.1
+    expected = 9 * (floor - share) * np.log(floor / share) + (1 - share) * np.log(1 / share)
+    assert monitoring.psi(reference, top) == pytest.approx(expected, rel=1e-9)
+
+
+def test_drift_needs_an_effect_size_not_only_a_p_value():
+    rng = np.random.default_rng(0)
+    frame = lambda x: pd.DataFrame({"log_return": x, "volatility_20": x})  # noqa: E731
+    reference = rng.normal(0, 1, 20_000)
+    tiny_shift = rng.normal(0.06, 1, 20_000)  # "significant" with this many rows, and no real change
+    found = monitoring.drift_test(frame(reference), frame(tiny_shift), P)["log_return"]
+    ks = stats.ks_2samp(reference, tiny_shift)
+    assert found["ks_stat"] == pytest.approx(ks.statistic) and found["ks_pvalue"] == pytest.approx(ks.pvalue)
+    assert found["ks_pvalue"] < 0.01 and found["psi"] < 0.05 and not found["drifted"]
+    wild = monitoring.drift_test(frame(reference), frame(rng.normal(0, 3, 63)), P)["log_return"]
+    assert wild["psi"] > 0.25 and wild["ks_pvalue"] < 0.01 and wild["drifted"]
+    few = monitoring.drift_test(frame(reference), frame(rng.normal(0, 3, 4)), P)["log_return"]
+    assert not few["drifted"]  # four wild days: a large PSI, but KS cannot tell them from noise
+
+
+def _prices(n: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    return pd.DataFrame({"Date": dates, "Open": close, "High": close * 1.01, "Low": close * 0.99, "Close": close,
+                         "Volume": 1000})  # fmt: skip
+
+
+def test_live_days_are_the_targets_after_the_last_training_bar():
+    prices = _prices(60)
+    forecasts = pd.DataFrame({"date": prices["Date"], "forecast": prices["Close"]})
+    days = monitoring.day_frame(prices, forecasts)
+    through = prices["Date"].iloc[49]
+    live = monitoring.live_days(days, through)
+    # The first live forecast is made at the close of the last training bar, about the bar after it.
+    assert live["date"].iloc[0] == through and live["target_date"].iloc[0] == prices["Date"].iloc[50]
+    assert len(live) == 10 and live["target_date"].iloc[-1] == prices["Date"].iloc[-1]
+    assert (live["actual"].to_numpy() == prices["Close"].iloc[50:].to_numpy()).all()
+
+
+def test_the_scale_of_a_day_uses_no_later_bar():
+    prices = _prices(80)
+    forecasts = pd.DataFrame({"date": prices["Date"], "forecast": prices["Close"]})
+    before = monitoring.day_frame(prices, forecasts)
+    changed = prices.copy()
+    changed.loc[60:, "Close"] *= 3
+    after = monitoring.day_frame(changed, forecasts)
+    # Day 59's target is day 60's close (changed), but nothing it is scaled by comes from day 60 on.
+    early = before["date"] < prices["Date"].iloc[60]
+    assert early.sum() > 30 and (after.loc[early, "scale"] == before.loc[early, "scale"]).all()
+
+
+def test_the_decay_test_keeps_its_false_alarm_rate_and_catches_a_real_decay():
+    rng = np.random.default_rng(7)
+    draw = lambda n, shift=0.0: shift - 0.02 + 0.3 * rng.standard_t(4, n)  # noqa: E731 - heavy tails, like d
+    p = MonitorParams(bootstrap_samples=200)
+    # Unconditional: a new test window and a new stable live year each time, as champions come and go.
+    stable = np.mean([monitoring.decay_test(draw(p.horizon_days), monitoring.calibrate(draw(1000), p)).alarmed
+                      for _ in range(150)])  # fmt: skip
+    assert 0.01 <= stable <= 0.12  # set for 5% within the horizon
+    cal = monitoring.calibrate(draw(1000), p)
+    worse = np.mean([monitoring.decay_test(draw(p.horizon_days, 3 * p.decay_margin), cal).alarmed
+                     for _ in range(100)])  # fmt: skip
+    assert worse > 0.8
+
+
+def test_verdict_and_cool_down():
+    assert monitoring.verdict(5, True, True, 20) == "too few days"
+    assert monitoring.verdict(30, True, True, 20) == "decayed"
+    assert monitoring.verdict(30, False, True, 20) == "drifted"
+    assert monitoring.verdict(30, False, False, 20) == "ok"
+    assert monitoring.alarm_due("decayed", None, 63) and not monitoring.alarm_due("ok", None, 63)
+    assert not monitoring.alarm_due("drifted", 10, 63) and monitoring.alarm_due("drifted", 63, 63)
