@@ -99,9 +99,11 @@ def main() -> None:
     for label, seconds in timings.items():
         print(f"  {label:<30}{seconds:>9.1f}{n * 3600 / seconds:>14,.0f}{loop / seconds:>8.2f}x")
     one, two = timings["watchlist, 1 worker"], timings["watchlist, 2 workers"]
-    print(f"  2 workers vs 1: {one / two:.2f}x; per ticker (2 workers, medians): {overhead:.1f} s beyond its "
-          f"stages' compute and the recording, which took {recording:.1f} s; outside the tickers' tasks (start-up, "
-          f"worker imports, hand-offs) {2 * two / n - task_mean:.1f} s per ticker and worker")
+    print(
+        f"  2 workers vs 1: {one / two:.2f}x; per ticker (2 workers, medians): {overhead:.1f} s beyond its "
+        f"stages' compute and the recording, which took {recording:.1f} s; outside the tickers' tasks (start-up, "
+        f"worker imports, hand-offs) {2 * two / n - task_mean:.1f} s per ticker and worker"
+    )
     per_ticker = two / n
     print(f"  500 tickers at this pace: {500 * per_ticker / 3600:.1f} h on 2 workers here; with N workers on N cores "
           f"about {500 * per_ticker * 2 / 3600:.1f} h / N (plus one start-up)")  # fmt: skip

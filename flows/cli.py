@@ -361,7 +361,7 @@ def predict(
 def monitor(
     ticker: Ticker = None,
     all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/ that has a champion.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (with --all: one per ticker).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (--all: one per ticker).")] = False,
     root: Root = None,
 ) -> None:
     """Is the champion still better than persistence on the days it has met since it was trained?

@@ -46,14 +46,29 @@ def emit_alarm(report: dict[str, Any]) -> Any:
     ticker = report["ticker"]
     event = emit_event(
         event=ALARMS[report["verdict"]],
-        resource={"prefect.resource.id": resource_id(ticker), "prefect.resource.name": tracking.model_name(ticker),
-                  "stockflow.ticker": ticker, "stockflow.version": str(report["version"])},  # fmt: skip
+        resource={
+            "prefect.resource.id": resource_id(ticker),
+            "prefect.resource.name": tracking.model_name(ticker),
+            "stockflow.ticker": ticker,
+            "stockflow.version": str(report["version"]),
+        },  # fmt: skip
         payload={
             "ticker": ticker,
             "reason": alarm_reason(report),
             "monitor_run_id": report["run_id"],
-            **{k: report[k] for k in ("version", "verdict", "live_days", "live_mae_ratio", "test_mae_ratio",
-                                      "decay", "drift", "decay_day")},
+            **{
+                k: report[k]
+                for k in (
+                    "version",
+                    "verdict",
+                    "live_days",
+                    "live_mae_ratio",
+                    "test_mae_ratio",
+                    "decay",
+                    "drift",
+                    "decay_day",
+                )
+            },
         },  # fmt: skip
     )
     if event is None:

@@ -192,7 +192,7 @@ def monitor_chart(trail: pd.DataFrame, reference: pd.DataFrame, live: pd.DataFra
         detail = f": PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" if known else ""
         ax.set(title=f"{name.replace('_', ' ')} {verdict}{detail}", ylabel="density")
         ax.legend(fontsize=8)
-    for ax in axes[1][len(names):]:
+    for ax in axes[1][len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"{report['ticker']} v{report['version']}: {report['verdict']}")
     fig.tight_layout()

@@ -95,5 +95,7 @@ def _last_check(tags: dict) -> str:
     verdict = tags.get(tracking.MONITOR_VERDICT)
     if verdict is None:
         return NextDay.monitor
-    return f"{verdict} (live MAE/persistence {tags.get(tracking.MONITOR_RATIO, 'n/a')}, checked " \
-           f"{tags.get(tracking.MONITOR_AT, '?')})"
+    return (
+        f"{verdict} (live MAE/persistence {tags.get(tracking.MONITOR_RATIO, 'n/a')}, checked "
+        f"{tags.get(tracking.MONITOR_AT, '?')})"
+    )
