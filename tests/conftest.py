@@ -93,3 +93,31 @@ def prefect_harness():
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture()
+def champion(project_dir, small_prices):
+    """v1 of sp500, champion, trained on bars up to June 2018; the project's data then gets the rest of 2018."""
+    from stockflow.prices import to_csv_text
+    from tasks.ingest import ingest
+    from tasks.workspace import Workspace
+
+    ws = Workspace.project(project_dir)
+    held = project_dir.parent / "held.csv"
+    held.write_text(to_csv_text(small_prices[small_prices["Date"] < "2018-06-30"]))
+    ingest(ws, ws.load_params(), f"csv:{held}", "sp500")
+    from tests.helpers import execute
+
+    result = execute(project_dir, ["promote.max_mae_ratio=100"])
+    assert result["promote"]["promote"] and result["promote"]["version"] == 1
+    return ws
+
+
+def append_rest(ws, small_prices):
+    """The project's sp500 file extended to the end of 2018, as the drop folder would extend it."""
+    from stockflow.prices import to_csv_text
+    from tasks.ingest import ingest
+
+    full = ws.root.parent / "full.csv"
+    full.write_text(to_csv_text(small_prices))
+    ingest(ws, ws.load_params(), f"csv:{full}", "sp500")

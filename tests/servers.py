@@ -124,3 +124,22 @@ def dask_cluster(tmp: Path, workers: int, env: dict[str, str]) -> Iterator[str]:
         for proc in reversed(procs):
             stop(proc)
         out.close()
+
+
+@contextmanager
+def prefect_server(tmp: Path) -> Iterator[dict[str, str]]:
+    """`prefect server start` on 127.0.0.1 with its own home (database); yields the environment that points at it."""
+    port = free_port()
+    home = tmp / "prefect-home"
+    home.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}  # fmt: skip
+    log = tmp / "prefect-server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+                                 "--no-ui"], stdout=out, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+    try:
+        wait_until(lambda: requests.get(f"{env['PREFECT_API_URL']}/health", timeout=2).ok, "prefect server", proc, log)
+        yield env
+    finally:
+        stop(proc)

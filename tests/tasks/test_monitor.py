@@ -6,35 +6,9 @@ import pandas as pd
 import pytest
 
 from stockflow.errors import MonitorError
-from stockflow.prices import to_csv_text
 from tasks import monitor, tracking
-from tests.helpers import client, execute
-
-LOOSE = ["promote.max_mae_ratio=100"]
-TRAINED_THROUGH = "2018-06-30"
-
-
-@pytest.fixture()
-def champion(project_dir, small_prices):
-    """v1 of sp500, champion, trained on bars up to June 2018; the project's data then gets the rest of 2018."""
-    from tasks.ingest import ingest
-    from tasks.workspace import Workspace
-
-    ws = Workspace.project(project_dir)
-    held = project_dir.parent / "held.csv"
-    held.write_text(to_csv_text(small_prices[small_prices["Date"] < TRAINED_THROUGH]))
-    ingest(ws, ws.load_params(), f"csv:{held}", "sp500")
-    result = execute(project_dir, LOOSE)
-    assert result["promote"]["promote"] and result["promote"]["version"] == 1
-    return ws
-
-
-def _append_rest(ws, small_prices):
-    from tasks.ingest import ingest
-
-    full = ws.root.parent / "full.csv"
-    full.write_text(to_csv_text(small_prices))
-    ingest(ws, ws.load_params(), f"csv:{full}", "sp500")
+from tests.conftest import append_rest
+from tests.helpers import client
 
 
 @pytest.mark.slow
@@ -48,7 +22,7 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     none_yet = monitor.check(ws, params, "sp500")
     assert none_yet["live_days"] == 0 and none_yet["verdict"] == "too few days" and not none_yet["alarm"]
 
-    _append_rest(ws, small_prices)
+    append_rest(ws, small_prices)
     report = monitor.check(ws, params, "sp500")
     later = small_prices[small_prices["Date"] > "2018-06-29"]
     assert set(monitor.CONTRACT) <= report.keys()
