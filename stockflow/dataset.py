@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from stockflow.config import PreprocessParams
 from stockflow.features import build_features
+
+if TYPE_CHECKING:  # sklearn loads only where scalers are fitted, not where a trained model is only read
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 SPLITS = ("train", "val", "test")
 
@@ -156,6 +159,8 @@ def make_dataset(
 
     # Fit on the rows the training windows contain, and nothing later.
     first_row, last_train_day = decision[0] - lookback + 1, decision[n_train - 1]
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
     scaler = MinMaxScaler if params.scaler == "minmax" else StandardScaler
     feature_scaler = scaler().fit(feats[first_row : last_train_day + 1])
     target_scaler = scaler().fit(target[decision[:n_train]].reshape(-1, 1))

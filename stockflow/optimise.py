@@ -12,7 +12,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from stockflow.backtest import Rules, forecast_signals, run_backtest
 from stockflow.config import BacktestParams
@@ -76,6 +75,11 @@ def candidates(
     space: dict[str, list], method: Literal["grid", "random"], samples: int = 20, seed: int = 0
 ) -> list[dict]:
     """Every combination (grid), or `samples` distinct ones drawn at random (random search)."""
+    from sklearn.model_selection import (
+        ParameterGrid,
+        ParameterSampler,
+    )  # imported here: a monitor check needs no sklearn
+
     grid = ParameterGrid(space)
     if method == "grid" or samples >= len(grid):
         return list(grid)

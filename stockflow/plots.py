@@ -183,10 +183,13 @@ def monitor_chart(trail: pd.DataFrame, reference: pd.DataFrame, live: pd.DataFra
     for ax, name in zip(axes[1], names, strict=False):
         s = report["drift_inputs"][name]
         ref, now = reference[name].dropna(), live[name].dropna()
-        bins = np.histogram_bin_edges(pd.concat([ref, now]), bins=40) if len(ref) + len(now) else 10
-        ax.hist(ref, bins=bins, density=True, alpha=0.5, color="tab:gray", label=f"training window ({len(ref)})")
+        bins = np.histogram_bin_edges(pd.concat([ref, now]), bins=40) if len(ref) + len(now) else np.arange(11)
+        # Step outlines rather than bars: one artist per distribution, not forty (half the time of the figure).
+        ax.stairs(np.histogram(ref, bins, density=True)[0], bins, fill=True, alpha=0.5, color="tab:gray",
+                  label=f"training window ({len(ref)})")  # fmt: skip
         if len(now):
-            ax.hist(now, bins=bins, density=True, alpha=0.6, color="tab:orange", label=f"last live days ({len(now)})")
+            ax.stairs(np.histogram(now, bins, density=True)[0], bins, color="tab:orange", lw=1.5,
+                      label=f"last live days ({len(now)})")  # fmt: skip
         known = s["psi"] is not None and s["psi"] == s["psi"]
         verdict = ("DRIFTED" if s["drifted"] else "stable") if known else "too few days"
         detail = f": PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" if known else ""

@@ -13,14 +13,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from stockflow.dataset import Dataset
 from stockflow.errors import PriceFileError
 from stockflow.prices import normalise
+
+if TYPE_CHECKING:
+    from stockflow.dataset import Dataset
 
 
 def read_price_file(path: Path | str) -> pd.DataFrame:
@@ -140,6 +142,8 @@ def save_dataset(data: Dataset, arrays_path: Path, transform_path: Path) -> None
 
 def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
     """A dataset saved by `save_dataset`."""
+    from stockflow.dataset import Dataset
+
     with np.load(arrays_path, allow_pickle=False) as npz:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
 

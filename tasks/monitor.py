@@ -51,7 +51,7 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
             f"(`stockflow run --ticker {ticker}`) to monitor its successor."
         )
     prices = validated_prices(ws, params, path, MonitorError, "check")
-    forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])
+    forecasts = _forecasts(ws, registry, ticker, version, prices, path)
     days = monitoring.day_frame(prices, forecasts)
     data_through = pd.Timestamp(tags[tracking.DATA_THROUGH])
     windows = {name: tuple(pd.Timestamp(d) for d in tags[key].split(".."))
@@ -78,6 +78,25 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
     report["run_id"] = _record(ws, params, report, trail, compared, trigger, links or {})
     report["seconds"] = round(time.perf_counter() - started, 3)
     return strict(report)
+
+
+def _forecasts(ws: Workspace, registry: Any, ticker: str, version: Any, prices: pd.DataFrame, path: Path):
+    """The registered model's forecast for every day of the file, as its pyfunc gives them.
+
+    Kept per version and data bytes: checking the same file again (the UI open, a second look)
+    does not load TensorFlow again; a new bar means new bytes, and the model runs.
+    """
+    from tasks.workspace import md5
+
+    cache = (
+        ws.root / ".stockflow" / "cache" / "forecasts" / f"{ticker}-v{version.version}-{version.run_id}-{md5(path)}.csv"
+    )
+    if cache.is_file():
+        return pd.read_csv(cache, parse_dates=["date"])
+    forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])[["date", "forecast"]]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(forecasts, cache, float_format="%.17g")
+    return forecasts
 
 
 def note_alarm(ws: Workspace, params: Params, report: dict) -> None:
@@ -169,7 +188,9 @@ def monitor_text(r: dict) -> str:
         f"  MAE / persist.   live {ratio(r['live_mae_ratio'])}   on its test window {ratio(r['test_mae_ratio'])}"
         + ("" if r["live_dm_pvalue"] is None else f"   (Diebold-Mariano p {r['live_dm_pvalue']:.3f})"),
         f"  decay (CUSUM)    {'YES, from ' + r['decay_day'] if r['decay'] else 'no'}: statistic "
-        f"{r['cusum']:.2f}, threshold {r['threshold']:.2f}",
+        f"{r['cusum']:.2f}, threshold {r['threshold']:.2f}"
+        if r["decay_testable"]
+        else "  decay (CUSUM)    n/a: the champion forecasts persistence itself (shrink 0): it cannot fall behind",
     ]
     for name, s in r["drift_inputs"].items():
         flag = "DRIFTED" if s["drifted"] else "ok"

@@ -27,12 +27,34 @@ def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -
 
 
 def validated_prices(ws: Workspace, params: Params, path: Path, refusal: type[StockflowError], what: str):
-    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor)."""
+    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor).
+
+    A pass is remembered under a key of the file's bytes, the suite, the thresholds and the
+    validation code: the same bytes under the same rules pass again without loading Great
+    Expectations (a few seconds of imports). A failure is never remembered: it is reported in full.
+    """
     prices = read_price_file(path)
+    marker = ws.root / ".stockflow" / "cache" / "validated" / _validation_key(ws, params, path)
+    if marker.is_file():
+        return prices
     report = check_frame(ws.load_suite(params.validate_.suite), params, prices, str(path))
     if not report.success:
         raise refusal(report.to_text() + f"\nNo {what} from data that fails validation.")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    write_json(marker, {"source": str(path), "rows": report.rows, "warnings": len(report.warnings)})
     return prices
+
+
+def _validation_key(ws: Workspace, params: Params, path: Path) -> str:
+    import hashlib
+    import json
+
+    from stockflow import validation
+    from tasks.workspace import md5
+
+    parts = [md5(path), md5(ws.suite_file(params.validate_.suite)), json.dumps(params.validate_.model_dump()),
+             md5(Path(validation.__file__))]  # fmt: skip
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:

@@ -97,3 +97,19 @@ def test_verdict_and_cool_down():
     assert monitoring.verdict(30, False, False, 20) == "ok"
     assert monitoring.alarm_due("decayed", None, 63) and not monitoring.alarm_due("ok", None, 63)
     assert not monitoring.alarm_due("drifted", 10, 63) and monitoring.alarm_due("drifted", 63, 63)
+
+
+def test_circular_blocks_are_arch_s_circular_block_bootstrap():
+    from arch.bootstrap import CircularBlockBootstrap
+
+    n, block = 50, 7
+    ours = monitoring.circular_blocks(n, n, block, 2000, np.random.default_rng(3))
+    # Each row: runs of `block` consecutive indices modulo n, as arch draws them ...
+    steps = (np.diff(ours, axis=1) % n).reshape(-1)
+    assert set(np.unique(steps)) <= set(range(n)) and np.mean(steps == 1) >= (block - 1) / block - 0.02
+    # ... so that every index is drawn equally often, as with arch's draws of the same series.
+    arch_draws = np.concatenate([s[0][0] for s in CircularBlockBootstrap(block, np.arange(n), seed=3).bootstrap(2000)])
+    assert np.allclose(np.bincount(ours.ravel(), minlength=n) / ours.size, 1 / n, atol=0.004)
+    assert np.allclose(np.bincount(arch_draws, minlength=n) / arch_draws.size, 1 / n, atol=0.004)
+    assert ours.shape == (2000, n) and monitoring.circular_blocks(n, 12, block, 3, np.random.default_rng(0)).shape == (
+        3, 12)  # fmt: skip
