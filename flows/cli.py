@@ -476,15 +476,28 @@ def replay(
     ticker: Ticker = None,
     start: Annotated[str, typer.Option(help="First as-of date (YYYY-MM-DD).")] = "2015-01-01",
     every: Annotated[str, typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M.")] = "3M",
+    policy: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Compare retraining policies instead: every:3M, alarm, once (repeatable, "
+            "or comma-separated; `all` for the three).",
+        ),
+    ] = None,  # fmt: skip
     end: Annotated[Optional[str], typer.Option(help="Stop trading here (default: the last bar).")] = None,
     sets: Sets = None,
     root: Root = None,
 ) -> None:
-    """Simulate scheduled retraining over history: train at each as-of date on data up to it, gate, trade.
+    """Simulate retraining over history: does retraining pay, and on a clock or on the monitor's evidence?
 
-    Prints each step (as-of, version, decision, error vs persistence) and the stitched out-of-sample
-    result of "always the current champion" against "train once" and Buy-and-Hold. The registry is
-    not touched; every step is an MLflow run under one parent run.
+    Without --policy: train at each as-of date (--start, --every) on data up to it, gate, and let the
+    champion trade until the next; prints each step and "always the current champion" against "train
+    once" and Buy-and-Hold. With --policy: the policies side by side, day by day from --start: `every:3M`
+    retrains on a clock, `alarm` when the monitor's tests (stockflow monitor) say decayed or drifted,
+    `once` never; for each, the stitched out-of-sample MAE ratio to persistence, the Sharpe net of costs,
+    the retrains and the alarms, and a plot. The registry is not touched; each replay is an MLflow run
+    with a child run per step or policy.
     """
     _setup()
     from stockflow.errors import UsageError
@@ -494,6 +507,32 @@ def replay(
     ws = _workspace(root)
     params = ws.load_params(sets or [])
     name = _ticker(ticker, params)
+    if policy:
+        import pandas as pd
+
+        from stockflow.policies import parse_policy
+
+        chosen = [p.strip() for text in policy for p in text.split(",") if p.strip()]
+        chosen = ["every:3M", "alarm", "once"] if chosen == ["all"] else chosen
+        try:
+            for text in chosen:
+                parse_policy(text)
+            prices = read_price_file(ws.project_data_file(name))
+            if not prices["Date"].min() < pd.Timestamp(start) < prices["Date"].max():
+                raise ValueError(f"--start {start} must lie inside the data ({prices['Date'].min().date()} .. "
+                                 f"{prices['Date'].max().date()})")  # fmt: skip
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        from flows.replay import replay_policies
+        from flows.server import prefect_api
+        from stockflow.summary import policies_summary
+
+        with prefect_api():
+            result = replay_policies(ticker=name, root=str(ws.root), policies=chosen, start=start, end=end,
+                                     overrides=list(sets or []), progress=True)  # fmt: skip
+        typer.echo(policies_summary(result))
+        typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")
+        return
     try:  # bad dates or interval fail here, before any flow run starts
         parse_every(every)
         as_of_dates(read_price_file(ws.project_data_file(name)), start, every, end)

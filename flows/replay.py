@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from tasks import replay as steps
@@ -34,6 +34,36 @@ def replay(ticker: str | None = None, root: str | None = None, start: str = "201
             champion = s.forecaster if s.decision.promote else champion
             done.append(s)
         return steps.conclude(r, done, every, start)
+    except BaseException as exc:
+        steps.abort(r, exc)
+        raise
+
+
+@task(name="replay_policy", cache_policy=NO_CACHE)
+def replay_policy(r: steps.Replay, policy: str, fits: dict, progress: bool) -> dict[str, Any]:
+    """Replay one retraining policy day by day over the span; record it as a child run."""
+    return steps.run_policy(r, policy, fits, progress)
+
+
+def _policies_run_name() -> str:
+    p = runtime.flow_run.parameters
+    return f"replay {p.get('ticker') or ''} {' vs '.join(p.get('policies') or [])}".replace("  ", " ")
+
+
+@flow(name="replay-policies", flow_run_name=_policies_run_name, log_prints=True)
+def replay_policies(ticker: str | None = None, root: str | None = None, policies: list[str] | None = None,
+                    start: str = "2005-01-01", end: str | None = None, overrides: list[str] | None = None,
+                    progress: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Retraining policies over the same history, side by side: a clock, the monitor's alarm, train once."""
+    root_path = project_root(root)
+    overrides = list(overrides or [])
+    ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
+    chosen = list(policies or ["every:3M", "alarm", "once"])
+    r = steps.begin_policies(root_path, ticker, chosen, start, end, overrides)
+    fits: dict = {}  # models by as-of date, shared: two policies retraining on one day train one model
+    try:
+        results = [replay_policy(r, policy, fits, progress) for policy in chosen]
+        return steps.conclude_policies(r, results)
     except BaseException as exc:
         steps.abort(r, exc)
         raise

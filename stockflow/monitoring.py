@@ -331,12 +331,17 @@ def _finite_or_none(value: Any) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int) -> bool:
-    """Raise an alarm on `decayed` or `drifted`, unless this champion raised one fewer than `cooldown_days` ago.
+def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, drift_alarmed: bool = False) -> bool:
+    """Whether a check's verdict raises an alarm, given the alarms this champion raised before.
 
-    A retrain that the gate rejects leaves the same champion in place, still decayed: without the
-    cool-down every daily check would start another retrain.
+    `decayed` alarms, unless this champion raised an alarm fewer than `cooldown_days` live days ago
+    (a retrain the gate rejected leaves it in place, still decayed: without the cool-down every
+    daily check would start another). `drifted` alarms once per champion: its challenger, trained
+    on the drifted days, was then judged against it there, and a champion that survived that gate
+    has shown it still works on them; drift alone says nothing new the next day.
     """
+    if verdict_ == "drifted" and drift_alarmed:
+        return False
     if verdict_ not in ("decayed", "drifted"):
         return False
     return days_since_alarm is None or days_since_alarm >= cooldown_days

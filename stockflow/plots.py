@@ -200,3 +200,28 @@ def monitor_chart(trail: pd.DataFrame, reference: pd.DataFrame, live: pd.DataFra
     fig.suptitle(f"{report['ticker']} v{report['version']}: {report['verdict']}")
     fig.tight_layout()
     return fig
+
+
+def policy_chart(equity: pd.DataFrame, retrains: dict[str, list], table: pd.DataFrame, title: str) -> Any:
+    """Retraining policies side by side: equity curves (retrain days marked), then MAE ratio and retrains per policy."""
+    fig = plt.figure(figsize=(12, 6.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=(3, 2))
+    top = fig.add_subplot(grid[0, :])
+    for name in equity.columns:
+        line = top.plot(equity.index, equity[name], lw=1, label=str(name).replace("_", " "))[0]
+        days = [d for d in retrains.get(name, []) if d in equity.index]
+        if days:
+            top.plot(days, equity.loc[days, name], "|", ms=10, color=line.get_color())
+    top.set(title=f"{title}  (| = a retrain)", ylabel="equity, net of costs")
+    top.legend(fontsize=8)
+    ratio, count = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    y = np.arange(len(table))
+    ratio.barh(y, (table["mae_ratio"] - 1.0) * 100, color=np.where(table["mae_ratio"] > 1, "tab:red", "tab:green"))
+    ratio.axvline(0, color="black", lw=0.8)
+    ratio.set(yticks=y, yticklabels=table["policy"], xlabel="stitched MAE vs persistence, % (below 0 beats it)")
+    count.barh(y - 0.2, table["retrains"], height=0.4, color="tab:blue", label="retrains")
+    count.barh(y + 0.2, table["alarms"], height=0.4, color="tab:orange", label="alarms")
+    count.set(yticks=y, yticklabels=table["policy"], xlabel="count")
+    count.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -63,8 +63,17 @@ class Step:
     decision: Decision
 
 
-def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataFrame]:
-    """A model trained on `prices` (already cut at the as-of date) and its own test-window forecasts."""
+@dataclass(frozen=True)
+class Fitted:
+    """A model trained at an as-of date: itself, its test-window forecasts, and its training window."""
+
+    forecaster: Forecaster
+    test: pd.DataFrame  # date, target_date, close, actual, forecast
+    train_window: tuple[pd.Timestamp, pd.Timestamp]  # first and last training decision day
+
+
+def fit_at(prices: pd.DataFrame, params: Params) -> Fitted:
+    """A model trained on `prices` (already cut at the as-of date), with its own test-window forecasts."""
     data = make_dataset(prices, params.preprocess)
     forecaster, _ = fit_forecaster(data, params.train)
     dates = pd.to_datetime(data.dates["test"])
@@ -76,7 +85,15 @@ def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataF
             "actual": data.next_close["test"],
         }
     )
-    return forecaster, test.assign(forecast=forecasts_on(forecaster.forecast, prices, test["date"]).to_numpy())
+    test = test.assign(forecast=forecasts_on(forecaster.forecast, prices, test["date"]).to_numpy())
+    train = pd.to_datetime(data.dates["train"])
+    return Fitted(forecaster, test, (train[0], train[-1]))
+
+
+def train_at(prices: pd.DataFrame, params: Params) -> tuple[Forecaster, pd.DataFrame]:
+    """A model trained on `prices` (already cut at the as-of date) and its own test-window forecasts."""
+    fitted = fit_at(prices, params)
+    return fitted.forecaster, fitted.test
 
 
 def period_frame(prices: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) -> pd.DataFrame:
@@ -90,15 +107,17 @@ def period_frame(prices: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp) 
     ).reset_index(drop=True)  # fmt: skip
 
 
-def step(prices: pd.DataFrame, params: Params, as_of: pd.Timestamp, champion: Forecaster | None) -> tuple:
-    """Train at `as_of`, score challenger and champion on the challenger's test window, decide."""
+def step(prices: pd.DataFrame, params: Params, as_of: pd.Timestamp, champion: Forecaster | None,
+         fitted: Fitted | None = None) -> tuple:  # fmt: skip
+    """Train at `as_of` (or take `fitted`, trained there), score challenger and champion on its test window, decide."""
     seen = prices[prices["Date"] <= as_of].reset_index(drop=True)
-    challenger, test = train_at(seen, params)
+    fitted = fitted or fit_at(seen, params)
+    test = fitted.test
     ours = score_window(seen, test, test["forecast"], params.backtest)
     theirs = None
     if champion is not None:
         theirs = score_window(seen, test, forecasts_on(champion.forecast, seen, test["date"]), params.backtest)
-    return challenger, decide(ours, theirs, params.promote)
+    return fitted.forecaster, decide(ours, theirs, params.promote)
 
 
 def _mae_ratio(frame: pd.DataFrame) -> float:

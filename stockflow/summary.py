@@ -145,3 +145,19 @@ def replay_summary(result: dict[str, Any]) -> str:
     else:
         lines += ["", "  no model passed the gate: nothing traded"]
     return "\n".join(lines)
+
+
+def policies_summary(result: dict[str, Any]) -> str:
+    """Retraining policies side by side: stitched out-of-sample error, net Sharpe, retrains and alarms."""
+    table = result["table"]
+    lines = [f"retraining policies for {result['ticker']}, out of sample from {result['start']} "
+             f"({int(table['days'].iloc[0])} days)", ""]  # fmt: skip
+    lines.append(f"  {'policy':<12}{'MAE/persist.':>13}{'Sharpe':>8}{'return':>9}{'max DD':>9}{'retrains':>10}"
+                 f"{'promoted':>10}{'alarms':>8}")  # fmt: skip
+    for row in table.to_dict("records"):
+        lines.append(
+            f"  {row['policy']:<12}{row['mae_ratio']:>13.4f}{row['sharpe']:>8.2f}{row['total_return']:>9.1%}"
+            f"{row['max_drawdown']:>9.1%}{row['retrains']:>10}{row['promotions']:>10}{row['alarms']:>8}"
+        )
+    lines.append("  (Sharpe net of costs; a retrain replaces the champion only through the gate)")
+    return "\n".join(lines)

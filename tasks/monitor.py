@@ -59,15 +59,16 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
     inputs = monitoring.model_inputs(prices)
     result, trail = monitoring.check(days, inputs, windows, data_through, params.monitor)
     strategy = monitoring.live_strategy(prices, monitoring.live_days(days, data_through), params.backtest)
-    last_alarm = tags.get(tracking.MONITOR_ALARMED)
-    since = None if not last_alarm else int((trail["target_date"] > pd.Timestamp(last_alarm)).sum())
+    last_alarm = tags.get(tracking.MONITOR_ALARMED, "")  # "2019-01-02 drifted": the day and the verdict
+    since = None if not last_alarm else int((trail["target_date"] > pd.Timestamp(last_alarm.split()[0])).sum())
+    drift_alarmed = "drifted" in tags.get(tracking.MONITOR_ALARMS, "")
     report = {
         "ticker": ticker,
         "version": int(version.version),
         **result.to_dict(),
         # The ratio the gate saw when it promoted the champion; the check's own recomputation is the same days.
         "test_mae_ratio": float(tags.get(tracking.TEST_MAE_RATIO, result.test_mae_ratio)),
-        "alarm": monitoring.alarm_due(result.verdict, since, params.monitor.cooldown_days),
+        "alarm": monitoring.alarm_due(result.verdict, since, params.monitor.cooldown_days, drift_alarmed),
         "data_through": str(data_through.date()),
         "trained_at": tags.get(tracking.TRAINED_AT, "unknown"),
         "champion_run_id": version.run_id,
@@ -102,8 +103,12 @@ def _forecasts(ws: Workspace, registry: Any, ticker: str, version: Any, prices: 
 def note_alarm(ws: Workspace, params: Params, report: dict) -> None:
     """Remember on the version that it raised an alarm today (its cool-down counts from this day)."""
     day = report["last_day"] or str(dt.date.today())
-    tracker_for(ws.root, params).set_version_tags(report["ticker"], report["version"],
-                                                  {tracking.MONITOR_ALARMED: day})  # fmt: skip
+    registry = tracker_for(ws.root, params)
+    raised = registry.client.get_model_version(tracking.model_name(report["ticker"]), str(report["version"])).tags
+    kinds = sorted({*filter(None, raised.get(tracking.MONITOR_ALARMS, "").split(",")), report["verdict"]})
+    registry.set_version_tags(report["ticker"], report["version"],
+                              {tracking.MONITOR_ALARMED: f"{day} {report['verdict']}",
+                               tracking.MONITOR_ALARMS: ",".join(kinds)})  # fmt: skip
     monitor_tracker_for(ws.root, params).set_tags(report["run_id"], {"stockflow.alarm": f"raised on {day}"})
 
 

@@ -100,3 +100,89 @@ def abort(r: Replay, exc: BaseException) -> None:
         tracker_for(r.ws.root, r.params).finish(r.run_id, failure=failure_reason(exc))
     finally:
         r.ws.remove()
+
+
+# --- retraining policies side by side (`stockflow replay --policy ...`) ---------------------------------------
+
+
+def begin_policies(root: Path | str, ticker: str, policies: list[str], start: str, end: str | None,
+                   overrides: list[str]) -> Replay:  # fmt: skip
+    """Check the policies and dates, snapshot the data, open the parent run of a policy replay."""
+    from stockflow.policies import parse_policy
+
+    for text in policies:
+        parse_policy(text)
+    root = Path(root).resolve()
+    check_ticker(ticker)
+    params = Workspace.project(root).load_params(overrides)
+    ws = Workspace.private(root, ticker)
+    try:
+        data_md5 = ws.snapshot_data(ticker)
+        prices = read_price_file(ws.data_file(ticker))
+        first, last = pd.Timestamp(start), pd.Timestamp(end) if end else prices["Date"].max()
+        if not prices["Date"].min() < first < last:
+            raise ValueError(f"--start {start} must lie inside the data ({prices['Date'].min().date()} .. "
+                             f"{prices['Date'].max().date()}) and before --end")  # fmt: skip
+        code_tags, _ = provenance.code_version(root)
+        tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
+                "stockflow.replay": f"policies {', '.join(policies)} from {start}"}  # fmt: skip
+        name = f"replay {provenance.describe(ticker, params, root)}: {' vs '.join(policies)} from {start}"
+        run_id = tracker_for(root, params).open_run(name, params.flat(), tags)
+    except BaseException:
+        ws.remove()
+        raise
+    return Replay(ws, ticker, params, run_id, [first], [last])
+
+
+def run_policy(r: Replay, policy: str, fits: dict, progress: bool = False) -> dict[str, Any]:
+    """Replay one policy over the span; its figures, equity and retrain days, recorded as a child run."""
+    from tqdm.auto import tqdm
+
+    from stockflow import policies
+
+    prices = read_price_file(r.ws.data_file(r.ticker))
+    start, end = r.dates[0], r.bounds[0]
+    days = int(((prices["Date"] >= start) & (prices["Date"] < end)).sum())
+    with tqdm(total=days, desc=f"{r.ticker} {policy}", unit="day", disable=not progress, leave=False) as bar:
+        outcome = policies.simulate(prices, r.params, policies.parse_policy(policy), start, end, fits, bar.update)
+    figures, equity = policies.scores(prices, outcome, r.params)
+    tracker = tracker_for(r.ws.root, r.params)
+    child = tracker.open_run(f"{r.ticker} {policy}", {"policy": policy},
+                             {tracking.TICKER: r.ticker, "stockflow.policy": policy,
+                              "stockflow.retrained_on": ", ".join(str(d.date()) for d in outcome.retrains)[:4000],
+                              "stockflow.alarms": "; ".join(f"{d.date()} {v}" for d, v in outcome.alarms)[:4000]},
+                             parent=r.run_id)  # fmt: skip
+    tracker.log_metrics(child, {f"policy/{k}": v for k, v in figures.items()})
+    tracker.finish(child)
+    return {"policy": policy, **figures, "equity": equity, "retrained_on": outcome.retrains,
+            "alarms_on": outcome.alarms, "forecasts": outcome.forecasts}  # fmt: skip
+
+
+KEPT_APART = ("equity", "retrained_on", "alarms_on", "forecasts")  # a policy's series: files and plots, not the table
+
+
+def conclude_policies(r: Replay, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The policies' table, equity curves and plot on the parent run."""
+    from stockflow import plots
+    from stockflow.policies import hold_equity
+
+    tracker = tracker_for(r.ws.root, r.params)
+    prices = read_price_file(r.ws.data_file(r.ticker))
+    out = r.ws.work / "outputs" / r.ticker / "replay"
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame([{k: v for k, v in res.items() if k not in KEPT_APART} for res in results])
+    write_csv(table, out / "policies.csv")
+    equity = pd.DataFrame({res["policy"]: res["equity"] for res in results})
+    equity["buy_and_hold"] = hold_equity(prices, results[0]["forecasts"], r.params).to_numpy()
+    write_csv(equity, out / "policies_equity.csv", index=True, index_label="date")
+    title = f"{r.ticker}: retraining policies, out of sample from {r.dates[0].date()}"
+    marks = {res["policy"]: res["retrained_on"] for res in results}
+    save_figure(plots.policy_chart(equity, marks, table, title), out / "policies.png")
+    for name in ("policies.csv", "policies_equity.csv"):
+        tracker.log_file(r.run_id, out / name, "replay")
+    tracker.log_file(r.run_id, out / "policies.png")
+    tracker.log_metrics(r.run_id, {f"policy/{row['policy']}.{k}": v for row in table.to_dict("records")
+                                   for k, v in row.items() if k != "policy"})  # fmt: skip
+    tracker.finish(r.run_id)
+    r.ws.remove()
+    return {"run_id": r.run_id, "ticker": r.ticker, "table": table, "start": str(r.dates[0].date())}

@@ -43,7 +43,7 @@ DATA_THROUGH, TRAIN_WINDOW, TEST_WINDOW = "stockflow.data_through", "stockflow.t
 TEST_MAE_RATIO = "stockflow.test_mae_ratio"
 # ... and what the last monitor check said of it.
 MONITOR_VERDICT, MONITOR_RATIO, MONITOR_AT = "monitor.verdict", "monitor.live_mae_ratio", "monitor.checked_at"
-MONITOR_RUN, MONITOR_ALARMED = "monitor.run_id", "monitor.alarmed_on"
+MONITOR_RUN, MONITOR_ALARMED, MONITOR_ALARMS = "monitor.run_id", "monitor.alarmed_on", "monitor.alarms_raised"
 ALARM_REASON, ALARM_RUN = "stockflow.alarm_reason", "stockflow.alarm_monitor_run"
 
 CHAMPION, CHALLENGER = "champion", "challenger"

@@ -96,7 +96,10 @@ def test_verdict_and_cool_down():
     assert monitoring.verdict(30, False, True, 20) == "drifted"
     assert monitoring.verdict(30, False, False, 20) == "ok"
     assert monitoring.alarm_due("decayed", None, 63) and not monitoring.alarm_due("ok", None, 63)
-    assert not monitoring.alarm_due("drifted", 10, 63) and monitoring.alarm_due("drifted", 63, 63)
+    assert not monitoring.alarm_due("decayed", 10, 63) and monitoring.alarm_due("decayed", 63, 63)
+    # Drift alarms once per champion; decay can alarm after a drift alarm, once the cool-down has passed.
+    assert monitoring.alarm_due("drifted", None, 63) and not monitoring.alarm_due("drifted", 100, 63, True)
+    assert monitoring.alarm_due("decayed", 100, 63, True)
 
 
 def test_circular_blocks_are_arch_s_circular_block_bootstrap():
