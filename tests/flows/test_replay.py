@@ -75,3 +75,62 @@ def test_replay_command_refuses_a_bad_interval(project_dir):
 
     out = CliRunner().invoke(app, ["replay", "--root", str(project_dir), "--start", "2017-01-01", "--every", "3Q"])
     assert out.exit_code == 2 and "e.g. 10D, 2W, 3M, 1Y" in out.output
+
+
+def test_policies_parse():
+    from stockflow.policies import parse_policy
+
+    assert parse_policy("every:3M").every == pd.DateOffset(months=3) and parse_policy("ALARM").name == "alarm"
+    with pytest.raises(ValueError, match="every:<count>"):
+        parse_policy("sometimes")
+
+
+@pytest.mark.slow
+def test_a_policy_forecasts_each_day_from_bars_before_it(project_dir, small_prices):
+    from stockflow.policies import parse_policy, simulate
+    from tasks.workspace import Workspace
+
+    params = Workspace.project(project_dir).load_params(LOOSE)
+    start, cut = pd.Timestamp("2018-06-01"), pd.Timestamp("2018-10-01")
+    first = simulate(small_prices, params, parse_policy("every:2M"), start, small_prices["Date"].max())
+    changed = small_prices.copy()
+    changed.loc[changed["Date"] > cut, ["Open", "High", "Low", "Close"]] *= 1.3
+    again = simulate(changed, params, parse_policy("every:2M"), start, small_prices["Date"].max())
+    before = first.forecasts["target_date"] <= cut
+    assert before.sum() > 60 and first.retrains == again.retrains
+    assert (first.forecasts.loc[before, "forecast"] == again.forecasts.loc[before, "forecast"]).all()
+    assert first.forecasts["date"].iloc[0] == small_prices.loc[small_prices["Date"] >= start, "Date"].iloc[0]
+    assert len(first.retrains) == 3  # Aug, Oct, Dec
+
+
+@pytest.mark.slow
+def test_policy_replay_prints_and_records_the_policies_side_by_side(project_dir, prefect_harness):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = CliRunner().invoke(app, ["replay", "--root", str(project_dir), "--policy", "all", "--start", "2018-07-01",
+                                   *[a for o in LOOSE for a in ("--set", o)]])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    for policy in ("every:3M", "alarm", "once"):
+        assert f"  {policy}" in out.output
+    mlflow.set_tracking_uri(f"sqlite:///{project_dir / 'mlruns' / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=["stockflow"], output_format="list")
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = {r.data.tags["stockflow.policy"]: r for r in runs if "mlflow.parentRunId" in r.data.tags}
+    assert set(children) == {"every:3M", "alarm", "once"} and parent.info.status == "FINISHED"
+    assert children["once"].data.metrics["policy/retrains"] == 0
+    assert children["every:3M"].data.metrics["policy/retrains"] == 1  # 2018-10-01
+    assert 0.5 < parent.data.metrics["policy/alarm.mae_ratio"] < 1.5
+    client = mlflow.MlflowClient()
+    assert "policies.png" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert not client.search_registered_models()
+
+
+def test_policy_replay_refuses_an_unknown_policy(project_dir):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out = CliRunner().invoke(app, ["replay", "--root", str(project_dir), "--policy", "weekly"])
+    assert out.exit_code == 2 and "every:<count>" in out.output
