@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, runtime, task
+from prefect import flow, get_run_logger, runtime, tags, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.schedule import take_new_bars
@@ -103,7 +103,12 @@ def raise_alarm(root: str, report: dict[str, Any]) -> str:
 
 
 def _flow_run_name() -> str:
-    tickers = runtime.flow_run.parameters.get("tickers") or []
+    """`monitor sp500,nasdaq`: the tickers it checks (params.yaml's watchlist when none are given)."""
+    p = runtime.flow_run.parameters
+    try:
+        tickers = p.get("tickers") or Workspace.project(project_root(p.get("root"))).load_params().data.tickers
+    except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
+        tickers = []
     return f"monitor {','.join(tickers)}" if tickers else "monitor"
 
 
@@ -116,11 +121,12 @@ def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
     checks, alarms, failed = {}, {}, {}
     for ticker in names:
         try:
-            if take_bars:
-                take_new_bars(root_path, ticker)
-            checks[ticker] = report = check_champion(root_path, ticker)
-            if report["alarm"]:
-                alarms[ticker] = raise_alarm(root_path, report)
+            with tags(ticker, "kind:monitor"):  # its task runs, tagged as a retrain's are
+                if take_bars:
+                    take_new_bars(root_path, ticker)
+                checks[ticker] = report = check_champion(root_path, ticker)
+                if report["alarm"]:
+                    alarms[ticker] = raise_alarm(root_path, report)
         except StockflowError as exc:
             failed[ticker] = str(exc).splitlines()[0]
             get_run_logger().error("%s: not checked: %s", ticker, failed[ticker])

@@ -166,7 +166,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     tracker = tracker_for(ex.ws.root, ex.params)
-    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
+    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, headline=False)  # logged once, complete, below
     f = catalog.files("promote", ex.ws, ex.ticker)
     tracker.log_forecaster(
         ex.run_id,

@@ -38,8 +38,13 @@ def summaries(ws: Workspace, ticker: str) -> dict[str, dict]:
     return found
 
 
-def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: str = catalog.NAMES[-2]) -> list[str]:
-    """Log every stage up to `upto` that left a summary; the names of those logged."""
+def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: str = catalog.NAMES[-2],
+               headline: bool = True) -> list[str]:  # fmt: skip
+    """Log every stage up to `upto` that left a summary; the names of those logged.
+
+    With `headline`, also the headline figures known so far (a run that stops before `promote`); a run that
+    gets to `promote` logs them once, complete, there.
+    """
     done = summaries(ws, ticker)
     logged = []
     for s in catalog.STAGES[: catalog.NAMES.index(upto) + 1]:
@@ -54,6 +59,6 @@ def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: 
         if s.name == "train" and (folder / "history.csv").is_file():
             tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
         logged.append(s.name)
-    if {"evaluate", "backtest"} <= done.keys():
+    if headline and {"evaluate", "backtest"} <= done.keys():
         tracker.log_metrics(run_id, for_mlflow(headline(done["evaluate"], done["backtest"])))
     return logged

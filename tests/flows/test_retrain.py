@@ -40,6 +40,8 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
         assert len(c.get_metric_history(run.info.run_id, curve)) == 1
     m = run.data.metrics
     assert set(for_mlflow(dict.fromkeys(HEADLINE))) <= set(m)
+    for key in for_mlflow(dict.fromkeys(HEADLINE)):  # logged once, complete: one point per headline figure
+        assert len(c.get_metric_history(run.info.run_id, key)) == 1, key
     ratio = m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"]
     assert abs(m["Headline/mae_pct"] - 100 * ratio) <= 0.005 and np.isclose(m["evaluate/mae_ratio"], ratio)
     assert abs(m["Headline/sharpe"] - m["backtest/strategy.sharpe"]) <= 0.0005 and "backtest/buy_and_hold.sharpe" in m

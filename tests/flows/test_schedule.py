@@ -104,3 +104,22 @@ def test_bad_new_bars_are_refused_and_nothing_changes(project_dir, small_prices,
     assert "Low <= Open" in (drop / "rejected" / "sp500-bad.csv.report.md").read_text() or (
         drop / "rejected" / "sp500-bad.csv.report.md").read_text().count("|") > 4  # fmt: skip
     assert scheduled_retrain(root=str(project_dir))["retrained"] is False
+
+
+def test_the_monitor_deployment_checks_after_the_retrain_and_its_alarms_start_the_retrain():
+    from prefect.flows import load_flow_from_entrypoint
+
+    from flows.monitor import ALARMS, resource_id
+
+    spec = {d["name"]: d for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]}
+    monitor, retrain = spec["monitor"], spec["retrain"]
+    flow = load_flow_from_entrypoint(str(REPO / monitor["entrypoint"]))
+    assert flow.name == "monitor" and flow.validate_parameters(monitor["parameters"])["root"] == "."
+    (check,) = monitor["schedules"]
+    (clock,) = retrain["schedules"]
+    assert check["timezone"] == clock["timezone"] and check["cron"].split()[1] > clock["cron"].split()[1]
+    (trigger,) = retrain["triggers"]
+    assert set(trigger["expect"]) == set(ALARMS.values()) and trigger["for_each"] == ["prefect.resource.id"]
+    assert trigger["match"]["prefect.resource.id"] == resource_id("*")
+    retrain_flow = load_flow_from_entrypoint(str(REPO / retrain["entrypoint"]))
+    assert set(trigger["parameters"]) <= set(retrain_flow.parameters.properties)
