@@ -152,6 +152,7 @@ class PredictParams(_Section):
     """When `stockflow predict` refuses to forecast."""
 
     max_stale_days: int = Field(5, ge=0, description="refuse to forecast from data whose last bar is older")
+    calendar: str = Field("XNYS", description="exchange_calendars code of the exchange whose next session is forecast")
 
 
 class MonitorParams(_Section):

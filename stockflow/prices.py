@@ -43,3 +43,26 @@ def next_dates(dates: pd.Series) -> dict:
     """Each date -> the next date in the series (the day a decision made at its close is about)."""
     dates = pd.Series(pd.to_datetime(dates)).reset_index(drop=True)
     return dict(zip(dates.iloc[:-1], dates.iloc[1:], strict=True))
+
+
+def next_session(last: pd.Timestamp, calendar: str = "XNYS") -> pd.Timestamp:
+    """The exchange's next trading session after `last` (holidays and weekends skipped), e.g. 2018-12-31 -> 2019-01-02.
+
+    `calendar` is an `exchange_calendars` code (XNYS, XNAS, XLON, XETR, ...). Past the calendar's
+    known sessions (a year ahead of today) it falls back to the next weekday.
+    """
+    import exchange_calendars as xcals
+
+    from stockflow.errors import ParamsError
+
+    day = pd.Timestamp(last).normalize()
+    try:
+        cal = xcals.get_calendar(calendar, start=min(day, pd.Timestamp.today().normalize()) - pd.Timedelta(days=10))
+    except xcals.errors.InvalidCalendarName:
+        raise ParamsError(
+            f"predict.calendar: {calendar!r} is not an exchange calendar (XNYS, XNAS, XLON, ...)"
+        ) from None
+    after = day + pd.Timedelta(days=1)
+    if after > cal.last_session:
+        return day + pd.offsets.BDay(1)
+    return cal.date_to_session(after, direction="next")

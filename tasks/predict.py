@@ -9,7 +9,7 @@ import pandas as pd
 
 from stockflow.config import Params
 from stockflow.errors import PredictError, check_ticker
-from stockflow.prices import REQUIRED
+from stockflow.prices import REQUIRED, next_session
 from tasks import tracking
 from tasks.execution import tracker_for
 from tasks.validate import validated_prices
@@ -32,6 +32,7 @@ class NextDay:
     expected_return: float
     signal: int
     monitor: str = "never checked (`stockflow monitor`)"
+    calendar: str = "XNYS"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +44,7 @@ class NextDay:
                 f"{self.model} v{self.version} (champion), trained {self.trained_at}, data version {self.data_version}",
                 f"  last bar      {self.last_date}   close {self.last_close:,.2f}",
                 f"  forecast for  {self.target_date}   close {self.forecast:,.2f}  ({self.expected_return:+.2%})"
-                "   (the next weekday; exchange holidays are not modelled)",
+                f"   (the next {self.calendar} session)",
                 f"  signal        {side}",
                 f"  monitor: {self.monitor}",
             ]
@@ -82,7 +83,8 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
         data_version=tags.get(tracking.DATA_VERSION, "unknown"),
         last_date=str(last),
         last_close=float(row["close"]),
-        target_date=str((pd.Timestamp(last) + pd.offsets.BDay(1)).date()),
+        target_date=str(next_session(pd.Timestamp(last), params.predict.calendar).date()),
+        calendar=params.predict.calendar,
         forecast=float(row["forecast"]),
         expected_return=float(row["expected_return"]),
         signal=int(row["signal"]),

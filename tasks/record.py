@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import for_mlflow, headline
+from stockflow.headline import for_mlflow
 from tasks import catalog
 from tasks.files import read_json
 from tasks.tracking import Tracker
