@@ -165,7 +165,7 @@ class MonitorParams(_Section):
     horizon_days: int = Field(250, ge=10, description="the live span the false-alarm rate is set for")
     block_days: int = Field(20, ge=1, description="bootstrap block length (keeps volatility clusters together)")
     bootstrap_samples: int = Field(500, ge=50)
-    seed: int = 0
+    bootstrap_seed: int = 0
     drift_window: int = Field(63, ge=5, description="the last live days compared with the training window")
     psi_threshold: float = Field(0.25, gt=0, description="effect size for drift: population stability index")
     ks_alpha: float = Field(0.01, gt=0, lt=1, description="... and the KS p-value below which it counts")

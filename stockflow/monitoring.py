@@ -153,7 +153,7 @@ def calibrate(test_d: np.ndarray, p: MonitorParams) -> Calibration:
     mean, std = float(np.mean(d)), float(np.std(d, ddof=1))
     std = std if std > 0 else 1e-12
     horizon = min(p.horizon_days, len(d))
-    rng = np.random.default_rng(p.seed)
+    rng = np.random.default_rng(p.bootstrap_seed)
     windows = d[circular_blocks(len(d), len(d), p.block_days, p.bootstrap_samples, rng)]
     paths = d[circular_blocks(len(d), horizon, p.block_days, p.bootstrap_samples, rng)]
     centre, spread = windows.mean(axis=1, keepdims=True), windows.std(axis=1, ddof=1, keepdims=True)

@@ -102,6 +102,7 @@ def begin(
         }
         run_name = name or _dvc_name(tags, settings)
         run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
+        tracker.log_dataset(run_id, ws.data_file(ticker), ticker, data_md5, tags[tracking.DATA_VERSION])
         if diff:
             tracker.log_text(run_id, diff, "code.diff")
     except BaseException:
@@ -166,7 +167,7 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     tracker = tracker_for(ex.ws.root, ex.params)
-    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, headline=False)  # logged once, complete, below
+    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, with_headline=False)  # logged once, complete, below
     f = catalog.files("promote", ex.ws, ex.ticker)
     tracker.log_forecaster(
         ex.run_id,

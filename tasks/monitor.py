@@ -134,6 +134,11 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, in
     }
     run_id = tracker.open_run(name, flatten({"monitor": params.monitor.model_dump()}), tags)
     try:
+        from tasks import dvc_repo
+        from tasks.workspace import md5
+
+        data = ws.project_data_file(ticker)
+        tracker.log_dataset(run_id, data, ticker, md5(data), dvc_repo.data_version(ws.root), context="monitor")
         tracker.log_metrics(run_id, _figures(report))
         if len(trail):
             stamps = (pd.to_datetime(trail["target_date"]) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import for_mlflow
+from stockflow.headline import for_mlflow, headline
 from tasks import catalog
 from tasks.files import read_json
 from tasks.tracking import Tracker
@@ -39,10 +39,10 @@ def summaries(ws: Workspace, ticker: str) -> dict[str, dict]:
 
 
 def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: str = catalog.NAMES[-2],
-               headline: bool = True) -> list[str]:  # fmt: skip
+               with_headline: bool = True) -> list[str]:  # fmt: skip
     """Log every stage up to `upto` that left a summary; the names of those logged.
 
-    With `headline`, also the headline figures known so far (a run that stops before `promote`); a run that
+    With `with_headline`, also the headline figures known so far (a run that stops before `promote`); a run that
     gets to `promote` logs them once, complete, there.
     """
     done = summaries(ws, ticker)
@@ -59,6 +59,6 @@ def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: 
         if s.name == "train" and (folder / "history.csv").is_file():
             tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
         logged.append(s.name)
-    if headline and {"evaluate", "backtest"} <= done.keys():
+    if with_headline and {"evaluate", "backtest"} <= done.keys():
         tracker.log_metrics(run_id, for_mlflow(headline(done["evaluate"], done["backtest"])))
     return logged

@@ -114,10 +114,7 @@ class Tracker:
                 name,
                 artifact_location=location,
                 # Open on the runs table (model training), not on the GenAI overview.
-                tags={"mlflow.experimentKind": "custom_model_development",
-                      NOTE: "stockflow: one run per pipeline execution. The headline figures are under Headline/, "
-                            "the per-epoch losses under Loss/, the detail under each stage's name (evaluate/..., "
-                            "backtest/...). `stockflow runs` shows the same in a terminal."},
+                tags={"mlflow.experimentKind": "custom_model_development", NOTE: _experiment_note(name)},
             )  # fmt: skip
         except MlflowException:  # another process created it a moment ago
             return self.client.get_experiment_by_name(name).experiment_id
@@ -173,6 +170,23 @@ class Tracker:
         ]
         for i in range(0, len(batch), 1000):
             self.client.log_batch(run_id, metrics=batch[i : i + 1000])
+
+    def log_dataset(self, run_id: str, prices_file: Path, ticker: str, digest: str, version: str,
+                    context: str = "training") -> None:  # fmt: skip
+        """The price data a run used, as an MLflow dataset: the runs table's *Dataset* column and the run's page.
+
+        Name: the ticker; digest: the md5 of the ticker's file (its exact bytes; the folder's DVC version moves
+        when another ticker's file changes); source: `data/<ticker>.csv@<DVC data version>`.
+        """
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+
+        frame = pd.read_csv(prices_file)
+        dataset = mlflow.data.from_pandas(frame, source=f"data/{ticker}.csv@{version}", name=ticker, digest=digest)
+        self.client.log_inputs(
+            run_id,
+            datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)])],
+        )
 
     def log_file(self, run_id: str, path: Path, folder: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path=folder)
@@ -335,6 +349,18 @@ class Tracker:
         import mlflow
 
         return mlflow.pyfunc.load_model(f"models:/{model_name(ticker)}/{version}")
+
+
+def _experiment_note(name: str) -> str:
+    """What an experiment holds, as its description in the UI."""
+    if name.endswith(f"-{MONITOR}"):
+        return ("stockflow monitor: one run per check of a champion on the days it has met since it was trained. "
+                "Monitor/live_mae_ratio, Monitor/cum_error_vs_persistence and Monitor/cusum are stepped per live "
+                "day (the champion ageing); drift/ holds the inputs' PSI and KS; live/ the strategy on those days. "
+                "docs/monitoring.md explains each figure.")  # fmt: skip
+    return ("stockflow: one run per pipeline execution. The headline figures are under Headline/, the per-epoch "
+            "losses under Loss/, the detail under each stage's name (evaluate/..., backtest/...). `stockflow runs` "
+            "shows the same in a terminal.")  # fmt: skip
 
 
 def _first_use_lock(uri: str) -> Any:

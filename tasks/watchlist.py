@@ -19,7 +19,7 @@ from stockflow.errors import UsageError, check_ticker
 from tasks import dvc_repo, provenance, tracking
 from tasks.execution import failure_reason, tracker_for
 from tasks.files import save_figure, write_csv
-from tasks.workspace import Workspace
+from tasks.workspace import Workspace, md5
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ def begin(root: Path | str, tickers: list[str], overrides: list[str], name: str 
     tags = {**code_tags, **(links or {}), tracking.WATCHLIST: ",".join(tickers), tracking.TRIGGER: trigger,
             tracking.PRESET: params.preset, tracking.SETTINGS: settings}  # fmt: skip
     run_id = tracker.open_run(run_name, params.flat(), tags)
+    version = dvc_repo.data_version(root)
+    for ticker in tickers:  # every ticker's data on the parent too: its *Dataset* column lists the watchlist's
+        data = Workspace.project(root).project_data_file(ticker)
+        if data.is_file():
+            tracker.log_dataset(run_id, data, ticker, md5(data), version, context="watchlist")
     return Watchlist(root, tickers, params, run_id, run_name, tuple(overrides))
 
 

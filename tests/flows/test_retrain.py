@@ -42,6 +42,10 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
     assert set(for_mlflow(dict.fromkeys(HEADLINE))) <= set(m)
     for key in for_mlflow(dict.fromkeys(HEADLINE)):  # logged once, complete: one point per headline figure
         assert len(c.get_metric_history(run.info.run_id, key)) == 1, key
+    # The price data as an MLflow dataset: the runs table's Dataset column, the run's page.
+    (used,) = run.inputs.dataset_inputs
+    assert used.dataset.name == "sp500" and used.dataset.digest == data_md5
+    assert tags[tracking.DATA_VERSION] in used.dataset.source and "data/sp500.csv@" in used.dataset.source
     ratio = m["evaluate/model.mae"] / m["evaluate/baselines.persistence.mae"]
     assert abs(m["Headline/mae_pct"] - 100 * ratio) <= 0.005 and np.isclose(m["evaluate/mae_ratio"], ratio)
     assert abs(m["Headline/sharpe"] - m["backtest/strategy.sharpe"]) <= 0.0005 and "backtest/buy_and_hold.sharpe" in m

@@ -36,6 +36,7 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     assert run.info.status == "FINISHED" and run.data.tags[tracking.KIND] == "monitor"
     assert c.get_experiment(run.info.experiment_id).name == "stockflow-monitor"
     assert run.data.tags["stockflow.champion_run_id"] == version.run_id
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["sp500"]
     ratio = c.get_metric_history(report["run_id"], "Monitor/live_mae_ratio")
     assert [m.step for m in ratio] == list(range(1, len(later) + 1))
     assert ratio[-1].value == pytest.approx(report["live_mae_ratio"])

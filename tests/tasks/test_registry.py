@@ -91,7 +91,9 @@ def test_first_model_worse_than_persistence_is_not_champion_and_predict_says_so(
     out = runner.invoke(app, ["predict", "--root", str(project_dir), "--allow-stale", "--json"])
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
-    assert got["version"] == 2 and got["last_date"] == "2018-12-31" and got["target_date"] == "2019-01-01"
+    assert (
+        got["version"] == 2 and got["last_date"] == "2018-12-31" and got["target_date"] == "2019-01-02"
+    )  # the next NYSE session: New Year's Day is a holiday
     assert got["signal"] in (0, 1) and got["forecast"] == pytest.approx(
         got["last_close"] * (1 + got["expected_return"])
     )
