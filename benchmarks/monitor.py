@@ -84,8 +84,8 @@ def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
 
     params = Workspace.project(Path.cwd()).load_params(BENCH_TRAIN)
     print(f"\n{name}: champions left to meet what came next (decay: CUSUM, drift: PSI and KS)")
-    print(f"  {'trained through':<17}{'meets':<26}{'live MAE/pers.':>15}{'test':>7}{'decay':>7}{'drift':>7}"
-          f"{'first alarm':>13}")  # fmt: skip
+    print(f"  {'trained through':<17}{'meets':<26}{'live MAE/pers.':>15}{'test':>7}{'gate':>6}{'decay':>7}{'drift':>7}"
+          f"   first alarm")  # fmt: skip
     false_alarms = 0
     for through, until in [CRASH, *CALM]:
         seen = prices[prices["Date"] <= until].reset_index(drop=True)
@@ -105,8 +105,9 @@ def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
         ratio = mae_ratio(live["actual"], live["forecast"], live["close"])
         test = mae_ratio(fitted.test["actual"], fitted.test["forecast"], fitted.test["close"])
         meets = f"{live['target_date'].iloc[0].date()} .. {until}"
-        print(f"  {through:<17}{meets:<26}{ratio:>15.4f}{test:>7.3f}{'YES' if decay else 'no':>7}"
-              f"{'YES' if any(v['drifted'] for v in drift.values()) else 'no':>7}{first_alarm or '-':>13}")  # fmt: skip
+        gate = "pass" if test <= params.promote.max_mae_ratio else "fail"  # would it have become champion?
+        print(f"  {through:<17}{meets:<26}{ratio:>15.4f}{test:>7.3f}{gate:>6}{'YES' if decay else 'no':>7}"
+              f"{'YES' if any(v['drifted'] for v in drift.values()) else 'no':>7}   {first_alarm or '-'}")  # fmt: skip
         if (through, until) != CRASH:
             false_alarms += decay
     horizon = params.monitor.horizon_days
