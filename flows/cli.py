@@ -323,7 +323,7 @@ def predict(
     _setup()
     import json
 
-    from stockflow.errors import StockflowError, UsageError
+    from stockflow.errors import UsageError
     from tasks.predict import next_day
 
     ws = _workspace(root)
@@ -334,14 +334,7 @@ def predict(
         return
     if ticker is not None:
         raise UsageError("give --ticker or --all, not both")
-    from tasks.watchlist import tickers_in
-
-    found, failed = {}, {}
-    for name in tickers_in(ws.root):
-        try:
-            found[name] = next_day(ws, params, name, allow_stale)
-        except StockflowError as exc:
-            failed[name] = str(exc).splitlines()[0]
+    found, failed = _every_ticker(ws, lambda name: next_day(ws, params, name, allow_stale))
     if as_json:
         typer.echo(json.dumps({"forecasts": {k: v.to_dict() for k, v in found.items()}, "failed": failed}, indent=2))
     else:
@@ -378,7 +371,7 @@ def monitor(
     _setup()
     import json
 
-    from stockflow.errors import StockflowError, UsageError
+    from stockflow.errors import UsageError
     from tasks.monitor import check, monitor_text
 
     ws = _workspace(root)
@@ -389,14 +382,7 @@ def monitor(
         return
     if ticker is not None:
         raise UsageError("give --ticker or --all, not both")
-    from tasks.watchlist import tickers_in
-
-    found, failed = {}, {}
-    for name in tickers_in(ws.root):
-        try:
-            found[name] = check(ws, params, name)
-        except StockflowError as exc:
-            failed[name] = str(exc).splitlines()[0]
+    found, failed = _every_ticker(ws, lambda name: check(ws, params, name))
     if as_json:
         typer.echo(json.dumps({"checks": found, "failed": failed}, indent=2))
     else:
@@ -406,6 +392,20 @@ def monitor(
             typer.echo(f"{name}: not checked: {why}")
     if failed:
         raise typer.Exit(1)
+
+
+def _every_ticker(ws, fn: Callable) -> tuple[dict, dict]:
+    """`fn` for every price file in data/: results by ticker, and the first line of each user error by ticker."""
+    from stockflow.errors import StockflowError
+    from tasks.watchlist import tickers_in
+
+    found, failed = {}, {}
+    for name in tickers_in(ws.root):
+        try:
+            found[name] = fn(name)
+        except StockflowError as exc:
+            failed[name] = str(exc).splitlines()[0]
+    return found, failed
 
 
 def _backtest_default(field: str) -> float:

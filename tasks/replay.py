@@ -36,19 +36,28 @@ class Replay:
 
 def begin(root: Path | str, ticker: str, start: str, every: str, end: str | None, overrides: list[str]) -> Replay:
     """Check the dates against the data, snapshot the data, open the parent run."""
+
+    def span(prices: pd.DataFrame) -> tuple[list, list]:
+        dates = replay.as_of_dates(prices, start, every, end)
+        return dates, [*dates[1:], pd.Timestamp(end) if end else prices["Date"].max() + pd.Timedelta(days=1)]
+
+    return _open(root, ticker, overrides, span, f"every {every} from {start}", lambda n: f"{n} steps every {every} "
+                 f"from {start}")  # fmt: skip
+
+
+def _open(root: Path | str, ticker: str, overrides: list[str], span: Any, label: str, what: Any) -> Replay:
+    """A replay's workspace (a snapshot of the data), its dates from `span(prices)`, and its parent run."""
     root = Path(root).resolve()
     check_ticker(ticker)
     params = Workspace.project(root).load_params(overrides)
     ws = Workspace.private(root, ticker)
     try:
         data_md5 = ws.snapshot_data(ticker)
-        prices = read_price_file(ws.data_file(ticker))
-        dates = replay.as_of_dates(prices, start, every, end)
-        bounds = [*dates[1:], pd.Timestamp(end) if end else prices["Date"].max() + pd.Timedelta(days=1)]
+        dates, bounds = span(read_price_file(ws.data_file(ticker)))
         code_tags, _ = provenance.code_version(root)
         tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
-                "stockflow.replay": f"{len(dates)} steps every {every} from {start}"}  # fmt: skip
-        name = f"replay {provenance.describe(ticker, params, root)} every {every} from {start}"
+                "stockflow.replay": what(len(dates))}  # fmt: skip
+        name = f"replay {provenance.describe(ticker, params, root)} {label}"
         run_id = tracker_for(root, params).open_run(name, params.flat(), tags)
     except BaseException:
         ws.remove()
@@ -112,26 +121,16 @@ def begin_policies(root: Path | str, ticker: str, policies: list[str], start: st
 
     for text in policies:
         parse_policy(text)
-    root = Path(root).resolve()
-    check_ticker(ticker)
-    params = Workspace.project(root).load_params(overrides)
-    ws = Workspace.private(root, ticker)
-    try:
-        data_md5 = ws.snapshot_data(ticker)
-        prices = read_price_file(ws.data_file(ticker))
+
+    def span(prices: pd.DataFrame) -> tuple[list, list]:
         first, last = pd.Timestamp(start), pd.Timestamp(end) if end else prices["Date"].max()
         if not prices["Date"].min() < first < last:
             raise ValueError(f"--start {start} must lie inside the data ({prices['Date'].min().date()} .. "
                              f"{prices['Date'].max().date()}) and before --end")  # fmt: skip
-        code_tags, _ = provenance.code_version(root)
-        tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
-                "stockflow.replay": f"policies {', '.join(policies)} from {start}"}  # fmt: skip
-        name = f"replay {provenance.describe(ticker, params, root)}: {' vs '.join(policies)} from {start}"
-        run_id = tracker_for(root, params).open_run(name, params.flat(), tags)
-    except BaseException:
-        ws.remove()
-        raise
-    return Replay(ws, ticker, params, run_id, [first], [last])
+        return [first], [last]
+
+    label = f"{' vs '.join(policies)} from {start}"
+    return _open(root, ticker, overrides, span, label, lambda _: f"policies {', '.join(policies)} from {start}")
 
 
 def run_policy(r: Replay, policy: str, fits: dict, progress: bool = False) -> dict[str, Any]:
