@@ -20,11 +20,12 @@ import pandas as pd
 
 from stockflow import monitoring
 from stockflow.config import Params, flatten
-from stockflow.errors import MonitorError, check_ticker
+from stockflow.errors import MonitorError
 from stockflow.prices import REQUIRED
 from tasks import tracking
 from tasks.execution import monitor_tracker_for, tracker_for
 from tasks.files import save_figure, strict, write_csv, write_json
+from tasks.predict import champion_of
 from tasks.validate import validated_prices
 from tasks.workspace import Workspace
 
@@ -35,14 +36,8 @@ CONTRACT = ("ticker", "version", "live_days", "live_mae_ratio", "test_mae_ratio"
 def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", links: dict | None = None) -> dict:
     """Check the champion of `ticker` on its live days and record the check; the report (see CONTRACT)."""
     started = time.perf_counter()
-    path = ws.project_data_file(check_ticker(ticker))
-    if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
-        raise MonitorError(f"{path} not found: `stockflow ingest` it first")
-    registry = tracker_for(ws.root, params)
-    version = registry.champion(ticker)
-    if version is None:
-        raise MonitorError(f"no champion for {tracking.model_name(ticker)} to monitor: `stockflow run --ticker "
-                           f"{ticker}` trains one")  # fmt: skip
+    path, registry, version = champion_of(ws, params, ticker, MonitorError,
+                                          f"to monitor: `stockflow run --ticker {ticker}` trains one")  # fmt: skip
     tags = version.tags or {}
     if tracking.DATA_THROUGH not in tags:
         raise MonitorError(

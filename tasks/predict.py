@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.errors import PredictError, check_ticker
+from stockflow.errors import PredictError, StockflowError, check_ticker
 from stockflow.prices import REQUIRED, next_session
 from tasks import tracking
 from tasks.execution import tracker_for
@@ -51,18 +51,27 @@ class NextDay:
         )
 
 
-def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):
-    """The champion's forecast for the day after data/<ticker>.csv's last bar; PredictError if it cannot be honest."""
+def champion_of(ws: Workspace, params: Params, ticker: str, refusal: type[StockflowError], missing: str):
+    """The ticker's price file, the registry and its champion's version; `refusal` if either is missing.
+
+    `missing` ends the no-champion message (what the caller wanted the champion for).
+    """
     path = ws.project_data_file(check_ticker(ticker))
     if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
-        raise PredictError(f"{path} not found: `stockflow ingest` it first")
+        raise refusal(f"{path} not found: `stockflow ingest` it first")
     tracker = tracker_for(ws.root, params)
     version = tracker.champion(ticker)
     if version is None:
-        raise PredictError(
-            f"no champion for {tracking.model_name(ticker)} yet: `stockflow run --ticker {ticker}` trains one, "
-            "and it becomes champion once it passes the gate (no worse than persistence)"
-        )
+        raise refusal(f"no champion for {tracking.model_name(ticker)} {missing}")
+    return path, tracker, version
+
+
+def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):
+    """The champion's forecast for the day after data/<ticker>.csv's last bar; PredictError if it cannot be honest."""
+    path, tracker, version = champion_of(
+        ws, params, ticker, PredictError, f"yet: `stockflow run --ticker {ticker}` trains one, and it becomes "
+        "champion once it passes the gate (no worse than persistence)",
+    )  # fmt: skip
     prices = validated_prices(ws, params, path, PredictError, "forecast")
     last = prices["Date"].iloc[-1].date()
     age = ((today or dt.date.today()) - last).days
