@@ -8,7 +8,11 @@ failure or a signal anywhere ends the execution's MLflow run FAILED.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger, runtime, tags, task
@@ -34,9 +38,42 @@ def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigge
     return ex
 
 
+def artifact_key(prefix: str, ticker: str) -> str:
+    """A Prefect artifact key (lowercase letters, digits, dashes) for a ticker such as `BRK.B` or `sp_500`."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{prefix}-{ticker.lower()}")[:64]
+
+
+@contextlib.contextmanager
+def training_progress(ex: Execution) -> Iterator[None]:
+    """The train task's progress in the Prefect UI (a progress artifact): the share of epochs done, at most
+    once a second. A watchlist's workers show no progress bar; this is where their training can be followed."""
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    from stockflow.model import calling_every_epoch
+
+    epochs = ex.params.train.epochs
+    artifact = create_progress_artifact(
+        0.0, key=artifact_key("train", ex.ticker),
+        description=f"Epochs of {ex.ticker}'s training done, of at most {epochs} (early stopping may end it sooner).",
+    )  # fmt: skip
+    shown = 0.0
+
+    def show(epoch: int, logs: dict[str, float]) -> None:
+        nonlocal shown
+        if time.monotonic() - shown >= 1:
+            with contextlib.suppress(Exception):  # a progress display that cannot be updated never stops training
+                update_progress_artifact(artifact, 100 * (epoch + 1) / epochs)
+            shown = time.monotonic()
+
+    with calling_every_epoch(show):
+        yield
+    update_progress_artifact(artifact, 100.0)  # done, also when early stopping ended it before the last epoch
+
+
 def _stage(name: str):
     def run(ex: Execution, progress: bool = False) -> dict[str, Any]:
-        summary = execution.compute(ex, name, progress=progress)
+        with training_progress(ex) if name == "train" else contextlib.nullcontext():
+            summary = execution.compute(ex, name, progress=progress)
         get_run_logger().info(stage_line(name, summary))
         return summary
 
@@ -64,7 +101,7 @@ def _link_mlflow_run(ex: Execution) -> None:
 
     tracker = execution.tracker_for(ex.ws.root, ex.params)
     create_link_artifact(
-        tracker.run_url(ex.run_id), link_text=f"MLflow run {ex.name}", key=f"mlflow-run-{ex.ticker.lower()}"[:64],
+        tracker.run_url(ex.run_id), link_text=f"MLflow run {ex.name}", key=artifact_key("mlflow-run", ex.ticker),
         description=f"The MLflow run this flow run recorded: `{ex.run_id}`",
     )  # fmt: skip
 

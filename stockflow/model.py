@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 _batch_hooks: list[Callable[[], None]] = []
+_epoch_hooks: list[EpochCallback] = []
 
 
 @contextmanager
@@ -29,6 +30,16 @@ def calling_every_batch(hook: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _batch_hooks.remove(hook)
+
+
+@contextmanager
+def calling_every_epoch(hook: EpochCallback) -> Iterator[None]:
+    """Call `hook(epoch, logs)` after every epoch of every fit in this block (e.g. to show progress elsewhere)."""
+    _epoch_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _epoch_hooks.remove(hook)
 
 
 def seed_everything(seed: int) -> None:
@@ -89,12 +100,15 @@ def fit(
         )
     if _batch_hooks:
         callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _run_hooks()))
-    if on_epoch is not None:
-        callbacks.append(
-            keras.callbacks.LambdaCallback(
-                on_epoch_end=lambda epoch, logs: on_epoch(epoch, {k: float(v) for k, v in (logs or {}).items()})
-            )
-        )
+    epoch_hooks = [*([on_epoch] if on_epoch is not None else []), *_epoch_hooks]
+    if epoch_hooks:
+
+        def each_epoch(epoch: int, logs: dict | None) -> None:
+            values = {k: float(v) for k, v in (logs or {}).items()}
+            for hook in epoch_hooks:
+                hook(epoch, values)
+
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=each_epoch))
     history = model.fit(
         x_train,
         y_train,

@@ -141,7 +141,9 @@ def test_the_prefect_run_is_named_tagged_logged_and_linked_to_its_mlflow_run(pro
     for stage in catalog.NAMES:
         assert any(m.startswith(f"{stage}: ") for m in messages), (stage, messages)
     assert any(results["run_id"] in m for m in messages)
-    assert any(results["run_id"] in (a.data or "") for a in links)
+    assert any(a.type == "markdown" and results["run_id"] in a.data for a in links)
+    progress = [a for a in links if a.type == "progress"]  # the train task's epochs, as the Prefect UI shows them
+    assert [(a.key, a.data) for a in progress] == [("train-sp500", 100.0)]
 
 
 def test_stockflow_runs_compares_the_last_runs_in_the_terminal(project_dir):
@@ -158,3 +160,10 @@ def test_stockflow_runs_compares_the_last_runs_in_the_terminal(project_dir):
     assert "MAE %pers" in lines[1] and "Sharpe" in lines[1]
     assert lines[2].split()[2] == "second" and "FINISHED" in lines[2]  # newest first
     assert "v1*" in out.output or "v2*" in out.output  # the champion marked
+
+
+def test_artifact_keys_are_valid_for_every_ticker_name():
+    from flows.retrain import artifact_key
+
+    assert [artifact_key("train", t) for t in ("sp500", "BRK.B", "sp_500", "A-1")] == [
+        "train-sp500", "train-brk-b", "train-sp-500", "train-a-1"]  # fmt: skip

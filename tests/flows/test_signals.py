@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 
+import httpx
 import psutil
 import pytest
 
@@ -97,6 +98,18 @@ def runs_of(root, proc: subprocess.Popen) -> tuple:
     return parent, children
 
 
+def training_shown(server: psutil.Process, child) -> bool:
+    """Whether a watchlist's Prefect server shows its ticker's training past the first epoch (a progress artifact).
+
+    Until then TensorFlow is tracing the first epoch's graph (2-4 s, more on a loaded machine): a stop waits for it.
+    """
+    port = server.cmdline()[server.cmdline().index("--port") + 1]
+    flow_run = child.data.tags[tracking.PREFECT_RUN]  # the ticker's own flow run: the database is shared
+    found = httpx.post(f"http://127.0.0.1:{port}/api/artifacts/filter", timeout=5, json={
+        "artifacts": {"type": {"any_": ["progress"]}, "flow_run_id": {"any_": [flow_run]}}}).json()  # fmt: skip
+    return any(a["data"] > 0 for a in found)
+
+
 def test_stopping_a_watchlist_stops_its_workers_and_its_one_server(project_dir, tmp_path):
     """SIGTERM and kill -9 of two watchlists at once (Ctrl-C and the Dask runner: see the README, checked by hand).
 
@@ -106,7 +119,7 @@ def test_stopping_a_watchlist_stops_its_workers_and_its_one_server(project_dir, 
     logs = {name: tmp_path / f"{name}.log" for name in ("term", "kill")}
     procs = {name: start_watchlist(project_dir, log.open("w")) for name, log in logs.items()}
     deadline = time.monotonic() + 300
-    for name, proc in procs.items():  # the first ticker past preprocess: training, in the worker process
+    for name, proc in procs.items():  # the first ticker training, in the worker process
         while not [r for r in runs_of(project_dir, proc)[1].values() if "time/preprocess_s" in r.data.metrics]:
             assert proc.poll() is None, logs[name].read_text()
             assert time.monotonic() < deadline, "the watchlists never reached training"
@@ -115,6 +128,10 @@ def test_stopping_a_watchlist_stops_its_workers_and_its_one_server(project_dir, 
     for name, processes in descendants.items():
         servers = [p for p in processes if "uvicorn" in " ".join(p.cmdline())]
         assert len(servers) == 1, f"{name}: one Prefect server per stockflow process, not {servers}"
+        while not training_shown(servers[0], next(iter(runs_of(project_dir, procs[name])[1].values()))):
+            assert procs[name].poll() is None, logs[name].read_text()
+            assert time.monotonic() < deadline, "the watchlists never showed training under way"
+            time.sleep(0.5)
 
     sent = time.monotonic()
     procs["term"].send_signal(signal.SIGTERM)  # the watchlist process alone
