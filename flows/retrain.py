@@ -9,9 +9,10 @@ failure or a signal anywhere ends the execution's MLflow run FAILED.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import re
-import time
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,8 +46,12 @@ def artifact_key(prefix: str, ticker: str) -> str:
 
 @contextlib.contextmanager
 def training_progress(ex: Execution) -> Iterator[None]:
-    """The train task's progress in the Prefect UI (a progress artifact): the share of epochs done, at most
-    once a second. A watchlist's workers show no progress bar; this is where their training can be followed."""
+    """The train task's progress in the Prefect UI (a progress artifact): the share of epochs done.
+
+    A watchlist's workers show no progress bar; this is where their training can be followed. The
+    updates go from a thread of their own, at most once a second: training never waits for the API
+    (a worker whose watchlist was killed must still reach its next batch, and stop there).
+    """
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
     from stockflow.model import calling_every_epoch
@@ -56,17 +61,34 @@ def training_progress(ex: Execution) -> Iterator[None]:
         0.0, key=artifact_key("train", ex.ticker),
         description=f"Epochs of {ex.ticker}'s training done, of at most {epochs} (early stopping may end it sooner).",
     )  # fmt: skip
-    shown = 0.0
+    done = {"epochs": 0}
+    changed, finished = threading.Event(), threading.Event()
 
-    def show(epoch: int, logs: dict[str, float]) -> None:
-        nonlocal shown
-        if time.monotonic() - shown >= 1:
-            with contextlib.suppress(Exception):  # a progress display that cannot be updated never stops training
-                update_progress_artifact(artifact, 100 * (epoch + 1) / epochs)
-            shown = time.monotonic()
+    def send() -> None:
+        shown = 0
+        while not finished.is_set():
+            changed.wait()
+            changed.clear()
+            if done["epochs"] != shown:
+                shown = done["epochs"]
+                with contextlib.suppress(Exception):  # a display that cannot be updated never stops anything
+                    update_progress_artifact(artifact, 100 * shown / epochs)
+            finished.wait(1)
 
-    with calling_every_epoch(show):
-        yield
+    def count(epoch: int, logs: dict[str, float]) -> None:
+        done["epochs"] = epoch + 1
+        changed.set()
+
+    sender = threading.Thread(target=contextvars.copy_context().run, args=(send,), daemon=True,
+                              name="stockflow-training-progress")  # fmt: skip
+    sender.start()
+    try:
+        with calling_every_epoch(count):
+            yield
+    finally:
+        finished.set()
+        changed.set()
+    sender.join(timeout=5)  # its last update first, then this one
     update_progress_artifact(artifact, 100.0)  # done, also when early stopping ended it before the last epoch
 
 
