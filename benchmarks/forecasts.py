@@ -20,7 +20,7 @@ def main() -> None:
     project = Workspace.project(Path.cwd())
     setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}
     for sample in ("sp500", "nasdaq"):
-        prices, _ = load_source(f"sample:{sample}")
+        prices = load_source(f"sample:{sample}")[0].frame
         closes = prices["Close"].to_numpy(dtype=float)
         day = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
         forecasts, seconds, data = {}, {}, None

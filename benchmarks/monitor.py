@@ -145,12 +145,12 @@ def _policies(name: str, prices: pd.DataFrame) -> None:
 def main(replay: bool = True) -> None:
     from tasks.ingest import load_source
 
-    sp500, _ = load_source("sample:sp500")
+    sp500 = load_source("sample:sp500")[0].frame
     _monitor_timing(sp500)
     for name in ("sp500", "nasdaq"):
-        prices, _ = load_source(f"sample:{name}")
+        prices = load_source(f"sample:{name}")[0].frame
         _stretches(name, prices)
     if replay:
         for name in ("sp500", "nasdaq"):
-            prices, _ = load_source(f"sample:{name}")
+            prices = load_source(f"sample:{name}")[0].frame
             _policies(name, prices)

@@ -30,7 +30,7 @@ def _project() -> tuple[Path, list[str]]:
     (root / "data").mkdir()
     tickers = []
     for sample in ("sp500", "nasdaq"):
-        prices, _ = load_source(f"sample:{sample}")
+        prices = load_source(f"sample:{sample}")[0].frame
         for first, last in WINDOWS:
             name = f"{sample}-{first}"
             part = prices[(prices["Date"] >= f"{first}-01-01") & (prices["Date"] <= f"{last}-12-31")]

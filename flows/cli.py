@@ -108,7 +108,11 @@ def _interrupted(signal_name: str) -> None:
 @command
 def ingest(
     source: Annotated[
-        str, typer.Option(help="sample:sp500 or sample:nasdaq (embedded real data), or csv:PATH (Yahoo CSV export).")
+        str,
+        typer.Option(
+            help="sample:sp500 or sample:nasdaq (embedded real data), or csv:PATH: a daily CSV as "
+            "Yahoo, Kaggle, nasdaq.com or Stooq give it (read as-is; what is normalised is said)."
+        ),
     ] = "sample:sp500",
     ticker: Annotated[
         Optional[str],
@@ -129,7 +133,10 @@ def ingest(
 
     name = check_ticker(ticker) if ticker is not None else default_ticker(source)
     ws = _workspace(root)
-    path = do_ingest(ws, ws.load_params(), source, name)
+    notes: list[str] = []
+    path = do_ingest(ws, ws.load_params(), source, name, notes)
+    for note in notes:
+        typer.echo(f"normalised: {note}")
     typer.echo(f"{path.relative_to(ws.root)} written and recorded in data.dvc.")
 
 

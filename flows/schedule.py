@@ -24,7 +24,10 @@ def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
 
     ws = Workspace.project(root)
     taken = take(ws, ws.load_params(), ticker)
-    get_run_logger().info("%s: %d new bar(s) from %s", ticker, taken["new_rows"], ", ".join(taken["files"]) or "-")
+    logger = get_run_logger()
+    logger.info("%s: %d new bar(s) from %s", ticker, taken["new_rows"], ", ".join(taken["files"]) or "-")
+    for name, notes in taken.get("normalised", {}).items():
+        logger.info("%s normalised: %s", name, "; ".join(notes))
     return taken
 
 

@@ -49,6 +49,7 @@ class ValidationReport:
     rows: int
     checked: int
     findings: list[Finding]
+    notes: list[str] = field(default_factory=list)  # what was normalised to read the file (stockflow.formats)
 
     @property
     def errors(self) -> list[Finding]:
@@ -72,12 +73,14 @@ class ValidationReport:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "findings": [asdict(f) for f in self.findings],
+            "normalised": list(self.notes),
         }
 
     def to_text(self) -> str:
         status = "PASSED" if self.success else "FAILED"
         head = f"{self.source}: {status} ({self.rows} rows, {self.checked} expectations, suite '{self.suite}')"
-        return "\n".join([head, *("  " + f.line() for f in self.findings)])
+        notes = [f"  normalised: {note}" for note in self.notes]
+        return "\n".join([head, *notes, *("  " + f.line() for f in self.findings)])
 
     def to_markdown(self) -> str:
         status = "passed" if self.success else "**failed**"
@@ -88,6 +91,8 @@ class ValidationReport:
             f"{len(self.errors)} error(s), {len(self.warnings)} warning(s).",
             "",
         ]
+        if self.notes:
+            lines += ["Read as downloaded, normalised:", "", *(f"- {note}" for note in self.notes), ""]
         if self.findings:
             lines += ["| severity | rule | column | rows | examples |", "|---|---|---|---|---|"]
             for f in self.findings:
@@ -116,12 +121,17 @@ def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> di
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the derived columns the suite checks; coerce non-numeric prices to NaN so they show as nulls."""
-    out = frame.copy()
+    out = frame.reset_index(drop=True)  # positions: the findings look their cells up by them
     for col in COLUMNS[1:]:
         if col in out.columns and not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = pd.to_numeric(out[col], errors="coerce")
     if "Date" in out.columns:
-        out["Date"] = pd.to_datetime(out["Date"], errors="coerce")
+        dates = out["Date"]
+        if dates.dtype == object:
+            text = dates.map(lambda v: isinstance(v, str))
+            if text.any() and not text.all():  # cells the file's one date format did not read: no second guess
+                dates = dates.where(~text)
+        out["Date"] = pd.to_datetime(dates, errors="coerce")
         out["gap_days"] = out["Date"].diff().dt.days.astype(float)
     if "Close" in out.columns:
         out["return"] = out["Close"].pct_change(fill_method=None)
@@ -152,11 +162,9 @@ def run_suite(frame: pd.DataFrame, suite: dict[str, Any], parameters: dict[str, 
         .get_batch(batch_parameters={"dataframe": frame})
     )
     spec = {k: v for k, v in suite.items() if k in ("name", "expectations", "meta", "notes")}
-    index_cols = ["Date"] if "Date" in frame.columns else []
+    # Unexpected rows come back as positions in the frame: the examples look their cells up in the file's frame.
     return batch.validate(
-        gx.ExpectationSuite(**spec),
-        expectation_parameters=parameters,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_cols},
+        gx.ExpectationSuite(**spec), expectation_parameters=parameters, result_format={"result_format": "COMPLETE"}
     )
 
 
@@ -171,16 +179,22 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _examples(result: dict[str, Any], frame: pd.DataFrame, column: str | None) -> list[str]:
-    rows = result.get("unexpected_index_list") or []
+def _cell(raw: pd.DataFrame, prepared: pd.DataFrame, row: int, column: str) -> str:
+    """A cell for a message: the file's own text where it did not read as a value (`$8x.1`, `null`), else the value."""
+    if column in raw.columns and isinstance(raw[column].iloc[row], str):
+        return repr(raw[column].iloc[row])
+    return _fmt(prepared[column].iloc[row])
+
+
+def _examples(result: dict[str, Any], raw: pd.DataFrame, prepared: pd.DataFrame, columns: list[str]) -> list[str]:
     out = []
-    for row in rows[:MAX_EXAMPLES]:
-        if isinstance(row, dict):
-            date = row.get("Date")
-            values = [f"{k}={_fmt(v)}" for k, v in row.items() if k != "Date"]
-            out.append(" ".join([_fmt(date) if date is not None else "", *values]).strip())
-        else:
+    for row in (result.get("unexpected_index_list") or [])[:MAX_EXAMPLES]:
+        if not isinstance(row, (int, np.integer)):
             out.append(f"row {row}")
+            continue
+        date = _cell(raw, prepared, row, "Date") if "Date" in prepared.columns else f"row {row + 1}"
+        values = [f"{c}={_cell(raw, prepared, row, c)}" for c in columns if c != "Date" and c in prepared.columns]
+        out.append(" ".join([date, *values]))
     if not out:
         for value in (result.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]:
             out.append(_fmt(value))
@@ -189,8 +203,9 @@ def _examples(result: dict[str, Any], frame: pd.DataFrame, column: str | None) -
     return out
 
 
-def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
-    """GX's results as findings a person can read, errors first; a missing column reported once."""
+def findings_from(result: Any, raw: pd.DataFrame, frame: pd.DataFrame) -> list[Finding]:
+    """GX's results on the prepared `frame` as findings a person can read, with the cells of `raw` (the frame read
+    from the file); errors first; a missing column reported once."""
     missing = {c for c in COLUMNS if c not in frame.columns}
     findings = []
     for r in result.results:
@@ -221,7 +236,7 @@ def findings_from(result: Any, frame: pd.DataFrame) -> list[Finding]:
         count = res.get("unexpected_count")
         findings.append(
             Finding(rule, cfg.type, severity, ", ".join(columns) or None, int(count) if count is not None else None,
-                    _examples(res, frame, columns[0] if columns else None))
+                    _examples(res, raw.reset_index(drop=True), frame, columns))
         )  # fmt: skip
     # Errors first, then warnings, each in suite order.
     return sorted(findings, key=lambda f: f.severity != "critical")
@@ -238,5 +253,5 @@ def validate_prices(
         suite=suite.get("name", "?"),
         rows=len(frame),
         checked=len(result.results),
-        findings=findings_from(result, prepared),
+        findings=findings_from(result, frame, prepared),
     )

@@ -19,17 +19,22 @@ import numpy as np
 import pandas as pd
 
 from stockflow.errors import PriceFileError
-from stockflow.prices import normalise
+from stockflow.formats import Normalised, canonical
 
 if TYPE_CHECKING:
     from stockflow.dataset import Dataset
 
 
 def read_price_file(path: Path | str) -> pd.DataFrame:
-    """Read a Yahoo-style daily CSV; dates parsed, columns in canonical order.
+    """Read a daily price CSV as people download them (see `read_download`); the canonical frame."""
+    return read_download(path).frame
 
-    Content problems (bad values, missing columns) are left for the validation
-    gate; only files that cannot be parsed as a comma-separated table raise.
+
+def read_download(path: Path | str) -> Normalised:
+    """A daily price CSV (Yahoo, Kaggle, nasdaq.com, Stooq) in canonical form, with notes on what was normalised.
+
+    Content problems (bad values, missing columns) are left for the validation gate;
+    only files that cannot be read as a comma-separated table, or not without a guess, raise.
     """
     path = Path(path)
     if not path.exists():
@@ -46,7 +51,7 @@ def read_price_file(path: Path | str) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise PriceFileError(f"{path}: is not UTF-8 text") from None
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # the cells' text: see stockflow.formats
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise PriceFileError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[-1]})") from None
     if len(frame.columns) == 1:
@@ -57,8 +62,10 @@ def read_price_file(path: Path | str) -> pd.DataFrame:
                     f"{path}: columns are separated by {sep!r}, expected ',' (header: {header[:60]!r})"
                 )
         raise PriceFileError(f"{path}: only one column ({header[:40]!r}); expected Date,Open,High,Low,Close,...")
-    # A missing Date column is left for the gate, which reports it by name.
-    return normalise(frame.rename(columns={c: "Date" for c in frame.columns if str(c).lower() == "date"}))
+    try:
+        return canonical(frame)  # a missing Date column is left for the gate, which reports it by name
+    except PriceFileError as exc:
+        raise PriceFileError(f"{path}: {exc}") from None
 
 
 @contextmanager

@@ -8,6 +8,7 @@ over them again.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 
@@ -15,11 +16,12 @@ import pandas as pd
 
 from stockflow.config import Params
 from stockflow.errors import DataValidationError, UsageError, check_ticker
+from stockflow.formats import Normalised
 from stockflow.prices import normalise, to_csv_text
 from stockflow.validation import validate_prices
 from tasks import dvc_repo
 from tasks.execution import remember_validated_data_version
-from tasks.files import atomic, read_price_file
+from tasks.files import atomic, read_download, read_price_file
 from tasks.workspace import Workspace, md5
 
 SAMPLES = {
@@ -28,15 +30,18 @@ SAMPLES = {
 }
 
 
-def load_source(source: str) -> tuple[pd.DataFrame, str]:
-    """`sample:sp500` / `sample:nasdaq` (real daily data shipped inside the `arch` package) or `csv:PATH`."""
+def load_source(source: str) -> tuple[Normalised, str]:
+    """`sample:sp500` / `sample:nasdaq` (real daily data shipped inside the `arch` package) or `csv:PATH`.
+
+    The prices and what was normalised to read them (see `stockflow.formats`), and a description.
+    """
     kind, _, arg = source.partition(":")
     if kind == "sample":
         if arg not in SAMPLES:
             raise UsageError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
-        return normalise(importlib.import_module(f"arch.data.{arg}").load()), SAMPLES[arg]
+        return Normalised(normalise(importlib.import_module(f"arch.data.{arg}").load())), SAMPLES[arg]
     if kind == "csv" and arg:
-        return read_price_file(Path(arg)), arg
+        return read_download(Path(arg)), arg
     raise UsageError(f"source {source!r} is not 'sample:NAME' or 'csv:PATH'")
 
 
@@ -48,16 +53,23 @@ def default_ticker(source: str) -> str:
     return check_ticker(Path(arg).stem, where=f"{Path(arg).name!r} gives the ticker")
 
 
-def ingest(ws: Workspace, params: Params, source: str, ticker: str) -> Path:
-    """Validate first, then write data/<ticker>.csv atomically and record the new data version."""
+def ingest(ws: Workspace, params: Params, source: str, ticker: str, notes: list[str] | None = None) -> Path:
+    """Validate first, then write data/<ticker>.csv atomically and record the new data version.
+
+    What was normalised to read the source is appended to `notes`, when given.
+    """
     check_ticker(ticker)
-    frame, description = load_source(source)
-    return store(ws, params, frame, ticker, description)
+    read, description = load_source(source)
+    if notes is not None:
+        notes.extend(read.notes)
+    return store(ws, params, read.frame, ticker, description, read.notes)
 
 
-def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str) -> Path:
+def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str,
+          notes: list[str] = ()) -> Path:  # fmt: skip
     """Validate `frame`; only if it passes, write it as data/<ticker>.csv and record it in data.dvc."""
     report = validate_prices(frame, ws.load_suite(params.validate_.suite), params.validate_, source=description)
+    report = dataclasses.replace(report, notes=list(notes))
     if not report.success:
         raise DataValidationError(report, "Refused: data/ and data.dvc are unchanged.")
     text = to_csv_text(frame)
@@ -100,14 +112,15 @@ def take_new_bars(ws: Workspace, params: Params, ticker: str) -> dict:
     result = {"files": [f.name for f in files], "new_rows": 0, "last_date": str(last.date())}
     if not files:
         return result
-    frames = [read_price_file(f) for f in files]
-    new = pd.concat(frames, ignore_index=True)
+    reads = {f.name: read_download(f) for f in files}
+    result["normalised"] = {name: read.notes for name, read in reads.items() if read.notes}
+    new = pd.concat([read.frame for read in reads.values()], ignore_index=True)
     new = new[new["Date"] > last].drop_duplicates("Date", keep="last").sort_values("Date")
     if not new.empty:
         merged = pd.concat([current, new[current.columns.intersection(new.columns)]], ignore_index=True)
         try:
-            store(ws, params, merged, ticker,
-                  f"data/{ticker}.csv + {len(new)} new bars from {', '.join(result['files'])}")  # fmt: skip
+            described = f"data/{ticker}.csv + {len(new)} new bars from {', '.join(result['files'])}"
+            store(ws, params, merged, ticker, described, [n for ns in result["normalised"].values() for n in ns])
         except DataValidationError as exc:
             _move(files, folder / "rejected", report=exc.report.to_markdown())
             moved = ", ".join(result["files"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -10,15 +11,20 @@ from stockflow.config import Params
 from stockflow.errors import DataValidationError, StockflowError
 from stockflow.validation import ValidationReport, validate_prices
 from tasks import catalog
-from tasks.files import read_json, read_price_file, save_figure, write_json
+from tasks.files import read_download, read_json, read_price_file, save_figure, write_json
 from tasks.workspace import Workspace
 
 STAGE = "validate"
 
 
 def check_file(ws: Workspace, params: Params, path: Path, source: str | None = None) -> ValidationReport:
-    """Validate any price file against the project's suite; PriceFileError if it cannot be read at all."""
-    return check_frame(ws.load_suite(params.validate_.suite), params, read_price_file(path), source or str(path))
+    """Validate any price file against the project's suite; PriceFileError if it cannot be read at all.
+
+    The report says what was normalised to read the file (column names, order, `$`, null rows).
+    """
+    read = read_download(path)
+    report = check_frame(ws.load_suite(params.validate_.suite), params, read.frame, source or str(path))
+    return dataclasses.replace(report, notes=read.notes)
 
 
 def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -> ValidationReport:

@@ -189,3 +189,17 @@ def test_broken_params_yaml_is_one_clear_message(tmp_path, content, message):
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"]  # no store, no outputs
+
+
+def test_ingest_reads_a_download_as_is_and_says_what_it_normalised(project_dir, tmp_path, small_prices):
+    from tests.core.test_formats import nasdaq_com
+
+    bars = small_prices.copy()
+    bars[["Open", "High", "Low", "Close"]] = bars[["Open", "High", "Low", "Close"]].round(2)
+    path = tmp_path / "HistoricalData_1700000000000.csv"  # as nasdaq.com names it
+    path.write_text(nasdaq_com(bars))
+    result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--ticker", "spx", "--root", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "normalised: $ removed: Open, High, Low, Close" in result.output
+    assert "normalised: newest first: reversed to oldest first (2016-01-04 .. 2018-12-31)" in result.output
+    assert (project_dir / "data" / "spx.csv").read_text() == to_csv_text(bars.drop(columns=["Adj Close"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from stockflow.errors import DataValidationError
@@ -47,3 +48,24 @@ def test_ingest_refuses_bad_data_and_writes_nothing(project_dir, tmp_path, small
     with pytest.raises(DataValidationError, match="Volume"):
         ingest(ws, ws.load_params(), f"csv:{path}", "acme")
     assert not (project_dir / "data" / "acme.csv").exists()
+
+
+def test_the_drop_folder_takes_new_bars_as_downloaded_newest_first(project_dir, sp500):
+    from tasks.ingest import take_new_bars
+    from tests.core.test_formats import nasdaq_com
+
+    ws = Workspace.project(project_dir)
+    params = ws.load_params()
+    held = (project_dir / "data" / "sp500.csv").read_text()
+    last = sp500.iloc[-30:].copy()  # the sample ends with 2018: these bars, dated as January 2019's
+    last["Date"] = pd.bdate_range("2019-01-02", periods=len(last))
+    last[["Open", "High", "Low", "Close"]] = last[["Open", "High", "Low", "Close"]].round(2)
+    drop = project_dir / params.data.drop_folder
+    drop.mkdir(parents=True, exist_ok=True)
+    (drop / "sp500-2019-01.csv").write_text(nasdaq_com(last))
+
+    taken = take_new_bars(ws, params, "sp500")
+    assert taken["new_rows"] == len(last) and taken["last_date"] == f"{last['Date'].iloc[-1]:%Y-%m-%d}"
+    assert "newest first: reversed to oldest first" in " ".join(taken["normalised"]["sp500-2019-01.csv"])
+    now = (project_dir / "data" / "sp500.csv").read_text()
+    assert now.startswith(held) and now.count("\n") == held.count("\n") + len(last)
