@@ -42,8 +42,9 @@ def kaggle(bars: pd.DataFrame) -> str:
 
 def nasdaq_com(bars: pd.DataFrame) -> str:
     """nasdaq.com's historical-data download: Close/Last, `$` prices, MM/DD/YYYY, newest first."""
-    out = pd.DataFrame({"Date": bars["Date"].dt.strftime("%m/%d/%Y"), "Close/Last": bars["Close"].map("${:.2f}".format),
-                        "Volume": bars["Volume"], **{c: bars[c].map("${:.2f}".format) for c in ("Open", "High", "Low")}})  # fmt: skip
+    dollars = {c: bars[c].map("${:.2f}".format) for c in ("Close", "Open", "High", "Low")}
+    out = pd.DataFrame({"Date": bars["Date"].dt.strftime("%m/%d/%Y"), "Close/Last": dollars.pop("Close"),
+                        "Volume": bars["Volume"], **dollars})  # fmt: skip
     return out.iloc[::-1].to_csv(index=False, lineterminator="\r\n")
 
 
@@ -125,9 +126,8 @@ def test_a_newest_first_yahoo_file_is_the_same_data_oldest_first(tmp_path, sourc
 
 def test_day_first_dates_are_read_when_a_day_above_12_says_so(tmp_path, source):
     text = stooq_download(source).replace("-", "/")
-    day_first = "\n".join(
-        line if i == 0 else f"{line[8:10]}/{line[5:7]}/{line[:4]}{line[10:]}" for i, line in enumerate(text.splitlines())
-    )  # fmt: skip
+    header, *rows = text.splitlines()
+    day_first = "\n".join([header, *(f"{r[8:10]}/{r[5:7]}/{r[:4]}{r[10:]}" for r in rows)])
     got = read(tmp_path, day_first + "\n")
     same_bars(got.frame, source)
     assert "dates read as DD/MM/YYYY" in got.notes
