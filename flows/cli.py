@@ -267,7 +267,11 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
     with prefect_api():
         flow = watchlist.with_options(task_runner=task_runner(runner, workers, address))
         try:
-            result = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli")
+            state = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli",
+                         return_state=True)  # fmt: skip
+            result = state.result(raise_on_failure=False)  # a watchlist with a failed ticker is a FAILED flow run
+            if isinstance(result, BaseException):
+                raise result
         except BaseException:
             after_stop(ws.root, params)  # the task runner is closed by now: its workers are gone
             raise

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, runtime, tags, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.schedule import take_new_bars
+from flows.tagging import tag_this_flow_run
 from stockflow.errors import MonitorError, StockflowError
 from tasks import tracking
 from tasks.workspace import Workspace, project_root
@@ -118,6 +119,7 @@ def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
     """New bars from the drop folder, then each champion checked; alarms raised as events. Fails if any check did."""
     root_path = str(project_root(root))
     names = list(tickers or Workspace.project(root_path).load_params().data.tickers)
+    tag_this_flow_run(*names, "kind:monitor")
     checks, alarms, failed = {}, {}, {}
     for ticker in names:
         try:

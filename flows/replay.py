@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.tagging import default_ticker, tag_this_flow_run
 from tasks import replay as steps
 from tasks.workspace import Workspace, project_root
 
@@ -17,7 +18,12 @@ def replay_step(r: steps.Replay, k: int, champion: Any):
     return steps.step(r, k, champion)
 
 
-@flow(name="replay", log_prints=True)
+def _replay_run_name() -> str:
+    p = runtime.flow_run.parameters
+    return f"replay {p.get('ticker') or default_ticker(p.get('root'))} every {p.get('every') or '3M'}"
+
+
+@flow(name="replay", flow_run_name=_replay_run_name, log_prints=True)
 def replay(ticker: str | None = None, root: str | None = None, start: str = "2015-01-01", every: str = "3M",
            end: str | None = None, overrides: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     """Every `every` from `start`: train on data up to then, gate, let the champion trade until the next step."""
@@ -26,6 +32,7 @@ def replay(ticker: str | None = None, root: str | None = None, start: str = "201
     root_path = project_root(root)
     overrides = list(overrides or [])
     ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
+    tag_this_flow_run(ticker, "kind:replay")
     r = steps.begin(root_path, ticker, start, every, end, overrides)
     done, champion = [], None
     try:
@@ -47,7 +54,8 @@ def replay_policy(r: steps.Replay, policy: str, fits: dict, progress: bool) -> d
 
 def _policies_run_name() -> str:
     p = runtime.flow_run.parameters
-    return f"replay {p.get('ticker') or ''} {' vs '.join(p.get('policies') or [])}".replace("  ", " ")
+    policies = " vs ".join(p.get("policies") or ["every:3M", "alarm", "once"])
+    return f"replay {p.get('ticker') or default_ticker(p.get('root'))} {policies}"
 
 
 @flow(name="replay-policies", flow_run_name=_policies_run_name, log_prints=True)
@@ -59,6 +67,7 @@ def replay_policies(ticker: str | None = None, root: str | None = None, policies
     overrides = list(overrides or [])
     ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
     chosen = list(policies or ["every:3M", "alarm", "once"])
+    tag_this_flow_run(ticker, "kind:replay")
     r = steps.begin_policies(root_path, ticker, chosen, start, end, overrides)
     fits: dict = {}  # models by as-of date, shared: two policies retraining on one day train one model
     try:

@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger, runtime, tags, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.server import TEMPORARY
+from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
 from tasks import catalog, execution, tracking
 from tasks.execution import Execution
@@ -159,6 +160,7 @@ def retrain(
     overrides = list(overrides or [])
     ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
     ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id, links)
+    tag_this_flow_run(ticker, f"preset:{ex.params.preset}", f"trigger:{trigger}", "kind:retrain")
     try:
         for stage, run in STAGE_TASKS.items():
             run(ex, progress=progress and stage == "train")

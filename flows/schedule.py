@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import run_retrain
+from flows.tagging import default_ticker, tag_this_flow_run
 from tasks.workspace import Workspace, project_root
 
 
@@ -34,7 +35,7 @@ def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
 def _flow_run_name() -> str:
     """`schedule sp500`, or `alarm sp500: decayed` when the monitor's event started it."""
     p = runtime.flow_run.parameters
-    ticker = p.get("ticker") or "default ticker"
+    ticker = p.get("ticker") or default_ticker(p.get("root")) or "default ticker"
     reason = p.get("reason")
     return f"alarm {ticker}: {reason.split(':')[0]}" if reason else f"schedule {ticker}"
 
@@ -47,6 +48,7 @@ def scheduled_retrain(ticker: str | None = None, root: str | None = None, reason
 
     root_path = str(project_root(root))
     ticker = ticker or Workspace.project(root_path).load_params().data.tickers[0]
+    tag_this_flow_run(ticker, "kind:schedule", f"trigger:{'alarm' if reason else 'schedule'}")
     taken = take_new_bars(root_path, ticker)
     if reason:
         get_run_logger().warning("%s: retraining on the monitor's alarm: %s", ticker, reason)

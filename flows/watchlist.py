@@ -13,9 +13,11 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
+from prefect.states import Failed
 
-from flows.retrain import retrain
+from flows.retrain import run_retrain
 from flows.runners import prepare_worker, stop_workers
+from flows.tagging import tag_this_flow_run
 from stockflow import watchlist as table
 from tasks import watchlist as record
 from tasks.execution import failure_reason
@@ -24,16 +26,22 @@ from tasks.process import stop_requested
 
 @task(name="ticker", task_run_name="{ticker}", cache_policy=NO_CACHE)
 def ticker_pipeline(ticker: str, root: str, overrides: list[str], parent_run_id: str, trigger: str) -> dict:
-    """One ticker's retrain flow; its failure becomes a row that says why, not an exception that stops the rest."""
+    """One ticker's retrain flow; its failure is a row that says why (a FAILED task run), not an exception that
+    stops the rest."""
     prepare_worker()
     if stop_requested():  # this worker was stopped with its watchlist: the tickers still queued to it never start
-        return table.failed_row(ticker, "not started: the watchlist was stopped", 0.0)
+        return _failed(table.failed_row(ticker, "not started: the watchlist was stopped", 0.0))
     started = time.perf_counter()
     try:
-        results = retrain(ticker=ticker, root=root, overrides=overrides, trigger=trigger, parent_run_id=parent_run_id)
+        results = run_retrain(ticker, root, overrides, None, trigger, parent_run_id=parent_run_id)  # named, tagged
     except Exception as exc:  # noqa: BLE001 - reported in the table and the parent run, with the exit code 1
-        return table.failed_row(ticker, failure_reason(exc), time.perf_counter() - started)
+        return _failed(table.failed_row(ticker, failure_reason(exc), time.perf_counter() - started))
     return table.ok_row(ticker, results, time.perf_counter() - started)
+
+
+def _failed(row: dict) -> Failed:
+    """FAILED in Prefect, as the ticker's MLflow run is, with its row still for the table (`result(False)`)."""
+    return Failed(message=f"{row['ticker']}: {row['reason']}", data=row)
 
 
 def _flow_run_name() -> str:
@@ -53,13 +61,16 @@ def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None,
 
     overrides = list(overrides or [])
     w = record.begin(root, tickers, overrides, name, trigger, links={tracking.PREFECT_RUN: str(runtime.flow_run.id)})
+    tag_this_flow_run("kind:watchlist", f"preset:{w.params.preset}", f"trigger:{trigger}")
     try:
         futures = [ticker_pipeline.submit(t, str(w.root), overrides, w.run_id, trigger) for t in w.tickers]
         wait(futures)
         rows = []
         for ticker, future in zip(w.tickers, futures, strict=True):
             try:
-                rows.append(future.result())
+                rows.append(future.result(raise_on_failure=False))
+                if isinstance(rows[-1], BaseException):  # the task raised after all
+                    raise rows.pop()
             except Exception as exc:  # noqa: BLE001 - the worker itself died (killed, out of memory)
                 rows.append(table.failed_row(ticker, f"its worker failed: {failure_reason(exc)}", 0.0))
         result = record.conclude(w, rows)
@@ -68,4 +79,7 @@ def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None,
         record.abort(w, exc)
         raise
     get_run_logger().info("watchlist:\n%s", result["text"])
+    if result["failed"]:  # one state in every tool: FAILED here too, as the parent MLflow run and the exit code are
+        return Failed(message=f"{len(result['failed'])} of {len(w.tickers)} tickers failed: "
+                      + ", ".join(result["failed"]), data=result)  # fmt: skip
     return result

@@ -62,3 +62,19 @@ def dvc(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def ran(out: subprocess.CompletedProcess) -> list[str]:
     """The stages a `dvc repro` ran, from its output ('Running stage 'train@sp500':')."""
     return [line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")]
+
+
+def prefect_runs(flow_name: str) -> list:
+    """The flow runs of a flow in the test harness's Prefect database, newest first."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def read():
+        async with get_client() as c:
+            return await c.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                                          sort=FlowRunSort.START_TIME_DESC, limit=50)  # fmt: skip
+
+    return asyncio.run(read())

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from stockflow.prices import to_csv_text
+from tests.helpers import prefect_runs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -104,6 +105,10 @@ def test_bad_new_bars_are_refused_and_nothing_changes(project_dir, small_prices,
     assert "Low <= Open" in (drop / "rejected" / "sp500-bad.csv.report.md").read_text() or (
         drop / "rejected" / "sp500-bad.csv.report.md").read_text().count("|") > 4  # fmt: skip
     assert scheduled_retrain(root=str(project_dir))["retrained"] is False
+    refused, quiet = prefect_runs("scheduled-retrain")[1::-1]  # named and tagged, the refused one too
+    assert (refused.name, refused.state_name, quiet.name, quiet.state_name) == (
+        "schedule sp500", "Failed", "schedule sp500", "Completed")  # fmt: skip
+    assert set(refused.tags) == set(quiet.tags) == {"sp500", "kind:schedule", "trigger:schedule"}
 
 
 def test_the_monitor_deployment_checks_after_the_retrain_and_its_alarms_start_the_retrain():

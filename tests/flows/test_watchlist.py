@@ -14,7 +14,7 @@ from stockflow.prices import to_csv_text
 from tasks.ingest import ingest
 from tasks.workspace import Workspace
 from tests import servers
-from tests.helpers import all_runs
+from tests.helpers import all_runs, prefect_runs
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,7 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
                                        "--runner", "dask", "--workers", "2"])  # fmt: skip
         assert out.exit_code == 1, out.output  # something failed, not everything
         assert "broken      FAILED: data validation failed" in out.output and "2 of 3 tickers finished" in out.output
+        prefect_agrees_with_mlflow()
 
         api = f"{url}/api/2.0/mlflow"
         exp = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": "stockflow"}, timeout=10)
@@ -87,6 +88,32 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
         raw = pd.read_csv(three_tickers / "data" / "acme.csv").tail(60)
         out = model.predict(raw)
         assert str(out["date"].iloc[-1].date()) == raw["Date"].iloc[-1] and out["forecast"].notna().all()
+
+
+def prefect_agrees_with_mlflow() -> None:
+    """One state in every tool: the watchlist run and the broken ticker's runs are FAILED in Prefect too; every run
+    (the parent, each ticker's flow run on its Dask worker) is named and tagged."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter
+
+    (parent,) = prefect_runs("watchlist")[:1]
+    assert (parent.name, parent.state_name) == ("watchlist of 3", "Failed")
+    assert "1 of 3 tickers failed: broken" in parent.state.message
+    assert {"kind:watchlist", "preset:default", "trigger:cli"} <= set(parent.tags)
+    children = {r.name.split()[0]: r for r in prefect_runs("retrain") if r.parent_task_run_id}
+    for ticker in ("acme", "beta", "broken"):
+        assert {ticker, "kind:retrain", "preset:default", "trigger:cli"} <= set(children[ticker].tags), ticker
+    assert {t: children[t].state_name for t in ("acme", "beta", "broken")} == {
+        "acme": "Completed", "beta": "Completed", "broken": "Failed"}  # fmt: skip
+
+    async def ticker_tasks():
+        async with get_client() as c:
+            return await c.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [parent.id]}))
+
+    states = {r.name: r.state_name for r in asyncio.run(ticker_tasks()) if r.name in ("acme", "beta", "broken")}
+    assert states == {"acme": "Completed", "beta": "Completed", "broken": "Failed"}
 
 
 def test_watchlist_on_a_running_dask_scheduler(three_tickers, tmp_path, prefect_harness, monkeypatch):

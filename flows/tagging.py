@@ -1,0 +1,32 @@
+"""Names and tags for flow runs, the same whoever starts them: a command, a deployment, a trigger, a worker.
+
+Prefect takes a flow run's tags from the `tags()` block around the call that creates it;
+a run a deployment or a Dask worker creates has none of the caller's. Each flow tags its
+own run as it starts instead, so the Prefect UI filters every kind of run the same way:
+the ticker, `preset:<name>`, `trigger:<what started it>` and `kind:<flow>`.
+"""
+
+from __future__ import annotations
+
+from prefect import runtime
+
+from tasks.workspace import Workspace, project_root
+
+
+def tag_this_flow_run(*tags: str) -> None:
+    """Add `tags` to the flow run in progress (those it has are kept)."""
+    from prefect.client.orchestration import get_client
+
+    have = list(runtime.flow_run.tags or [])
+    wanted = have + [t for t in dict.fromkeys(tags) if t and t not in have]
+    if wanted != have:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(runtime.flow_run.id, tags=wanted)
+
+
+def default_ticker(root: str | None) -> str:
+    """The ticker a flow runs for when none is given: params.yaml's first; '' when the settings cannot be read."""
+    try:
+        return Workspace.project(project_root(root)).load_params().data.tickers[0]
+    except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
+        return ""
