@@ -76,6 +76,13 @@ class ValidationReport:
             "normalised": list(self.notes),
         }
 
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> ValidationReport:
+        """The report `to_dict` gave."""
+        return cls(source=stored["source"], suite=stored["suite"], rows=stored["rows"],
+                   checked=stored["expectations_checked"], findings=[Finding(**f) for f in stored["findings"]],
+                   notes=list(stored.get("normalised", [])))  # fmt: skip
+
     def to_text(self) -> str:
         status = "PASSED" if self.success else "FAILED"
         head = f"{self.source}: {status} ({self.rows} rows, {self.checked} expectations, suite '{self.suite}')"

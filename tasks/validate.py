@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.errors import DataValidationError, StockflowError
+from stockflow.errors import DataValidationError, StockflowError, UsageError
 from stockflow.validation import ValidationReport, validate_prices
 from tasks import catalog
 from tasks.files import read_download, read_json, read_price_file, save_figure, write_json
@@ -33,33 +34,44 @@ def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -
 
 
 def validated_prices(ws: Workspace, params: Params, path: Path, refusal: type[StockflowError], what: str):
-    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor).
-
-    A pass is remembered under a key of the file's bytes, the suite, the thresholds and the
-    validation code: the same bytes under the same rules pass again without loading Great
-    Expectations (a few seconds of imports). A failure is never remembered: it is reported in full.
-    """
+    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor)."""
     prices = read_price_file(path)
-    marker = ws.root / ".stockflow" / "cache" / "validated" / _validation_key(ws, params, path)
-    if marker.is_file():
-        return prices
-    report = check_frame(ws.load_suite(params.validate_.suite), params, prices, str(path))
+    report = remembered_check(ws, params, path, ws.suite_file(params.validate_.suite), prices, str(path))
     if not report.success:
         raise refusal(report.to_text() + f"\nNo {what} from data that fails validation.")
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    write_json(marker, {"source": str(path), "rows": report.rows, "warnings": len(report.warnings)})
     return prices
 
 
-def _validation_key(ws: Workspace, params: Params, path: Path) -> str:
+def remembered_check(ws: Workspace, params: Params, path: Path, suite_path: Path, prices: pd.DataFrame,
+                     source: str) -> ValidationReport:  # fmt: skip
+    """The suite's report on `prices` (read from `path`), reused when these bytes passed these rules before.
+
+    A pass is remembered under a key of the file's bytes, the suite's, the thresholds and the
+    code that reads and checks them: the same bytes under the same rules pass again without
+    Great Expectations (seconds of imports and set-up). A failure is never remembered: it is
+    checked and reported in full each time.
+    """
+    if not suite_path.is_file():
+        raise UsageError(f"expectation suite {params.validate_.suite!r} not found at {suite_path}")
+    stored = ws.root / ".stockflow" / "cache" / "validated" / f"{_validation_key(params, path, suite_path)}.json"
+    if stored.is_file():
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # a damaged entry is checked again
+            return dataclasses.replace(ValidationReport.from_dict(read_json(stored)), source=source)
+    report = check_frame(read_json(suite_path), params, prices, source)
+    if report.success:
+        write_json(stored, report.to_dict())
+    return report
+
+
+def _validation_key(params: Params, path: Path, suite_path: Path) -> str:
     import hashlib
     import json
 
-    from stockflow import validation
+    from stockflow import formats, validation
     from tasks.workspace import md5
 
-    parts = [md5(path), md5(ws.suite_file(params.validate_.suite)), json.dumps(params.validate_.model_dump()),
-             md5(Path(validation.__file__))]  # fmt: skip
+    parts = [md5(path), md5(suite_path), json.dumps(params.validate_.model_dump()),
+             md5(Path(validation.__file__)), md5(Path(formats.__file__))]  # fmt: skip
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -69,7 +81,7 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
 
     f = catalog.files(STAGE, ws, ticker, params.validate_.suite)
     prices = read_price_file(f.input(catalog.DATA))
-    report = check_frame(read_json(f.input(catalog.SUITE)), params, prices, f"data/{ticker}.csv")
+    report = remembered_check(ws, params, f.input(catalog.DATA), f.input(catalog.SUITE), prices, f"data/{ticker}.csv")
     write_json(f.output("report.json"), report.to_dict())
     f.output("report.md").write_text(report.to_markdown())
     summary = {"rows": report.rows, "errors": len(report.errors), "warnings": len(report.warnings)}

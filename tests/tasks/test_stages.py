@@ -95,3 +95,29 @@ def test_bad_data_stops_at_validate_with_the_report(project_dir):
         "validate/report.json", "validate/report.md"}  # fmt: skip
     assert (project_dir / "data.dvc").read_text() == dvc_before
     assert not client(project_dir).search_registered_models()
+
+
+def test_a_pass_is_reused_for_the_same_bytes_and_rules_and_a_failure_never(project_dir, monkeypatch):
+    """The validate stage runs the suite once per (file, suite, thresholds, code): same report, no second run."""
+    from stockflow import validation
+    from tasks import validate
+
+    calls = []
+    real = validation.run_suite
+    monkeypatch.setattr(validation, "run_suite", lambda *a, **k: calls.append("suite") or real(*a, **k))
+    ws = Workspace.project(project_dir)
+    first = validate.compute(ws, ws.load_params(), "sp500")
+    report = (ws.stage_dir("sp500", "validate") / "report.json").read_text()
+    again = validate.compute(ws, ws.load_params(), "sp500")
+    assert calls == ["suite"] and again == first  # the second pass was the first's, remembered
+    assert (ws.stage_dir("sp500", "validate") / "report.json").read_text() == report
+
+    suite = project_dir / "expectations" / "ohlcv.json"
+    suite.write_text(suite.read_text().replace('"warning"', '"critical"', 1))  # another suite: checked again
+    validate.compute(ws, ws.load_params(), "sp500")
+    assert calls == ["suite"] * 2
+    stricter = ws.load_params(["validate.min_rows=100000"])  # other thresholds: checked again, and failing
+    for _ in range(2):  # a failure is checked, and reported, every time
+        with pytest.raises(DataValidationError, match="enough rows"):
+            validate.compute(ws, stricter, "sp500")
+    assert calls == ["suite"] * 4
