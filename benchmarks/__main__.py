@@ -32,11 +32,15 @@ if __name__ == "__main__":
     from benchmarks import backtest, forecasts, monitor, pipeline, tracking, watchlist
 
     only_monitor = sys.argv[1:] == ["monitor"]
+    only_pipeline = sys.argv[1:] == ["pipeline"]  # `python -m benchmarks pipeline`: stockflow run's time alone
     store = Path(tempfile.mkdtemp(prefix="stockflow-bench-"))  # this bench's own folder, and only it is removed
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
     try:
         if not only_monitor:
             pipeline.main()
+        if only_pipeline:
+            sys.exit(0)
+        if not only_monitor:
             tracking.main(os.environ["MLFLOW_TRACKING_URI"])
             watchlist.main()
         monitor.main()

@@ -14,6 +14,28 @@ from benchmarks.timing import timed
 MARK = ["--set", "mlflow.experiment=bench"]
 
 
+SHORT = ["--set", "train.epochs=3", "--set", "train.patience=0"]
+ROUNDS = 3
+
+
+def against_plain_keras(root: Path) -> None:
+    """`stockflow run` (3 epochs, no early stopping) against a plain Keras script on the same data, whole
+    processes, alternated so that both meet the same machine; the medians and their ratio."""
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    script = str(Path(__file__).with_name("plain_keras.py"))
+    commands = {"stockflow run": [sys.executable, "-m", "flows.cli", "run", *MARK, *SHORT],
+                "plain Keras script": [sys.executable, script, str(root / "data" / "sp500.csv")]}  # fmt: skip
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(ROUNDS):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env=env)
+            seconds[name].append(time.perf_counter() - start)
+    ours, plain = (sorted(s)[len(s) // 2] for s in seconds.values())
+    print(f"\nstockflow run against a plain Keras script, 3 epochs, no early stopping, median of {ROUNDS}:")
+    print(f"  stockflow run {ours:.1f} s, plain Keras script {plain:.1f} s: {ours / plain:.2f}x (goal <= 1.5x)")
+
+
 def main() -> None:
     from tasks import catalog, execution
 
@@ -36,3 +58,4 @@ def main() -> None:
             *compute.items(), ("promote: record the run, gate, register", recording)]  # fmt: skip
     for name, seconds in rows:
         print(f"  {name:<44}{seconds:>7.1f} s  {seconds / total:>6.1%}")
+    against_plain_keras(root)

@@ -246,10 +246,16 @@ def run(
     from flows.server import prefect_api
     from stockflow.summary import run_summary
 
-    with prefect_api():
+    with prefect_api(meanwhile=_training_imports):
         results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
+
+
+def _training_imports() -> None:
+    """What a training run imports anyway (TensorFlow through Keras, MLflow), while the Prefect server boots."""
+    import keras  # noqa: F401
+    import mlflow  # noqa: F401
 
 
 def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) -> None:

@@ -18,8 +18,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,8 @@ def _start_lock() -> Any:
 
     home = Path(PREFECT_HOME.value()).expanduser()
     home.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(home / "stockflow-server-start.lock"))
+    # Released by the thread that sees the server answer (`_await_health`), not the one that took it.
+    return FileLock(str(home / "stockflow-server-start.lock"), thread_local=False)
 
 
 def _free_port() -> int:
@@ -63,20 +65,42 @@ def _drain(timeout: float = 5) -> None:
             worker.drain_all(timeout=timeout)
 
 
-@contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield the API URL flows report to; a private server lives exactly as long as this block (or this process)."""
+def _await_health(server: subprocess.Popen, url: str, log: Any, starting: Any, failed: list[str]) -> None:
+    """Wait until the server answers, then let the next server start; what went wrong, in `failed`."""
     import httpx
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    deadline = time.monotonic() + float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+    try:
+        with httpx.Client() as client:
+            while True:
+                try:
+                    if client.get(f"{url}/health", timeout=2).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    failed.append(f"the temporary Prefect server did not start:\n{log.read().decode()[-2000:]}")
+                    return
+                time.sleep(0.1)
+    finally:
+        starting.release()
+
+
+@contextmanager
+def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
+    """Yield the API URL flows report to; a private server lives exactly as long as this block (or this process).
+
+    `meanwhile` runs while a private server boots (seconds): the heavy imports a run needs anyway.
+    """
     import prefect
     from prefect.context import refresh_global_settings_context
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        get_current_settings,
-        temporary_settings,
-    )
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
     if PREFECT_API_URL.value():
+        if meanwhile is not None:
+            meanwhile()
         yield PREFECT_API_URL.value()
         return
     port = _free_port()
@@ -91,26 +115,26 @@ def prefect_api() -> Iterator[str]:
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the server writes to it for as long as it lives
     starting = _start_lock()
     starting.acquire()  # one server at a time migrates a new database; released once this one answers
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
-         "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
-         "--lifespan", "on"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
-    )  # fmt: skip
     try:
-        deadline = time.monotonic() + float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
-        with httpx.Client() as client:
-            while True:
-                try:
-                    if client.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the temporary Prefect server did not start:\n{log.read().decode()[-2000:]}")
-                time.sleep(0.1)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", str(prefect.__module_path__.parent), "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+             "--lifespan", "on"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+        )  # fmt: skip
+    except BaseException:
         starting.release()
+        raise
+    try:
+        failed: list[str] = []
+        ready = threading.Thread(target=_await_health, args=(server, url, log, starting, failed), daemon=True,
+                                 name="stockflow-prefect-server-start")  # fmt: skip
+        ready.start()
+        if meanwhile is not None:
+            meanwhile()
+        ready.join()
+        if failed:
+            raise RuntimeError(failed[0])
         previous = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = url  # for processes started from here (pool and Dask workers)
         os.environ[TEMPORARY] = "1"
@@ -131,8 +155,6 @@ def prefect_api() -> Iterator[str]:
                 os.environ["PREFECT_API_URL"] = previous
             refresh_global_settings_context()
     finally:
-        if starting.is_locked:
-            starting.release()
         server.terminate()
         try:
             server.wait(timeout=5)
