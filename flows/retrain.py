@@ -20,7 +20,6 @@ from prefect import flow, get_run_logger, runtime, tags, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.server import TEMPORARY
-from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
 from tasks import catalog, execution, tracking
 from tasks.execution import Execution
@@ -160,7 +159,6 @@ def retrain(
     overrides = list(overrides or [])
     ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
     ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id, links)
-    tag_this_flow_run(ticker, f"preset:{ex.params.preset}", f"trigger:{trigger}", "kind:retrain")
     try:
         for stage, run in STAGE_TASKS.items():
             run(ex, progress=progress and stage == "train")
@@ -171,7 +169,9 @@ def retrain(
 
 
 def run_retrain(ticker: str, root: str, overrides: list[str], name: str | None, trigger: str, **kw: Any) -> dict:
-    """Call the flow with its Prefect tags: the ticker, the preset and what started it."""
+    """Call the flow with its Prefect tags (its task runs' too): the ticker, the preset, what started it, the kind.
+
+    Every caller goes through here (the command, the schedule, a watchlist's workers)."""
     params = Workspace.project(project_root(root)).load_params(overrides)
-    with tags(ticker, f"preset:{params.preset}", f"trigger:{trigger}"):
+    with tags(ticker, f"preset:{params.preset}", f"trigger:{trigger}", "kind:retrain"):
         return retrain(ticker=ticker, root=root, overrides=overrides, name=name, trigger=trigger, **kw)

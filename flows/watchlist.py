@@ -68,11 +68,12 @@ def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None,
         rows = []
         for ticker, future in zip(w.tickers, futures, strict=True):
             try:
-                rows.append(future.result(raise_on_failure=False))
-                if isinstance(rows[-1], BaseException):  # the task raised after all
-                    raise rows.pop()
-            except Exception as exc:  # noqa: BLE001 - the worker itself died (killed, out of memory)
-                rows.append(table.failed_row(ticker, f"its worker failed: {failure_reason(exc)}", 0.0))
+                row = future.result(raise_on_failure=False)  # a FAILED ticker still gives its row
+            except Exception as exc:  # noqa: BLE001
+                row = exc
+            if isinstance(row, BaseException):  # the worker itself died (killed, out of memory)
+                row = table.failed_row(ticker, f"its worker failed: {failure_reason(row)}", 0.0)
+            rows.append(row)
         result = record.conclude(w, rows)
     except BaseException as exc:
         stop_workers()  # else the pool's shutdown waits for tickers that would still register their models

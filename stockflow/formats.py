@@ -53,14 +53,18 @@ def canonical(raw: pd.DataFrame) -> Normalised:
     frame = _drop_name_columns(frame, notes)
     frame = _stooq_columns(frame, notes)
     frame = _drop_empty_rows(frame, notes)
+    cleaned: dict[str, list[str]] = {"$ removed": [], "thousands separators removed": []}
     for col in [c for c in VALUES if c in frame.columns]:
-        frame[col] = _numbers(frame[col], col, notes)
+        frame[col], dollars, thousands = _numbers(frame[col])
+        cleaned["$ removed"] += [col] if dollars else []
+        cleaned["thousands separators removed"] += [col] if thousands else []
+    notes += [f"{what}: {', '.join(cols)}" for what, cols in cleaned.items() if cols]
     if "Date" in frame.columns:
         frame["Date"] = _dates(frame["Date"], notes)
         frame = _oldest_first(frame, notes)
     ordered = [c for c in COLUMNS if c in frame.columns]
     frame = frame[ordered + [c for c in frame.columns if c not in COLUMNS]].reset_index(drop=True)
-    return Normalised(frame, _merge_dollar_notes(notes))
+    return Normalised(frame, notes)
 
 
 def _key(name: str) -> str:
@@ -132,34 +136,19 @@ def _drop_empty_rows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _numbers(column: pd.Series, name: str, notes: list[str]) -> pd.Series:
-    """Numbers where the text is one (after `$` and thousands separators); the file's text where it is not."""
+def _numbers(column: pd.Series) -> tuple[pd.Series, bool, bool]:
+    """Numbers where the text is one (after `$` and thousands separators), the file's text where it is not;
+    and whether `$` and thousands separators were removed."""
     text = column.str.strip()
     dollars = text.str.startswith("$")
     cleaned = text.str.removeprefix("$")
     thousands = cleaned.str.fullmatch(_THOUSANDS.pattern)
     cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
     parsed = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce")
-    if dollars.any():
-        notes.append(f"$ removed: {name}")
-    if thousands.any():
-        notes.append(f"thousands separators removed: {name}")
     unread = parsed.isna() & (text != "")
-    if not unread.any():
-        return parsed
-    return parsed.astype(object).where(~unread, column)  # the gate shows these cells as the file has them
-
-
-def _merge_dollar_notes(notes: list[str]) -> list[str]:
-    """One note per kind of change: '$ removed: Open, High, Low, Close'."""
-    merged: dict[str, list[str]] = {}
-    for note in notes:
-        head, sep, rest = note.partition(": ")
-        if sep and head in ("$ removed", "thousands separators removed"):
-            merged.setdefault(head, []).append(rest)
-        else:
-            merged.setdefault(note, [])
-    return [f"{head}: {', '.join(cols)}" if cols else head for head, cols in merged.items()]
+    if unread.any():
+        parsed = parsed.astype(object).where(~unread, column)  # the gate shows these cells as the file has them
+    return parsed, bool(dollars.any()), bool(thousands.any())
 
 
 def _dates(column: pd.Series, notes: list[str]) -> pd.Series:
