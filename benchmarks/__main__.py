@@ -7,7 +7,8 @@
 - the backtest's speed against backtesting.py and vectorbt;
 - the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies.
 
-`python -m benchmarks monitor` runs the monitor's part alone.
+`python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
+watchlist, monitor, forecasts, backtest).
 
 Runs are logged to a throwaway MLflow store that this bench creates and deletes,
 so the project's runs and champion never move.
@@ -31,22 +32,26 @@ if __name__ == "__main__":
 
     from benchmarks import backtest, forecasts, monitor, pipeline, tracking, watchlist
 
-    only_monitor = sys.argv[1:] == ["monitor"]
-    only_pipeline = sys.argv[1:] == ["pipeline"]  # `python -m benchmarks pipeline`: stockflow run's time alone
+    # `python -m benchmarks pipeline backtest`: only those parts; no arguments: all of them.
+    everything = ["pipeline", "tracking", "watchlist", "monitor", "forecasts", "backtest"]
+    wanted = sys.argv[1:] or everything
+    if unknown := set(wanted) - set(everything):
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from {everything}")
     store = Path(tempfile.mkdtemp(prefix="stockflow-bench-"))  # this bench's own folder, and only it is removed
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store / 'mlflow.db'}"
     try:
-        if not only_monitor:
+        if "pipeline" in wanted or "tracking" in wanted:  # tracking reads the run the pipeline's part made
             pipeline.main()
-        if only_pipeline:
-            sys.exit(0)
-        if not only_monitor:
+        if "tracking" in wanted:
             tracking.main(os.environ["MLFLOW_TRACKING_URI"])
+        if "watchlist" in wanted:
             watchlist.main()
-        monitor.main()
+        if "monitor" in wanted:
+            monitor.main()
     finally:
         shutil.rmtree(store, ignore_errors=True)
         os.environ.pop("MLFLOW_TRACKING_URI")
-    if not only_monitor:
+    if "forecasts" in wanted:
         forecasts.main()
+    if "backtest" in wanted:
         backtest.main()

@@ -78,19 +78,27 @@ TRADE_COLUMNS = [
 ]  # fmt: skip
 
 
-def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rules) -> BacktestResult:
-    """Simulate `signals` (-1, 0, 1 per bar, decided at that bar's close) on OHLC `bars`.
-
-    `bars` has columns Open, High, Low, Close and a Date column or index.
-    """
+def checked_signals(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rules) -> np.ndarray:
+    """`signals` as floats, one per bar, each -1, 0 or 1; shorts flattened when the rules forbid them."""
     sig = np.asarray(signals, dtype=float)
     if len(sig) != len(bars):
         raise ValueError(f"{len(sig)} signals for {len(bars)} bars")
     if np.isnan(sig).any() or not np.isin(sig, (-1.0, 0.0, 1.0)).all():
         raise ValueError("signals must be -1, 0 or 1")
-    if not rules.allow_short:
-        sig = np.maximum(sig, 0.0)
-    dates = pd.DatetimeIndex(bars["Date"] if "Date" in bars.columns else bars.index)
+    return sig if rules.allow_short else np.maximum(sig, 0.0)
+
+
+def bar_dates(bars: pd.DataFrame) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(bars["Date"] if "Date" in bars.columns else bars.index)
+
+
+def run_backtest(bars: pd.DataFrame, signals: np.ndarray | pd.Series, rules: Rules) -> BacktestResult:
+    """Simulate `signals` (-1, 0, 1 per bar, decided at that bar's close) on OHLC `bars`.
+
+    `bars` has columns Open, High, Low, Close and a Date column or index.
+    """
+    sig = checked_signals(bars, signals, rules)
+    dates = bar_dates(bars)
     # Plain Python floats: a scalar loop over lists is several times faster than over numpy.
     opens, highs, lows, closes = (bars[c].astype(float).tolist() for c in ("Open", "High", "Low", "Close"))
     want_list = sig.tolist()

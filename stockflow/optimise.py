@@ -16,6 +16,7 @@ import pandas as pd
 from stockflow.backtest import Rules, forecast_signals, run_backtest
 from stockflow.config import BacktestParams
 from stockflow.performance import equity_metrics, strategy_metrics
+from stockflow.stop_grid import backtest_stops
 
 Objective = Literal["sharpe", "calmar", "total_return"]
 
@@ -96,9 +97,17 @@ def evaluate(window: Window, candidate: dict, rules: Rules, risk_free_rate: floa
 def search(
     window: Window, space: list[dict], rules: Rules, objective: Objective, risk_free_rate: float = 0.0
 ) -> pd.DataFrame:
-    """One row per candidate with its metrics on `window`, best first (ties keep the given order)."""
-    rows = [{**c, **evaluate(window, c, rules, risk_free_rate)} for c in space]
-    table = pd.DataFrame(rows)
+    """One row per candidate with its metrics on `window`, best first (ties keep the given order).
+
+    Candidates of one threshold share their signals, so their stop pairs are traded at once.
+    """
+    scored: dict[int, dict] = {}
+    for threshold in dict.fromkeys(c["threshold"] for c in space):
+        group = [i for i, c in enumerate(space) if c["threshold"] == threshold]
+        stops = [(space[i]["stop_loss"], space[i]["take_profit"]) for i in group]
+        grid = backtest_stops(window.bars, window.signals(threshold, rules.allow_short), rules, stops)
+        scored.update(zip(group, grid.metrics(rules.cash, risk_free_rate), strict=True))
+    table = pd.DataFrame([{**c, **scored[i]} for i, c in enumerate(space)])
     return table.sort_values(objective, ascending=False, kind="stable").reset_index(drop=True)
 
 

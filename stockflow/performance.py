@@ -1,4 +1,8 @@
-"""Risk and return measures of an equity curve, on daily bars (252 a year)."""
+"""Risk and return measures of equity curves, on daily bars (252 a year).
+
+The measures are computed row by row on a 2-D array, so one curve and a grid of
+curves (`stockflow.stop_grid`) are measured by the same lines.
+"""
 
 from __future__ import annotations
 
@@ -25,50 +29,87 @@ def drawdown(equity: pd.Series) -> pd.Series:
 
 def longest_drawdown(equity: pd.Series, initial: float) -> int:
     """Longest run of bars spent below a previous peak."""
-    values = np.concatenate([[initial], equity.to_numpy(dtype=float)])
-    below = values < np.maximum.accumulate(values)
-    longest = current = 0
-    for flag in below[1:]:
-        current = current + 1 if flag else 0
-        longest = max(longest, current)
-    return longest
+    values = _with_initial(equity.to_numpy(dtype=float)[None, :], initial)
+    return int(_longest_below_peak(values, np.maximum.accumulate(values, axis=1))[0])
+
+
+def _with_initial(equity: np.ndarray, initial: float | np.ndarray) -> np.ndarray:
+    """Each row of `equity` preceded by its starting cash."""
+    start = np.broadcast_to(np.asarray(initial, dtype=float).reshape(-1, 1), (len(equity), 1))
+    return np.concatenate([start, equity], axis=1)
+
+
+def _longest_below_peak(values: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Per row: the longest run of bars below the running `peak` (the first column is the start)."""
+    below = (values < peak)[:, 1:]
+    bars = np.arange(below.shape[1])
+    # A run's length at each bar is its distance from the last bar that was not below the peak.
+    last_at_peak = np.maximum.accumulate(np.where(below, -1, bars), axis=1)
+    return np.where(below, bars - last_at_peak, 0).max(axis=1, initial=0)
+
+
+def equity_metrics_rows(
+    equity: np.ndarray, initial: float | np.ndarray, risk_free_rate: float = 0.0
+) -> dict[str, np.ndarray]:
+    """`equity_metrics` of every row of a (curves, bars) array, as one array per measure."""
+    values = _with_initial(np.asarray(equity, dtype=float), initial)
+    start, last = values[:, 0], values[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = values[:, 1:] / values[:, :-1] - 1.0
+        n = r.shape[1]
+        total = last / start - 1.0
+        years = n / TRADING_DAYS
+        cagr = np.where(total > -1, np.abs(1.0 + total) ** (1.0 / years) - 1.0, -1.0)
+        excess = r - risk_free_rate / TRADING_DAYS
+        std = np.std(r, axis=1, ddof=1) if n > 1 else np.zeros(len(r))
+        downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2, axis=1))
+        mean_excess = np.mean(excess, axis=1)
+        peak = np.maximum.accumulate(values, axis=1)
+        max_dd = np.minimum((values / peak).min(axis=1) - 1.0, 0.0)
+        annual = math.sqrt(TRADING_DAYS)
+        return {
+            "total_return": total,
+            "cagr": cagr,
+            "volatility": std * annual,
+            "sharpe": np.where(std > 0, mean_excess / std * annual, 0.0),
+            "sortino": np.where(downside > 0, mean_excess / downside * annual, 0.0),
+            "max_drawdown": max_dd,
+            "max_drawdown_days": _longest_below_peak(values, peak).astype(float),
+            "calmar": np.where(max_dd < 0, cagr / np.abs(max_dd), 0.0),
+            "final_equity": last,
+        }
 
 
 def equity_metrics(equity: pd.Series, initial: float, risk_free_rate: float = 0.0) -> dict[str, float]:
     """Return, CAGR, volatility, Sharpe, Sortino, drawdown and Calmar of an equity curve."""
-    r = daily_returns(equity, initial)
-    n = len(r)
-    total = float(equity.iloc[-1] / initial - 1.0)
-    years = n / TRADING_DAYS
-    cagr = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1 else -1.0
-    excess = r - risk_free_rate / TRADING_DAYS
-    std = float(np.std(r, ddof=1)) if n > 1 else 0.0
-    downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    max_dd = float(min(drawdown(pd.Series(np.concatenate([[initial], equity.to_numpy()]))).min(), 0.0))
-    return {
-        "total_return": total,
-        "cagr": cagr,
-        "volatility": std * math.sqrt(TRADING_DAYS),
-        "sharpe": float(np.mean(excess) / std * math.sqrt(TRADING_DAYS)) if std > 0 else 0.0,
-        "sortino": float(np.mean(excess) / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else 0.0,
-        "max_drawdown": max_dd,
-        "max_drawdown_days": float(longest_drawdown(equity, initial)),
-        "calmar": cagr / abs(max_dd) if max_dd < 0 else 0.0,
-        "final_equity": float(equity.iloc[-1]),
-    }
+    rows = equity_metrics_rows(equity.to_numpy(dtype=float)[None, :], initial, risk_free_rate)
+    return {name: float(value[0]) for name, value in rows.items()}
+
+
+def trade_metrics_rows(
+    pnl: np.ndarray, curve: np.ndarray, curves: int, exposure: np.ndarray, costs: np.ndarray
+) -> dict[str, np.ndarray]:
+    """`trade_metrics` of many backtests at once: each trade's `pnl` and the `curve` (row) it belongs to."""
+    count = np.bincount(curve, minlength=curves).astype(float)
+    won = np.bincount(curve, weights=(pnl > 0), minlength=curves)
+    wins = np.bincount(curve, weights=np.where(pnl > 0, pnl, 0.0), minlength=curves)
+    losses = np.bincount(curve, weights=np.where(pnl < 0, -pnl, 0.0), minlength=curves)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "trades": count,
+            "win_rate": np.where(count > 0, won / count, 0.0),
+            "profit_factor": np.where(losses > 0, wins / losses, np.where(wins > 0, np.inf, 0.0)),
+            "exposure": np.asarray(exposure, dtype=float),
+            "costs": np.asarray(costs, dtype=float),
+        }
 
 
 def trade_metrics(result: BacktestResult) -> dict[str, float]:
     """Trade count, win rate, profit factor (infinite when nothing was lost), exposure and costs."""
     pnl = result.trades["pnl"].to_numpy(dtype=float)
-    wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
-    return {
-        "trades": float(len(pnl)),
-        "win_rate": float(np.mean(pnl > 0)) if len(pnl) else 0.0,
-        "profit_factor": float(wins / losses) if losses > 0 else (float("inf") if wins > 0 else 0.0),
-        "exposure": float(np.mean(result.position.to_numpy() != 0)),
-        "costs": float(result.costs),
-    }
+    exposure = np.mean(result.position.to_numpy() != 0)
+    rows = trade_metrics_rows(pnl, np.zeros(len(pnl), dtype=int), 1, [exposure], [result.costs])
+    return {name: float(value[0]) for name, value in rows.items()}
 
 
 def strategy_metrics(result: BacktestResult, initial: float, risk_free_rate: float = 0.0) -> dict[str, float]:

@@ -1,10 +1,14 @@
-"""Each execution rule of stockflow.backtest, on bars small enough to check by hand."""
+"""Each execution rule of stockflow.backtest, on bars small enough to check by hand.
+
+Every rule holds for both engines: the event loop and the stop grid (many stop pairs at once).
+"""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from stockflow.backtest import Rules, forecast_signals, run_backtest
+from stockflow.stop_grid import backtest_stops
 
 
 def bars(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
@@ -16,56 +20,67 @@ def bars(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:
 FLAT = (100.0, 100.0, 100.0, 100.0)
 
 
-def test_signal_fills_at_the_next_open():
+def one_pair_of_the_grid(b, signals, rules):
+    """The stop grid with the rules' own pair, and one pair it must not be confused with."""
+    grid = backtest_stops(b, signals, rules, [(0.5, 0.5), (rules.stop_loss, rules.take_profit)])
+    return grid.result(1)
+
+
+@pytest.fixture(params=[run_backtest, one_pair_of_the_grid], ids=["event loop", "stop grid"])
+def engine(request):
+    return request.param
+
+
+def test_signal_fills_at_the_next_open(engine):
     b = bars([FLAT, (110, 112, 109, 111), (111, 111, 111, 111)])
-    r = run_backtest(b, [1, 0, 0], Rules(cash=1000))
+    r = engine(b, [1, 0, 0], Rules(cash=1000))
     trade = r.trades.iloc[0]
     assert trade["entry_date"] == b["Date"][1] and trade["entry_price"] == 110
     assert trade["exit_date"] == b["Date"][2] and trade["exit_price"] == 111
     assert r.equity.iloc[0] == 1000  # nothing happens on the decision bar itself
 
 
-def test_stop_loss_is_live_on_the_entry_bar():
+def test_stop_loss_is_live_on_the_entry_bar(engine):
     b = bars([FLAT, (100, 101, 94, 96), FLAT])
-    r = run_backtest(b, [1, 1, 0], Rules(cash=1000, stop_loss=0.05))
+    r = engine(b, [1, 1, 0], Rules(cash=1000, stop_loss=0.05))
     t = r.trades.iloc[0]
     assert t["exit_reason"] == "stop_loss" and t["exit_date"] == b["Date"][1] and t["exit_price"] == 95
 
 
-def test_take_profit_is_live_on_the_entry_bar():
+def test_take_profit_is_live_on_the_entry_bar(engine):
     b = bars([FLAT, (100, 111, 99, 105), FLAT])
-    t = run_backtest(b, [1, 1, 0], Rules(cash=1000, take_profit=0.10)).trades.iloc[0]
+    t = engine(b, [1, 1, 0], Rules(cash=1000, take_profit=0.10)).trades.iloc[0]
     assert t["exit_reason"] == "take_profit" and np.isclose(t["exit_price"], 110)
 
 
-def test_a_gap_through_the_stop_fills_at_the_open():
+def test_a_gap_through_the_stop_fills_at_the_open(engine):
     b = bars([FLAT, FLAT, (90, 91, 88, 89)])
-    t = run_backtest(b, [1, 1, 1], Rules(cash=1000, stop_loss=0.05)).trades.iloc[0]
+    t = engine(b, [1, 1, 1], Rules(cash=1000, stop_loss=0.05)).trades.iloc[0]
     assert t["exit_reason"] == "stop_loss" and t["exit_price"] == 90
 
 
-def test_when_one_bar_hits_both_the_stop_wins():
+def test_when_one_bar_hits_both_the_stop_wins(engine):
     b = bars([FLAT, (100, 120, 80, 100), FLAT])
-    t = run_backtest(b, [1, 1, 0], Rules(cash=1000, stop_loss=0.05, take_profit=0.05)).trades.iloc[0]
+    t = engine(b, [1, 1, 0], Rules(cash=1000, stop_loss=0.05, take_profit=0.05)).trades.iloc[0]
     assert t["exit_reason"] == "stop_loss" and t["exit_price"] == 95
 
 
-def test_exit_signal_fills_at_the_open_before_intrabar_stops():
+def test_exit_signal_fills_at_the_open_before_intrabar_stops(engine):
     b = bars([FLAT, FLAT, (100, 100, 50, 60)])
-    t = run_backtest(b, [1, 0, 0], Rules(cash=1000, stop_loss=0.05)).trades.iloc[0]
+    t = engine(b, [1, 0, 0], Rules(cash=1000, stop_loss=0.05)).trades.iloc[0]
     assert t["exit_reason"] == "signal" and t["exit_price"] == 100
 
 
-def test_still_long_after_a_stop_reenters_at_the_next_open():
+def test_still_long_after_a_stop_reenters_at_the_next_open(engine):
     b = bars([FLAT, (100, 100, 90, 92), (93, 94, 92, 93), (93, 93, 93, 93)])
-    r = run_backtest(b, [1, 1, 1, 0], Rules(cash=1000, stop_loss=0.05))
+    r = engine(b, [1, 1, 1, 0], Rules(cash=1000, stop_loss=0.05))
     assert list(r.trades["exit_reason"]) == ["stop_loss", "end"]
     assert r.trades["entry_date"].iloc[1] == b["Date"][2] and r.trades["entry_price"].iloc[1] == 93
 
 
-def test_commission_and_slippage_are_charged_on_each_fill():
+def test_commission_and_slippage_are_charged_on_each_fill(engine):
     b = bars([FLAT, FLAT, FLAT])
-    r = run_backtest(b, [1, 0, 0], Rules(cash=1000, commission=0.01, slippage=0.02))
+    r = engine(b, [1, 0, 0], Rules(cash=1000, commission=0.01, slippage=0.02))
     buy, sell = 100 * 1.02, 100 * 0.98
     units = 1000 / (buy * 1.01)
     expected = units * sell * (1 - 0.01)
@@ -73,32 +88,32 @@ def test_commission_and_slippage_are_charged_on_each_fill():
     assert np.isclose(r.costs, 1000 - expected)
 
 
-def test_short_positions_profit_from_a_fall():
+def test_short_positions_profit_from_a_fall(engine):
     b = bars([FLAT, FLAT, (90, 90, 90, 90)])
-    r = run_backtest(b, [-1, 0, 0], Rules(cash=1000, allow_short=True))
+    r = engine(b, [-1, 0, 0], Rules(cash=1000, allow_short=True))
     assert np.isclose(r.equity.iloc[-1], 1100)
     # and long/flat ignores short signals
-    assert run_backtest(b, [-1, 0, 0], Rules(cash=1000)).trades.empty
+    assert engine(b, [-1, 0, 0], Rules(cash=1000)).trades.empty
 
 
-def test_whole_units_leave_the_rest_in_cash():
+def test_whole_units_leave_the_rest_in_cash(engine):
     b = bars([FLAT, (300, 300, 300, 300), (330, 330, 330, 330)])
-    r = run_backtest(b, [1, 1, 1], Rules(cash=1000, whole_units=True))
+    r = engine(b, [1, 1, 1], Rules(cash=1000, whole_units=True))
     assert r.trades["units"].iloc[0] == 3
     assert np.isclose(r.equity.iloc[-1], 1000 + 3 * 30)
 
 
-def test_an_open_position_is_valued_at_the_last_close():
+def test_an_open_position_is_valued_at_the_last_close(engine):
     b = bars([FLAT, (100, 105, 99, 104)])
-    r = run_backtest(b, [1, 1], Rules(cash=1000))
+    r = engine(b, [1, 1], Rules(cash=1000))
     assert np.isclose(r.equity.iloc[-1], 1040)
     assert r.trades["exit_reason"].iloc[-1] == "end"
 
 
 @pytest.mark.parametrize("bad", [[1, 2, 0], [1, np.nan, 0]])
-def test_signals_outside_minus_one_zero_one_are_rejected(bad):
+def test_signals_outside_minus_one_zero_one_are_rejected(bad, engine):
     with pytest.raises(ValueError, match="-1, 0 or 1"):
-        run_backtest(bars([FLAT] * 3), bad, Rules(cash=1000))
+        engine(bars([FLAT] * 3), bad, Rules(cash=1000))
 
 
 def test_forecast_signals_threshold_and_short():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from stockflow.backtest import Rules
-from stockflow.optimise import Window, best, candidates, search, trading_window, walk_forward
+from stockflow.optimise import Window, best, candidates, evaluate, search, trading_window, walk_forward
 
 SPACE = {"threshold": [0.0, 0.002], "stop_loss": [None, 0.02], "take_profit": [None, 0.05]}
 RULES = Rules(cash=10_000, commission=0.001)
@@ -66,3 +66,21 @@ def test_walk_forward_chooses_each_fold_on_the_past_only(sp500):
     f.loc[f.index[-100:], "forecast"] *= 1.5
     folds2, _ = walk_forward(val, trading_window(prices, f), 3, space, RULES, "sharpe")
     assert folds2[:2] == folds[:2]
+
+
+def test_the_search_scores_every_candidate_as_if_traded_alone(sp500):
+    # The search trades each threshold's stop pairs at once (stockflow.stop_grid); each row must be the
+    # figures of that candidate's own backtest.
+    _, val, _ = windows(sp500)
+    rules = Rules(cash=10_000, commission=0.001, slippage=0.0005)
+    space = candidates(SPACE, "grid")
+    table = search(val, space, rules, "sharpe")
+    assert len(table) == len(space)
+    for candidate in space:
+        row = table[
+            (table["threshold"] == candidate["threshold"])
+            & (table["stop_loss"].fillna(0) == (candidate["stop_loss"] or 0))
+            & (table["take_profit"].fillna(0) == (candidate["take_profit"] or 0))
+        ]
+        alone = evaluate(val, candidate, rules)
+        assert len(row) == 1 and row.iloc[0][list(alone)].to_dict() == pytest.approx(alone, rel=1e-9)
