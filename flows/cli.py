@@ -100,9 +100,22 @@ _exit_now = False
 
 
 def _interrupted(signal_name: str) -> None:
-    global _exit_now
     _echo_error(f"stockflow: interrupted by {signal_name}; the run is marked FAILED and nothing was registered.")
-    _exit_now = True  # the run is closed and the server stopped: skip libraries' exit hooks (seconds of them)
+    _skip_exit_hooks()
+
+
+def _skip_exit_hooks() -> None:
+    """Exit without the libraries' exit hooks (TensorFlow's and Prefect's take about 2 s) once all is recorded.
+
+    Only after the run is closed and the Prefect server stopped; MLflow's queues, when a user turned
+    asynchronous logging on, are flushed first.
+    """
+    global _exit_now
+    import mlflow
+
+    mlflow.flush_async_logging()
+    mlflow.flush_artifact_async_logging()
+    _exit_now = True
 
 
 @command
@@ -250,6 +263,7 @@ def run(
         results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
+    _skip_exit_hooks()
 
 
 def _training_imports() -> None:

@@ -174,13 +174,21 @@ def code_deps(module: str) -> tuple[str, ...]:
         if path is None or str(path) in seen:
             continue
         seen.add(str(path))
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                todo.append(node.module)
-                todo.extend(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Import):
-                todo.extend(alias.name for alias in node.names)
+        todo.extend(_imported(path))
     return tuple(sorted(str(Path(p).relative_to(REPO)) for p in seen))
+
+
+@functools.cache  # each stage's walk passes through the same core modules: parse each file once
+def _imported(path: Path) -> tuple[str, ...]:
+    """The modules (and module.name candidates) that the file at `path` imports, at any level."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return tuple(names)
 
 
 def _module_path(name: str) -> Path | None:

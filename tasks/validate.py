@@ -77,8 +77,6 @@ def _validation_key(params: Params, path: Path, suite_path: Path) -> str:
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     """Write the report (JSON, Markdown) and, for valid data, the price chart; DataValidationError on errors."""
-    from stockflow import plots
-
     f = catalog.files(STAGE, ws, ticker, params.validate_.suite)
     prices = read_price_file(f.input(catalog.DATA))
     report = remembered_check(ws, params, f.input(catalog.DATA), f.input(catalog.SUITE), prices, f"data/{ticker}.csv")
@@ -90,6 +88,22 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
         raise DataValidationError(
             report, "Stopped at validate: nothing was trained or registered, and this data is not recorded in data.dvc."
         )
-    save_figure(plots.price_chart(prices, f"{ticker}: open and close"), f.output("prices.png"))
+    _price_chart(ws, prices, f"{ticker}: open and close", f.input(catalog.DATA), f.output("prices.png"))
     write_json(f.output(catalog.SUMMARY), summary)
     return summary
+
+
+def _price_chart(ws: Workspace, prices: pd.DataFrame, title: str, data: Path, out: Path) -> None:
+    """The price chart, drawn once per file, title and plotting code (the same figure gives the same bytes)."""
+    import hashlib
+
+    from stockflow import plots
+    from tasks.files import atomic
+    from tasks.workspace import md5
+
+    key = hashlib.sha256("|".join([md5(data), md5(Path(plots.__file__)), title]).encode()).hexdigest()[:32]
+    drawn = ws.root / ".stockflow" / "cache" / "charts" / f"{key}.png"
+    if not drawn.is_file():
+        save_figure(plots.price_chart(prices, title), drawn)
+    with atomic(out, "wb") as f:
+        f.write(drawn.read_bytes())
