@@ -105,16 +105,8 @@ def _interrupted(signal_name: str) -> None:
 
 
 def _skip_exit_hooks() -> None:
-    """Exit without the libraries' exit hooks (TensorFlow's and Prefect's take about 2 s) once all is recorded.
-
-    Only after the run is closed and the Prefect server stopped; MLflow's queues, when a user turned
-    asynchronous logging on, are flushed first.
-    """
+    """Exit without the libraries' exit hooks (about 2 s) once the run is closed and the Prefect server stopped."""
     global _exit_now
-    import mlflow
-
-    mlflow.flush_async_logging()
-    mlflow.flush_artifact_async_logging()
     _exit_now = True
 
 
@@ -604,16 +596,14 @@ def ui(
 
 def main() -> None:
     """Entry point: SIGINT and SIGTERM end a run cleanly (see `command` for how errors become exit codes)."""
-    from tasks.process import raise_on_signals
+    from tasks.process import exit_without_hooks, raise_on_signals
 
     raise_on_signals()
     try:
         app()
     except SystemExit as done:
         if _exit_now:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(done.code if isinstance(done.code, int) else 1)
+            exit_without_hooks(done.code if isinstance(done.code, int) else 1)
         raise
 
 

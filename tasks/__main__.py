@@ -2,7 +2,7 @@
 
 import sys
 
-from tasks.process import quiet, raise_on_signals
+from tasks.process import exit_without_hooks, quiet, raise_on_signals
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
@@ -11,4 +11,5 @@ if __name__ == "__main__":
     raise_on_signals()
     from tasks.dvc_stage import main
 
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    # Each stage is a process of its own under DVC: its record is complete when main returns.
+    exit_without_hooks(main(sys.argv[1], sys.argv[2]))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from stockflow.errors import Interrupted
 
@@ -136,3 +138,17 @@ def deferred_signals() -> Iterator[None]:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     check_signals()
+
+
+def exit_without_hooks(code: int) -> NoReturn:
+    """End the process now, once everything is recorded: the libraries' exit hooks (TensorFlow's, Prefect's,
+    MLflow's) take seconds and have nothing left to do. MLflow's queues, when a user turned asynchronous
+    logging on, are flushed first, and so are the log handlers and the terminal."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None:
+        mlflow.flush_async_logging()
+        mlflow.flush_artifact_async_logging()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
