@@ -96,14 +96,17 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
 def _price_chart(ws: Workspace, prices: pd.DataFrame, title: str, data: Path, out: Path) -> None:
     """The price chart, drawn once per file, title and plotting code (the same figure gives the same bytes)."""
     import hashlib
+    from importlib.util import find_spec
 
-    from stockflow import plots
     from tasks.files import atomic
     from tasks.workspace import md5
 
-    key = hashlib.sha256("|".join([md5(data), md5(Path(plots.__file__)), title]).encode()).hexdigest()[:32]
+    plotting_code = Path(find_spec("stockflow.plots").origin)  # found, not imported: matplotlib takes a second
+    key = hashlib.sha256("|".join([md5(data), md5(plotting_code), title]).encode()).hexdigest()[:32]
     drawn = ws.root / ".stockflow" / "cache" / "charts" / f"{key}.png"
     if not drawn.is_file():
+        from stockflow import plots
+
         save_figure(plots.price_chart(prices, title), drawn)
     with atomic(out, "wb") as f:
         f.write(drawn.read_bytes())
