@@ -121,3 +121,16 @@ def append_rest(ws, small_prices):
     full = ws.root.parent / "full.csv"
     full.write_text(to_csv_text(small_prices))
     ingest(ws, ws.load_params(), f"csv:{full}", "sp500")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest tests first (processes, servers, DVC; then the other slow ones), the quick ones last: two
+    workers that steal from each other then end together instead of one waiting out another's long test."""
+    heavy = ("tests/dvc/", "tests/flows/")
+
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("slow") is None:
+            return 2
+        return 0 if item.nodeid.startswith(heavy) else 1
+
+    items.sort(key=order)
