@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -12,8 +13,8 @@ from stockflow.config import Params
 from stockflow.errors import DataValidationError, StockflowError, UsageError
 from stockflow.validation import ValidationReport, validate_prices
 from tasks import catalog
-from tasks.files import read_download, read_json, read_price_file, save_figure, write_json
-from tasks.workspace import Workspace
+from tasks.files import atomic, read_download, read_json, read_price_file, save_figure, write_json
+from tasks.workspace import Workspace, md5
 
 STAGE = "validate"
 
@@ -53,7 +54,7 @@ def remembered_check(ws: Workspace, params: Params, path: Path, suite_path: Path
     """
     if not suite_path.is_file():
         raise UsageError(f"expectation suite {params.validate_.suite!r} not found at {suite_path}")
-    stored = ws.root / ".stockflow" / "cache" / "validated" / f"{_validation_key(params, path, suite_path)}.json"
+    stored = _cache_entry(ws, "validated", ".json", *_validation_parts(params, path, suite_path))
     if stored.is_file():
         with contextlib.suppress(ValueError, KeyError, TypeError):  # a damaged entry is checked again
             return dataclasses.replace(ValidationReport.from_dict(read_json(stored)), source=source)
@@ -63,16 +64,19 @@ def remembered_check(ws: Workspace, params: Params, path: Path, suite_path: Path
     return report
 
 
-def _validation_key(params: Params, path: Path, suite_path: Path) -> str:
-    import hashlib
+def _validation_parts(params: Params, path: Path, suite_path: Path) -> list[str]:
     import json
 
     from stockflow import formats, validation
-    from tasks.workspace import md5
 
-    parts = [md5(path), md5(suite_path), json.dumps(params.validate_.model_dump()),
-             md5(Path(validation.__file__)), md5(Path(formats.__file__))]  # fmt: skip
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return [md5(path), md5(suite_path), json.dumps(params.validate_.model_dump()),
+            md5(Path(validation.__file__)), md5(Path(formats.__file__))]  # fmt: skip
+
+
+def _cache_entry(ws: Workspace, kind: str, suffix: str, *parts: str) -> Path:
+    """Where `.stockflow/cache/<kind>/` keeps what these digests and settings determine."""
+    key = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return ws.root / ".stockflow" / "cache" / kind / f"{key}{suffix}"
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
@@ -95,15 +99,10 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
 
 def _price_chart(ws: Workspace, prices: pd.DataFrame, title: str, data: Path, out: Path) -> None:
     """The price chart, drawn once per file, title and plotting code (the same figure gives the same bytes)."""
-    import hashlib
     from importlib.util import find_spec
 
-    from tasks.files import atomic
-    from tasks.workspace import md5
-
     plotting_code = Path(find_spec("stockflow.plots").origin)  # found, not imported: matplotlib takes a second
-    key = hashlib.sha256("|".join([md5(data), md5(plotting_code), title]).encode()).hexdigest()[:32]
-    drawn = ws.root / ".stockflow" / "cache" / "charts" / f"{key}.png"
+    drawn = _cache_entry(ws, "charts", ".png", md5(data), md5(plotting_code), title)
     if not drawn.is_file():
         from stockflow import plots
 
