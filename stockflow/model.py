@@ -69,11 +69,14 @@ def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
         if not last and params.dropout > 0:
             model.add(layers.Dropout(params.dropout))
     model.add(layers.Dense(1))
+    # The metric as an object and the optimizer built here, not on the first batch: variables created while
+    # TensorFlow traces the training step make it trace that step twice (about 1 s per model, the same weights).
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
         loss="mse",
-        metrics=["mae"],
+        metrics=[keras.metrics.MeanAbsoluteError(name="mae")],
     )
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
