@@ -6,10 +6,12 @@ kill never leaves half a file for the next stage, DVC or MLflow to pick up.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,6 +157,19 @@ def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
 
 
+# The models this process saved or loaded, by their file's bytes: the evaluate stage that follows a train stage in
+# the same process (a flow, a watchlist worker) gets the very model it trained, with the prediction graphs TensorFlow
+# has already traced for it (about 1 s a run), instead of rebuilding it from the same bytes.
+_KERAS_MODELS: OrderedDict[str, Any] = OrderedDict()
+_KERAS_KEPT = 4
+
+
+def _remember_keras(path: Path, model: Any) -> None:
+    _KERAS_MODELS[hashlib.md5(path.read_bytes()).hexdigest()] = model
+    while len(_KERAS_MODELS) > _KERAS_KEPT:
+        _KERAS_MODELS.popitem(last=False)
+
+
 def save_keras(model: Any, path: Path) -> None:
     """Keras insists on a `.keras` suffix: save beside the target under a temporary one, then rename."""
     tmp = path.with_name(f".{path.stem}.tmp.keras")
@@ -163,10 +178,15 @@ def save_keras(model: Any, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    _remember_keras(path, model)
 
 
 def load_keras(path: Path) -> Any:
-    """A Keras model saved by `save_keras`."""
+    """A Keras model saved by `save_keras` (the same object, when this process saved or loaded these bytes)."""
     import keras
 
-    return keras.models.load_model(path)
+    model = _KERAS_MODELS.get(hashlib.md5(Path(path).read_bytes()).hexdigest())
+    if model is None:
+        model = keras.models.load_model(path)
+        _remember_keras(Path(path), model)
+    return model
