@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, runtime, tags, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.schedule import take_new_bars
@@ -123,12 +123,11 @@ def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
     checks, alarms, failed = {}, {}, {}
     for ticker in names:
         try:
-            with tags(ticker, "kind:monitor"):  # its task runs, tagged as a retrain's are
-                if take_bars:
-                    take_new_bars(root_path, ticker)
-                checks[ticker] = report = check_champion(root_path, ticker)
-                if report["alarm"]:
-                    alarms[ticker] = raise_alarm(root_path, report)
+            if take_bars:
+                take_new_bars(root_path, ticker)
+            checks[ticker] = report = check_champion(root_path, ticker)
+            if report["alarm"]:
+                alarms[ticker] = raise_alarm(root_path, report)
         except StockflowError as exc:
             failed[ticker] = str(exc).splitlines()[0]
             get_run_logger().error("%s: not checked: %s", ticker, failed[ticker])

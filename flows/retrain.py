@@ -16,10 +16,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from prefect import flow, get_run_logger, runtime, tags, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.server import TEMPORARY
+from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
 from tasks import catalog, execution, tracking
 from tasks.execution import Execution
@@ -157,7 +158,12 @@ def retrain(
     """Validate, preprocess, train, evaluate, backtest and gate one ticker; each stage's summary and the run id."""
     root_path = project_root(root)
     overrides = list(overrides or [])
-    ticker = ticker or Workspace.project(root_path).load_params(overrides).data.tickers[0]
+    params = Workspace.project(root_path).load_params(overrides)
+    ticker = ticker or params.data.tickers[0]
+    # The flow run is tagged, not its task runs: Prefect checks every tagged task run against tag concurrency limits,
+    # and on its SQLite server that check collides with the server's own writes after any stage longer than 5 s
+    # (the Prefect cache of "no limits" expires): a 503, and the next stage started 2 s late.
+    tag_this_flow_run(ticker, f"preset:{params.preset}", f"trigger:{trigger}", "kind:retrain")
     ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id, links)
     try:
         for stage, run in STAGE_TASKS.items():
@@ -169,9 +175,6 @@ def retrain(
 
 
 def run_retrain(ticker: str, root: str, overrides: list[str], name: str | None, trigger: str, **kw: Any) -> dict:
-    """Call the flow with its Prefect tags (its task runs' too): the ticker, the preset, what started it, the kind.
-
-    Every caller goes through here (the command, the schedule, a watchlist's workers)."""
-    params = Workspace.project(project_root(root)).load_params(overrides)
-    with tags(ticker, f"preset:{params.preset}", f"trigger:{trigger}", "kind:retrain"):
-        return retrain(ticker=ticker, root=root, overrides=overrides, name=name, trigger=trigger, **kw)
+    """The retrain flow as every caller starts it (the command, the schedule, a watchlist's workers); it tags its
+    own run with the ticker, the preset, what started it and the kind."""
+    return retrain(ticker=ticker, root=root, overrides=overrides, name=name, trigger=trigger, **kw)

@@ -1,11 +1,11 @@
 """Names and tags for flow runs, the same whoever starts them: a command, a deployment, a trigger, a worker.
 
 Prefect takes a flow run's tags from the `tags()` block around the call that creates it;
-a run a deployment or a Dask worker creates has none of the caller's. The flows deployments
-start (schedule, monitor) and the watchlist and replays tag their own run as it starts
-instead; retrain runs are tagged by `flows.retrain.run_retrain`, which every caller uses.
-So the Prefect UI filters every kind of run the same way: the ticker, `preset:<name>`,
-`trigger:<what started it>` and `kind:<flow>`.
+a run a deployment or a Dask worker creates has none of the caller's. So every flow tags
+its own run as it starts, and the Prefect UI filters every kind of run the same way: the
+ticker, `preset:<name>`, `trigger:<what started it>` and `kind:<flow>`. Task runs are not
+tagged: Prefect checks each tagged task run against tag concurrency limits, and on its
+SQLite server that check races the server's own writes (see `flows/retrain.py`).
 """
 
 from __future__ import annotations
