@@ -8,6 +8,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -251,17 +252,26 @@ def run(
     from flows.server import prefect_api
     from stockflow.summary import run_summary
 
-    with prefect_api(meanwhile=_training_imports):
+    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):
         results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
     _skip_exit_hooks()
 
 
-def _training_imports() -> None:
-    """What a training run imports anyway (TensorFlow through Keras, MLflow), while the Prefect server boots."""
+def _while_the_server_starts(root: Path, params) -> None:
+    """What a training run does anyway, while the Prefect server boots: import TensorFlow (through Keras) and
+    MLflow, and open a local MLflow store (its first use checks the schema). A store that cannot be opened is
+    left for the run's first task, which records why in Prefect."""
     import keras  # noqa: F401
     import mlflow  # noqa: F401
+
+    from tasks import tracking
+    from tasks.execution import tracker_for
+
+    if tracking.store_uri(root).startswith("sqlite:"):
+        with contextlib.suppress(Exception):
+            tracker_for(root.resolve(), params)
 
 
 def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) -> None:

@@ -76,6 +76,10 @@ def _await_health(server: subprocess.Popen, url: str, log: Any, starting: Any, f
             while True:
                 try:
                     if client.get(f"{url}/health", timeout=2).status_code == 200:
+                        # A Prefect client's first request: the server's first answer to it takes 0.7 s, here
+                        # while this process is still busy, not when its first flow run starts.
+                        with contextlib.suppress(httpx.HTTPError):
+                            client.get(f"{url}/admin/version", timeout=30)
                         return
                 except httpx.HTTPError:
                     pass
