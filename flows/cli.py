@@ -248,11 +248,12 @@ def run(
     (chosen,) = chosen
     if not ws.project_data_file(chosen).is_file():
         raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
-    from flows.retrain import run_retrain
     from flows.server import prefect_api
     from stockflow.summary import run_summary
 
-    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):
+    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):  # the server starts first
+        from flows.retrain import run_retrain
+
         results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
