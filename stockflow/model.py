@@ -6,6 +6,7 @@ LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,31 @@ def train_model(data: Dataset, params: TrainParams, on_epoch: EpochCallback | No
     return model, history
 
 
+PREDICT_BATCH = 1024
+
+
 def predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """The network's (scaled) outputs for windows `x`, one per window."""
-    return np.asarray(model.predict(x, verbose=0, batch_size=1024))[:, 0]
+    """The network's (scaled) outputs for windows `x`, one per window.
+
+    The same batches and the same outputs as `model.predict(x, batch_size=PREDICT_BATCH)`, through one graph per
+    model for any number of windows: Keras traces its predict step again for every new batch size (0.3 s each).
+    A window's output depends on the batch it is in, so the batches are always cut the same way.
+    """
+    forward = _forward(model)
+    x = np.asarray(x, dtype=np.float32)  # as Keras feeds it
+    batches = [forward(x[i : i + PREDICT_BATCH]).numpy()[:, 0] for i in range(0, len(x), PREDICT_BATCH)]
+    return np.concatenate(batches) if batches else np.empty(0, dtype=np.float32)
+
+
+_FORWARDS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _forward(model: Any) -> Any:
+    """The model's inference pass as a TensorFlow function of any batch size (traced once)."""
+    import tensorflow as tf
+
+    if model not in _FORWARDS:
+        ref = weakref.ref(model)  # the function must not keep its model alive
+        spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+        _FORWARDS[model] = tf.function(lambda v: ref()(v, training=False), input_signature=[spec])
+    return _FORWARDS[model]
