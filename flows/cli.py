@@ -252,9 +252,9 @@ def run(
     from stockflow.summary import run_summary
 
     with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):  # the server starts first
-        from flows.retrain import run_retrain
+        from flows.retrain import retrain
 
-        results = run_retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
+        results = retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(_where(ws, params, results["run_id"], results.get("published", "")))
     _skip_exit_hooks()

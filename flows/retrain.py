@@ -172,9 +172,3 @@ def retrain(
     except BaseException as exc:
         execution.abort(ex, exc)
         raise
-
-
-def run_retrain(ticker: str, root: str, overrides: list[str], name: str | None, trigger: str, **kw: Any) -> dict:
-    """The retrain flow as every caller starts it (the command, the schedule, a watchlist's workers); it tags its
-    own run with the ticker, the preset, what started it and the kind."""
-    return retrain(ticker=ticker, root=root, overrides=overrides, name=name, trigger=trigger, **kw)

@@ -13,7 +13,7 @@ from typing import Any
 from prefect import flow, get_run_logger, runtime, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.retrain import run_retrain
+from flows.retrain import retrain
 from flows.tagging import default_ticker, tag_this_flow_run
 from tasks.workspace import Workspace, project_root
 
@@ -53,8 +53,8 @@ def scheduled_retrain(ticker: str | None = None, root: str | None = None, reason
     if reason:
         get_run_logger().warning("%s: retraining on the monitor's alarm: %s", ticker, reason)
         links = {tracking.ALARM_REASON: reason, tracking.ALARM_RUN: monitor_run_id or "unknown"}
-        return {"retrained": True, **taken, **run_retrain(ticker, root_path, [], None, trigger="alarm", links=links)}
+        return {"retrained": True, **taken, **retrain(ticker, root_path, [], None, trigger="alarm", links=links)}
     if not taken["new_rows"]:
         get_run_logger().info("no bars newer than %s for %s: nothing to retrain", taken["last_date"], ticker)
         return {"ticker": ticker, "retrained": False, **taken}
-    return {"retrained": True, **taken, **run_retrain(ticker, root_path, [], None, trigger="schedule")}
+    return {"retrained": True, **taken, **retrain(ticker, root_path, [], None, trigger="schedule")}

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.states import Failed
 
-from flows.retrain import run_retrain
+from flows.retrain import retrain
 from flows.runners import prepare_worker, stop_workers
 from flows.tagging import tag_this_flow_run
 from stockflow import watchlist as table
@@ -33,7 +33,7 @@ def ticker_pipeline(ticker: str, root: str, overrides: list[str], parent_run_id:
         return _failed(table.failed_row(ticker, "not started: the watchlist was stopped", 0.0))
     started = time.perf_counter()
     try:
-        results = run_retrain(ticker, root, overrides, None, trigger, parent_run_id=parent_run_id)  # named, tagged
+        results = retrain(ticker, root, overrides, None, trigger, parent_run_id=parent_run_id)  # named, tagged
     except Exception as exc:  # noqa: BLE001 - reported in the table and the parent run, with the exit code 1
         return _failed(table.failed_row(ticker, failure_reason(exc), time.perf_counter() - started))
     return table.ok_row(ticker, results, time.perf_counter() - started)

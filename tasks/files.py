@@ -6,7 +6,6 @@ kill never leaves half a file for the next stage, DVC or MLflow to pick up.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -22,6 +21,7 @@ import pandas as pd
 
 from stockflow.errors import PriceFileError
 from stockflow.formats import Normalised, canonical
+from tasks.workspace import md5
 
 if TYPE_CHECKING:
     from stockflow.dataset import Dataset
@@ -165,7 +165,7 @@ _KERAS_KEPT = 4
 
 
 def _remember_keras(path: Path, model: Any) -> None:
-    _KERAS_MODELS[hashlib.md5(path.read_bytes()).hexdigest()] = model
+    _KERAS_MODELS[md5(path)] = model
     while len(_KERAS_MODELS) > _KERAS_KEPT:
         _KERAS_MODELS.popitem(last=False)
 
@@ -185,7 +185,7 @@ def load_keras(path: Path) -> Any:
     """A Keras model saved by `save_keras` (the same object, when this process saved or loaded these bytes)."""
     import keras
 
-    model = _KERAS_MODELS.get(hashlib.md5(Path(path).read_bytes()).hexdigest())
+    model = _KERAS_MODELS.get(md5(Path(path)))
     if model is None:
         model = keras.models.load_model(path)
         _remember_keras(Path(path), model)

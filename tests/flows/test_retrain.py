@@ -18,9 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(project_dir, prefect_harness):
-    from flows.retrain import run_retrain
+    from flows.retrain import retrain
 
-    results = run_retrain("sp500", str(project_dir), [], None, trigger="test")
+    results = retrain("sp500", str(project_dir), [], None, trigger="test")
     assert set(catalog.NAMES) <= set(results)
     c = client(project_dir)
     run = c.get_run(results["run_id"])
@@ -75,9 +75,9 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
 
 
 def test_a_run_with_overrides_is_named_by_them_and_not_published(project_dir, prefect_harness):
-    from flows.retrain import run_retrain
+    from flows.retrain import retrain
 
-    results = run_retrain("sp500", str(project_dir), ["backtest.stop_loss=0.02", "preset=paper", "train.epochs=1"],
+    results = retrain("sp500", str(project_dir), ["backtest.stop_loss=0.02", "preset=paper", "train.epochs=1"],
                           None, trigger="test")  # fmt: skip
     run = client(project_dir).get_run(results["run_id"])
     assert run.info.run_name == "sp500 paper epochs=1 stop_loss=0.02"
@@ -88,7 +88,7 @@ def test_a_run_with_overrides_is_named_by_them_and_not_published(project_dir, pr
 
 
 def test_bad_data_stops_the_flow_before_training_and_records_nothing(project_dir, prefect_harness):
-    from flows.retrain import run_retrain
+    from flows.retrain import retrain
     from stockflow.errors import DataValidationError
 
     path = project_dir / "data" / "sp500.csv"
@@ -97,7 +97,7 @@ def test_bad_data_stops_the_flow_before_training_and_records_nothing(project_dir
     path.write_text("\n".join(lines) + "\n")
     dvc_before = (project_dir / "data.dvc").read_text()
     with pytest.raises(DataValidationError, match="strictly increasing"):
-        run_retrain("sp500", str(project_dir), [], None, trigger="test")
+        retrain("sp500", str(project_dir), [], None, trigger="test")
     (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED"
     assert not mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
@@ -121,9 +121,9 @@ def test_the_prefect_run_is_named_tagged_logged_and_linked_to_its_mlflow_run(pro
     from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter, LogFilter, LogFilterFlowRunId
     from prefect.logging.handlers import APILogWorker
 
-    from flows.retrain import run_retrain
+    from flows.retrain import retrain
 
-    results = run_retrain("sp500", str(project_dir), ["train.seed=3"], None, trigger="test")
+    results = retrain("sp500", str(project_dir), ["train.seed=3"], None, trigger="test")
     APILogWorker.drain_all(timeout=10)  # logs travel to the API in the background
     flow_run_id = client(project_dir).get_run(results["run_id"]).data.tags[tracking.PREFECT_RUN]
 
