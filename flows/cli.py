@@ -250,7 +250,10 @@ def run(
         raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
     from flows.server import prefect_api
     from stockflow.summary import run_summary
+    from tasks.process import importing
 
+    with importing():
+        import prefect  # noqa: F401 - the first thing prefect_api imports
     with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):  # the server starts first
         from flows.retrain import retrain
 
@@ -261,18 +264,22 @@ def run(
 
 
 def _while_the_server_starts(root: Path, params) -> None:
-    """What a training run does anyway, while the Prefect server boots: import TensorFlow (through Keras) and
-    MLflow, and open a local MLflow store (its first use checks the schema). A store that cannot be opened is
-    left for the run's first task, which records why in Prefect."""
-    import keras  # noqa: F401
-    import mlflow  # noqa: F401
+    """What a training run does anyway, while the Prefect server boots: import TensorFlow (through Keras),
+    MLflow and the flow (with the collector paused: `importing`), and open a local MLflow store (its first use
+    checks the schema). A store that cannot be opened is left for the run's first task, which records why."""
+    from tasks.process import importing
 
-    from tasks import tracking
-    from tasks.execution import tracker_for
+    with importing():
+        import keras  # noqa: F401
+        import mlflow  # noqa: F401
 
-    if tracking.store_uri(root).startswith("sqlite:"):
-        with contextlib.suppress(Exception):
-            tracker_for(root.resolve(), params)
+        import flows.retrain  # noqa: F401
+        from tasks import tracking
+        from tasks.execution import tracker_for
+
+        if tracking.store_uri(root).startswith("sqlite:"):
+            with contextlib.suppress(Exception):
+                tracker_for(root.resolve(), params)
 
 
 def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) -> None:

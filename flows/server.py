@@ -100,7 +100,12 @@ def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
     """
     import prefect
     from prefect.context import refresh_global_settings_context
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():
         if meanwhile is not None:
@@ -146,7 +151,9 @@ def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
         # process-wide settings, which would otherwise start a second server of Prefect's own, out of our reach.
         refresh_global_settings_context()
         try:
-            with temporary_settings(updates={PREFECT_API_URL: url}):
+            # No heartbeats: they are for a server's automations to find crashed runs, and this one has none
+            # and ends with this process. A sync flow run waits up to 1 s at its end for its heartbeat thread.
+            with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 try:
                     yield url
                 finally:
