@@ -11,9 +11,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.process import quiet
+from tasks.process import importing, quiet
 
 quiet()
+if os.environ.get("PYTEST_XDIST_WORKER"):  # a `make test` worker: it will need them all, and collect often
+    with importing():
+        import keras  # noqa: F401
+        import mlflow  # noqa: F401
+        import prefect  # noqa: F401
 REPO = Path(__file__).resolve().parents[1]
 
 TINY = [
@@ -54,14 +59,16 @@ def tiny_params_yaml(root: Path) -> None:
     (root / "params.yaml").write_text(yaml.safe_dump(apply_overrides(raw, TINY), sort_keys=False))
 
 
-@pytest.fixture()
-def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh project: git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`."""
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory, sp500: pd.DataFrame) -> Path:
+    """The project each test starts from, made once per test process (a git and DVC repo take seconds to set
+    up): git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`. Tests get a copy of it."""
     from stockflow.prices import to_csv_text
     from tasks.ingest import ingest
     from tasks.workspace import Workspace
 
-    root = tmp_path / "proj"
+    base = tmp_path_factory.mktemp("template")
+    root = base / "proj"
     root.mkdir()
     for name in ("dvc.yaml", ".gitignore"):
         shutil.copy(REPO / name, root / name)
@@ -69,29 +76,44 @@ def project_dir(tmp_path: Path, small_prices: pd.DataFrame, monkeypatch: pytest.
     for folder in ("expectations", "stockflow", "tasks"):
         shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     tiny_params_yaml(root)
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        env.delenv("STOCKFLOW_ROOT", raising=False)
+        _run(["git", "init", "-q"], root)
+        _run(["git", "config", "user.email", "t@example.invalid"], root)
+        _run(["git", "config", "user.name", "test"], root)
+        _run([sys.executable, "-m", "dvc", "init", "-q"], root)
+        _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
+        csv = base / "sp500_slice.csv"
+        csv.write_text(to_csv_text(sp500[sp500["Date"] >= "2016-01-01"].reset_index(drop=True)))
+        ws = Workspace.project(root)
+        ingest(ws, ws.load_params(), f"csv:{csv}", "sp500")
+        _run(["git", "add", "-A"], root)
+        _run(["git", "commit", "-qm", "project"], root)
+    return root
+
+
+@pytest.fixture()
+def project_dir(tmp_path: Path, project_template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh project of its own (a copy of `project_template`, which holds no absolute path), as the cwd."""
+    root = tmp_path / "proj"
+    shutil.copytree(project_template, root, symlinks=True)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("STOCKFLOW_ROOT", raising=False)
-    _run(["git", "init", "-q"], root)
-    _run(["git", "config", "user.email", "t@example.invalid"], root)
-    _run(["git", "config", "user.name", "test"], root)
-    _run([sys.executable, "-m", "dvc", "init", "-q"], root)
-    _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
-    csv = tmp_path / "sp500_slice.csv"
-    csv.write_text(to_csv_text(small_prices))
-    ws = Workspace.project(root)
-    ingest(ws, ws.load_params(), f"csv:{csv}", "sp500")
-    _run(["git", "add", "-A"], root)
-    _run(["git", "commit", "-qm", "project"], root)
     monkeypatch.chdir(root)
     return root
 
 
 @pytest.fixture(scope="session")
 def prefect_harness():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    with prefect_test_harness(server_startup_timeout=120):
+    # As on a run's private server (flows/server.py): no heartbeats, whose thread each sync flow run waits for
+    # at its end (up to 1 s). Nothing here watches them.
+    with (prefect_test_harness(server_startup_timeout=120),
+          temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})):  # fmt: skip
         yield
 
 
