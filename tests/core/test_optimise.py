@@ -25,6 +25,9 @@ def windows(sp500: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, Window, W
 
 
 def test_grid_is_every_combination_and_random_a_distinct_subset():
+    from sklearn.model_selection import ParameterGrid
+
+    assert candidates(SPACE, "grid") == list(ParameterGrid(SPACE))  # the same candidates in the same order
     assert len(candidates(SPACE, "grid")) == 8
     drawn = candidates(SPACE, "random", samples=5, seed=1)
     assert len(drawn) == 5 and len({tuple(sorted(d.items(), key=str)) for d in drawn}) == 5
