@@ -42,7 +42,12 @@ def sp500() -> pd.DataFrame:
 @pytest.fixture()
 def small_prices(sp500: pd.DataFrame) -> pd.DataFrame:
     """A recent slice of real data: 2016-2018, about 750 rows."""
-    return sp500[sp500["Date"] >= "2016-01-01"].reset_index(drop=True)
+    return recent(sp500)
+
+
+def recent(prices: pd.DataFrame) -> pd.DataFrame:
+    """The 2016-2018 rows: the slice every test project holds."""
+    return prices[prices["Date"] >= "2016-01-01"].reset_index(drop=True)
 
 
 def _run(cmd: list[str], cwd: Path) -> None:
@@ -85,7 +90,7 @@ def project_template(tmp_path_factory: pytest.TempPathFactory, sp500: pd.DataFra
         _run([sys.executable, "-m", "dvc", "init", "-q"], root)
         _run([sys.executable, "-m", "dvc", "config", "core.analytics", "false"], root)
         csv = base / "sp500_slice.csv"
-        csv.write_text(to_csv_text(sp500[sp500["Date"] >= "2016-01-01"].reset_index(drop=True)))
+        csv.write_text(to_csv_text(recent(sp500)))
         ws = Workspace.project(root)
         ingest(ws, ws.load_params(), f"csv:{csv}", "sp500")
         _run(["git", "add", "-A"], root)
