@@ -164,11 +164,15 @@ def deferred_signals() -> Iterator[None]:
 def exit_without_hooks(code: int) -> NoReturn:
     """End the process now, once everything is recorded: the libraries' exit hooks (TensorFlow's, Prefect's,
     MLflow's) take seconds and have nothing left to do. MLflow's queues, when a user turned asynchronous
-    logging on, are flushed first, and so are the log handlers and the terminal."""
+    logging on, are flushed first, and so are the log handlers and the terminal.
+
+    `mlflow.flush_artifact_async_logging` is called only for an active run: with none, it *starts* one
+    (`_get_or_start_run`) in the Default experiment, and `os._exit` then leaves it RUNNING forever."""
     mlflow = sys.modules.get("mlflow")
     if mlflow is not None:
         mlflow.flush_async_logging()
-        mlflow.flush_artifact_async_logging()
+        if mlflow.active_run() is not None:
+            mlflow.flush_artifact_async_logging()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -46,6 +46,13 @@ def all_runs(root: Path, order: str = "ASC") -> list:
     return c.search_runs([experiment.experiment_id], order_by=[f"attributes.start_time {order}"], max_results=500)
 
 
+def every_run(root: Path) -> list:
+    """The runs of every experiment in the project's store (Default included), oldest first."""
+    c = client(root)
+    ids = [e.experiment_id for e in c.search_experiments()]
+    return c.search_runs(ids, order_by=["attributes.start_time ASC"], max_results=1000) if ids else []
+
+
 def env_with_venv(**extra: str) -> dict[str, str]:
     """The environment a user has with the venv active (dvc.yaml's `python` is the venv's)."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}

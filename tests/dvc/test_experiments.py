@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tasks import tracking
-from tests.helpers import all_runs, client, dvc
+from tests.helpers import all_runs, client, dvc, every_run
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +64,7 @@ def test_queued_experiments_record_their_runs_in_the_project_store(project_dir):
     assert sorted(r.data.params["train.seed"] for r in runs) == ["1", "2"]
     assert all(r.info.status == "FINISHED" and r.data.tags.get(tracking.DVC_EXP) for r in runs)
     assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 2
+    assert sorted(r.info.run_id for r in every_run(project_dir)) == sorted(r.info.run_id for r in runs)
     # Artifacts live in the project's store, not in DVC's thrown-away temporary copy.
     for run in runs:
         assert "/.dvc/tmp/" not in run.info.artifact_uri

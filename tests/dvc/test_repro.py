@@ -10,7 +10,7 @@ import yaml
 from tasks import tracking
 from tasks.ingest import ingest
 from tasks.workspace import Workspace
-from tests.helpers import all_runs, client, dvc, ran
+from tests.helpers import all_runs, client, dvc, every_run, ran
 
 pytestmark = pytest.mark.slow
 ALL = ["validate@sp500", "preprocess@sp500", "train@sp500", "evaluate@sp500", "backtest@sp500", "promote@sp500"]
@@ -55,6 +55,9 @@ def test_each_repro_records_one_complete_run_with_the_params_it_ran_and_a_copy_i
     # The model is the same one: no second version, the run links to v1.
     assert second.data.tags[tracking.MODEL_VERSION] == "1"
     assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 1
+    # The stage processes left nothing else in any experiment (Default included), and nothing RUNNING.
+    assert [(r.info.run_id, r.info.status) for r in every_run(project_dir)] == [
+        (run.info.run_id, "FINISHED"), (second.info.run_id, "FINISHED")]
 
     # A new ticker on the watchlist re-runs its own stages and nobody else's.
     ws = Workspace.project(project_dir)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tasks import tracking
-from tests.helpers import BIN, all_runs, env_with_venv
+from tests.helpers import BIN, all_runs, env_with_venv, every_run
 
 pytestmark = pytest.mark.slow
 FIRST = ["train.seed=7", "train.epochs=3", "train.patience=0"]
@@ -48,3 +48,9 @@ def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_di
         for key in FIGURES:
             assert runs[name].data.metrics[key] == solo.data.metrics[key], (name, key)
         assert solo.data.tags[tracking.MODEL_VERSION] == runs[name].data.tags[tracking.MODEL_VERSION]  # same model
+
+    # Nothing else in any experiment: a process that exits without its libraries' exit hooks once all is recorded
+    # must not leave a stray run behind (MLflow's "flush" helpers start one when none is active), and none RUNNING.
+    everything = every_run(project_dir)
+    assert sorted(r.info.run_name for r in everything) == ["first", "first alone", "second", "second alone"]
+    assert {r.info.status for r in everything} == {"FINISHED"}
