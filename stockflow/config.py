@@ -86,6 +86,8 @@ class EvaluateParams(_Section):
     seeds: int = Field(1, ge=1, description="retrain with seeds train.seed .. train.seed+N-1; report mean and spread")
     walk_forward_folds: int = Field(0, ge=0, description="refit before each of N test folds; 0 = off")
     walk_forward_window: Literal["expanding", "rolling"] = "expanding"
+    # The champion's interval for the next close: calibrated on the validation window to cover this share of days.
+    interval_level: float = Field(0.9, gt=0, lt=1, description="the prediction interval's level, in (0, 1)")
 
 
 class OptimiseParams(_Section):
@@ -116,6 +118,21 @@ class OptimiseParams(_Section):
         }
 
 
+class SizingParams(_Section):
+    """The risk-sized strategy (stockflow/sizing.py): hold min(1, target / the interval's downside) of the equity."""
+
+    targets: tuple[float, ...] = Field((0.005, 0.01, 0.015, 0.02, 0.03), min_length=1,
+                                       description="losses to the interval's lower end tried on the validation window")
+    band: float = Field(0.1, ge=0, lt=1, description="rebalance when the share held is this far from the wanted one")
+
+    @field_validator("targets")
+    @classmethod
+    def _positive(cls, targets: tuple[float, ...]) -> tuple[float, ...]:
+        if any(t <= 0 for t in targets):
+            raise ValueError("targets must be positive fractions of the equity")
+        return targets
+
+
 class BacktestParams(_Section):
     """The trading rules and costs, and the strategy search done on the validation window."""
 
@@ -129,6 +146,7 @@ class BacktestParams(_Section):
     whole_units: bool = False
     risk_free_rate: float = 0.0
     optimise: OptimiseParams = OptimiseParams()
+    sizing: SizingParams = SizingParams()
 
 
 class PromoteParams(_Section):

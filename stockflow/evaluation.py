@@ -1,27 +1,34 @@
-"""The model's next-close forecasts beside the baseline ladder, and their scores against persistence."""
+"""The model's next-close forecasts beside the baseline ladder, and their scores against persistence;
+its intervals beside the volatility baselines, and their scores."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from stockflow import baselines
+from stockflow import baselines, intervals
 from stockflow.dataset import Dataset
 from stockflow.forecast_metrics import diebold_mariano, forecast_metrics, mae_ratio, up_share
 from stockflow.forecaster import Forecaster
+from stockflow.intervals import Interval
 from stockflow.prices import next_dates
 
 FORECASTERS = ("forecast", "persistence", "drift", "sma", "ridge", "svr")
 SPLITS = ("val", "test")
 
 
+def rows_of(prices: pd.DataFrame, dates: np.ndarray) -> np.ndarray:
+    """The row of `prices` of each decision day in `dates`."""
+    row = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
+    return np.array([row[d] for d in np.asarray(dates, dtype=prices["Date"].dtype)], dtype=int)
+
+
 def forecasts(data: Dataset, forecaster: Forecaster, prices: pd.DataFrame, sma_window: int) -> pd.DataFrame:
     """One row per validation and test sample: its day, the day it is about, the truth and every forecaster."""
-    row = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
     ladder = baselines.ladder(
         data,
         prices["Close"].to_numpy(dtype=float),
-        {split: np.array([row[d] for d in data.dates[split]]) for split in SPLITS},
+        {split: rows_of(prices, data.dates[split]) for split in SPLITS},
         sma_window,
     )
     frames = [
@@ -61,4 +68,43 @@ def score(pred: pd.DataFrame) -> dict:
         "dm_stat": dm,
         "dm_pvalue": p,
         "test_days": int(len(test)),
+    }
+
+
+INTERVALS = ("model", *intervals.BASELINES)
+BOUNDS = {"model": ("lower", "upper"), **{b: (f"{b}_lower", f"{b}_upper") for b in intervals.BASELINES}}
+
+
+def calibrate_interval(data: Dataset, prices: pd.DataFrame, pred: pd.DataFrame, level: float) -> Interval:
+    """The model's interval: its volatility fitted on the training days, its width on the validation days."""
+    volatility = intervals.fit_volatility(prices, rows_of(prices, data.dates["train"]))
+    val = pred[pred["split"] == "val"]
+    scale = volatility.scale(prices)[rows_of(prices, val["date"].to_numpy())]
+    return intervals.calibrate(volatility, scale, val["actual"].to_numpy(), val["forecast"].to_numpy(), level)
+
+
+def with_intervals(pred: pd.DataFrame, prices: pd.DataFrame, interval: Interval) -> pd.DataFrame:
+    """`pred` with the model's interval (`lower`, `upper`) and each baseline's (`gaussian_lower`, ...) per day."""
+    rows = rows_of(prices, pred["date"].to_numpy())
+    out = pred.copy()
+    out["lower"], out["upper"] = interval.bounds(out["forecast"], interval.volatility.scale(prices)[rows])
+    out["gaussian_lower"], out["gaussian_upper"] = intervals.gaussian_bounds(prices, rows, interval.level)
+    out["garch_lower"], out["garch_upper"] = intervals.garch_bounds(interval.volatility, prices, rows, interval.level)
+    return out
+
+
+def score_intervals(pred: pd.DataFrame, interval: Interval) -> dict:
+    """Test-window coverage, width and Winkler score of the model's interval and each baseline's, and the
+    model's Winkler score as a ratio to the better baseline's (below 1 beats both)."""
+    test = pred[pred["split"] == "test"]
+    actual, close = test["actual"].to_numpy(), test["close"].to_numpy()
+    table = {name: intervals.interval_scores(actual, test[lo], test[hi], close, interval.level)
+             for name, (lo, hi) in BOUNDS.items()}  # fmt: skip
+    best = min(table[b]["winkler"] for b in intervals.BASELINES)
+    return {
+        "level": interval.level,
+        "q": interval.q,
+        "calibration_days": interval.calibration_days,
+        **table,
+        "winkler_ratio": table["model"]["winkler"] / best,
     }

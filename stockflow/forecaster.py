@@ -9,6 +9,10 @@ forecast = close + k * (network's forecast - close). It is chosen on the
 validation window (never the test window) as the k in [0, 1] with the lowest
 MAE there; k = 0 is persistence itself, so on the validation window the
 forecaster is never worse than "tomorrow = today". `train.shrink: false` keeps k = 1.
+
+With an `interval` (`stockflow/intervals.py`, calibrated by the evaluate stage on the
+validation window), each forecast also carries the `lower` and `upper` ends of the
+interval for the next close at the interval's level.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pandas as pd
 from stockflow.backtest import forecast_signals
 from stockflow.config import TrainParams
 from stockflow.dataset import Dataset, Transform
+from stockflow.intervals import Interval
 from stockflow.model import EpochCallback, predict, train_model
 
 SHRINK_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
@@ -34,6 +39,7 @@ class Forecaster:
     model: Any  # a compiled Keras model
     transform: Transform
     shrink: float = 1.0
+    interval: Interval | None = None
 
     def next_closes(self, windows: np.ndarray, close_today: np.ndarray) -> np.ndarray:
         """Next-close forecasts for prepared windows ending on days whose close is `close_today`."""
@@ -42,12 +48,13 @@ class Forecaster:
         return close_today + self.shrink * (raw - close_today)
 
     def forecast(self, prices: pd.DataFrame, threshold: float = 0.0, allow_short: bool = False) -> pd.DataFrame:
-        """One row per input day that has a full window: date, close, forecast, expected_return, signal."""
+        """One row per input day that has a full window: date, close, forecast, expected_return, signal,
+        and with an interval its `lower` and `upper` ends."""
         prices = prices.reset_index(drop=True)
         windows, days = self.transform.inputs(prices)
         close = prices["Close"].to_numpy(dtype=float)[days]
         forecast = self.next_closes(windows, close)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "date": pd.to_datetime(prices["Date"].to_numpy()[days]),
                 "close": close,
@@ -56,6 +63,9 @@ class Forecaster:
                 "signal": forecast_signals(close, forecast, threshold, allow_short),
             }
         )
+        if self.interval is not None:
+            out["lower"], out["upper"] = self.interval.bounds(forecast, self.interval.volatility.scale(prices)[days])
+        return out
 
 
 def shrink_factor(forecast: np.ndarray, close_today: np.ndarray, actual: np.ndarray) -> float:

@@ -12,10 +12,14 @@ MAE ratio of 0.997 would read 1.00 where 99.70 says what it means.
 from __future__ import annotations
 
 # In the order people read them: the forecast against persistence, then the strategy against holding.
-NAMES = ("mae_pct", "dm_p", "sharpe", "return_pct", "bh_return_pct", "max_dd_pct", "promoted")
+NAMES = ("mae_pct", "dm_p", "cover_pct", "winkler_pct", "sharpe", "return_pct", "bh_return_pct", "max_dd_pct",
+         "promoted")
 MEANING = {
     "mae_pct": "the model's MAE as a % of persistence's on the test window (below 100 beats tomorrow = today)",
     "dm_p": "Diebold-Mariano p-value of the model against persistence (small: the difference is not noise)",
+    "cover_pct": "the share of test days inside the model's interval for the next close, in % (aim: its level)",
+    "winkler_pct": "the model interval's Winkler score as a % of the better baseline's, Gaussian or GARCH (below 100 "
+    "beats both)",
     "sharpe": "the strategy's Sharpe ratio, net of costs",
     "return_pct": "the strategy's total return, net of costs, in %",
     "bh_return_pct": "Buy-and-Hold's total return on the same bars with the same costs, in %",
@@ -33,6 +37,7 @@ def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dic
     out = {
         "mae_pct": _round(evaluate["mae_ratio"], 2, 100),
         "dm_p": _round(evaluate["dm_pvalue"], 4),
+        **_interval(evaluate.get("interval")),
         "sharpe": _round(strategy["sharpe"], 3),
         "return_pct": _round(strategy["total_return"], 2, 100),
         "bh_return_pct": _round(hold["total_return"], 2, 100),
@@ -41,6 +46,13 @@ def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dic
     if promote is not None:
         out["promoted"] = 1.0 if promote["promote"] else 0.0
     return out
+
+
+def _interval(scores: dict | None) -> dict[str, float | None]:
+    """The interval's two headline figures (none for an evaluate summary from before intervals)."""
+    if not scores:
+        return {}
+    return {"cover_pct": _round(scores["model"]["coverage"], 2, 100), "winkler_pct": _round(scores["winkler_ratio"], 2, 100)}
 
 
 def _round(value: float | None, digits: int, scale: float = 1.0) -> float | None:

@@ -79,6 +79,42 @@ def predicted_vs_actual(pred: pd.DataFrame, title: str, last_days: int = 120) ->
     return fig
 
 
+def interval_band(pred: pd.DataFrame, scores: dict, title: str, last_days: int = 120) -> Any:
+    """The test window with the model's interval band: the last `last_days` days as prices, every day as moves.
+
+    Misses are red; GARCH's interval (the stronger baseline, usually) is dashed for comparison.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 6.5), height_ratios=(1, 1))
+    level = scores["level"]
+    recent = pred.tail(last_days)
+    day = recent["target_date"]
+    top.fill_between(day, recent["lower"], recent["upper"], color="tab:blue", alpha=0.25, lw=0,
+                     label=f"model {level:.0%} interval")  # fmt: skip
+    top.plot(day, recent["garch_lower"], color="tab:orange", lw=0.8, ls="--", label="GARCH(1,1) interval")
+    top.plot(day, recent["garch_upper"], color="tab:orange", lw=0.8, ls="--")
+    top.plot(day, recent["actual"], color="black", lw=1.0, label="actual close")
+    missed = (recent["actual"] < recent["lower"]) | (recent["actual"] > recent["upper"])
+    top.scatter(day[missed], recent["actual"][missed], color="tab:red", s=14, zorder=3, label="outside")
+    top.set(title=f"{title}: last {len(recent)} days", ylabel="price")
+    top.legend(loc="upper left", fontsize=8)
+    every = pred["target_date"]
+    move = pred["actual"] / pred["close"] - 1.0
+    outside = (pred["actual"] < pred["lower"]) | (pred["actual"] > pred["upper"])
+    bottom.fill_between(every, pred["lower"] / pred["close"] - 1, pred["upper"] / pred["close"] - 1,
+                        color="tab:blue", alpha=0.25, lw=0)  # fmt: skip
+    bottom.scatter(every[~outside], move[~outside], s=3, color="black", alpha=0.5)
+    bottom.scatter(every[outside], move[outside], s=6, color="tab:red")
+    m, g, n = scores["model"], scores["garch"], scores["gaussian"]
+    bottom.set(
+        title=f"every test day's move: coverage model {m['coverage']:.1%}, GARCH {g['coverage']:.1%}, "
+        f"Gaussian {n['coverage']:.1%}; Winkler score {m['winkler']:.1f} vs {g['winkler']:.1f} and {n['winkler']:.1f}",
+        ylabel="move from today's close",
+    )
+    bottom.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    fig.tight_layout()
+    return fig
+
+
 def equity_vs_benchmark(equity: pd.Series, benchmark: pd.Series, title: str) -> Any:
     """The strategy's equity against Buy-and-Hold, drawdowns below."""
     return equity_curves(pd.DataFrame({"strategy": equity, "buy and hold": benchmark}), title)

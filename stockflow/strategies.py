@@ -3,7 +3,9 @@
 `strategy`: long (or short) by the forecast, with the params' threshold, stops and
 costs; `strategy_gross`: the same without costs; `buy_and_hold`: the benchmark on
 the same bars; `optimised` (unless `backtest.optimise.method` is `none`): the
-threshold, stop and target chosen on the validation window, traded once on the test window.
+threshold, stop and target chosen on the validation window, traded once on the test window;
+`sized` (when the forecasts carry an interval): the equity share set by the interval's
+downside (`stockflow/sizing.py`), its target chosen on the validation window.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from stockflow import optimise
+from stockflow import optimise, sizing
 from stockflow.backtest import Rules, buy_and_hold, run_backtest
 from stockflow.config import BacktestParams
 from stockflow.performance import strategy_metrics
@@ -46,6 +48,9 @@ def trade_forecasts(prices: pd.DataFrame, predictions: pd.DataFrame, p: Backtest
     if p.optimise.method != "none":
         val = optimise.trading_window(prices, predictions[predictions["split"] == "val"])
         metrics["optimised"], search, equity["optimised"] = optimise.tune_and_trade(val, test, p)
+    if "lower" in predictions:
+        val = optimise.trading_window(prices, predictions[predictions["split"] == "val"])
+        metrics["sized"], equity["sized"] = sizing.tune_and_trade(val, test, p)
     metrics["start"] = str(test.bars["Date"].iloc[0].date())
     metrics["end"] = str(test.bars["Date"].iloc[-1].date())
     equity.index.name = "date"

@@ -24,6 +24,9 @@ def run_summary(results: dict[str, Any]) -> str:
         strategies[1:1] = [("tuned, valid.", opt["validation"]), ("tuned, test", opt["test"])]
         if "walk_forward" in opt:
             strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
+    if "sized" in bt:
+        sized = bt["sized"]
+        strategies[-1:-1] = [("sized, valid.", sized["validation"]), ("sized, test", sized["test"])]
     rows = [
         f"stockflow: {results.get('name') or results['ticker']} (preset {results.get('preset', 'default')}), "
         f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
@@ -39,12 +42,38 @@ def run_summary(results: dict[str, Any]) -> str:
         f"  up days: {ev['up_share']:.1%}; Diebold-Mariano vs persistence: "
         f"stat {_num(ev['dm_stat'], '.2f')}, p {_num(ev['dm_pvalue'], '.3f')}",
         *_robustness_lines(ev),
+        *_interval_lines(ev.get("interval")),
         "",
         strategy_table(strategies),
+        *_sizing_lines(bt.get("sized")),
         "",
         *_promotion_lines(results),
     ]
     return "\n".join(rows)
+
+
+INTERVAL_LABELS = {"model": "model", "gaussian": "gaussian 20d", "garch": "garch(1,1)"}
+
+
+def _interval_lines(iv: dict[str, Any] | None) -> list[str]:
+    """The next-close interval of the model beside its baselines, on the test window."""
+    if not iv:
+        return []
+    lines = ["", f"  {iv['level']:.0%} interval{'coverage':>10}{'width':>10}{'width %':>9}{'Winkler':>10}"]
+    for name, label in INTERVAL_LABELS.items():
+        m = iv[name]
+        lines.append(f"  {label:<14}{m['coverage']:>9.1%}{m['width']:>10.2f}{m['width_pct']:>8.2f}%{m['winkler']:>10.2f}")
+    lines.append(f"  Winkler score / the better baseline's: {iv['winkler_ratio']:.3f} (below 1 beats both); calibrated "
+                 f"on {iv['calibration_days']} validation days")  # fmt: skip
+    return lines
+
+
+def _sizing_lines(sized: dict[str, Any] | None) -> list[str]:
+    if not sized:
+        return []
+    t = sized["test"]
+    return [f"  sized: holds min(1, {sized['target']:.1%} / the interval's downside) of the equity (target chosen on "
+            f"validation); on test {t['mean_weight']:.0%} held on average, {int(t['rebalances'])} rebalances"]
 
 
 def _training_line(train: dict[str, Any] | None) -> list[str]:
@@ -74,8 +103,13 @@ def stage_line(stage: str, summary: dict[str, Any]) -> str:
     if stage == "train":
         return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}, {summary['seconds']:.1f} s"
     if stage == "evaluate":
-        return (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
+        line = (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
                 f"DM p {_num(summary['dm_pvalue'], '.3f')}")  # fmt: skip
+        if "interval" in summary:
+            iv = summary["interval"]
+            line += (f"; {iv['level']:.0%} interval covers {iv['model']['coverage']:.1%}, Winkler "
+                     f"{iv['winkler_ratio']:.3f}x the better baseline")  # fmt: skip
+        return line
     if stage == "backtest":
         s, b = summary["strategy"], summary["buy_and_hold"]
         return (f"backtest: return {s['total_return']:.1%} (Sharpe {s['sharpe']:.2f}) vs buy and hold "

@@ -65,7 +65,8 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "evaluate",
-        "test-window forecasts of the model beside persistence, drift, SMA, ridge and SVR",
+        "test-window forecasts of the model beside persistence, drift, SMA, ridge and SVR; its interval calibrated "
+        "on the validation window, scored beside Gaussian and GARCH intervals",
         reads=(
             DATA,
             "preprocess/dataset.npz",
@@ -73,9 +74,11 @@ STAGES: tuple[Stage, ...] = (
             "train/model.keras",
             "train/summary.json",
         ),
-        writes=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png", SUMMARY),
+        writes=("predictions.csv", "interval.json", "walk_forward.csv", "predicted_vs_actual.png", "interval_band.png",
+                SUMMARY),
         params=(*_MODEL, "evaluate"),
-        logged=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png"),
+        logged=("predictions.csv", "interval.json", "walk_forward.csv", "predicted_vs_actual.png",
+                "interval_band.png"),
     ),
     Stage(
         "backtest",
@@ -102,8 +105,10 @@ STAGES: tuple[Stage, ...] = (
             "train/loss_curves.png",
             "train/summary.json",
             "evaluate/predictions.csv",
+            "evaluate/interval.json",
             "evaluate/walk_forward.csv",
             "evaluate/predicted_vs_actual.png",
+            "evaluate/interval_band.png",
             "evaluate/summary.json",
             "backtest/equity.csv",
             "backtest/trades.csv",

@@ -1,4 +1,5 @@
-"""Stage `evaluate`: test-window forecasts of the model beside a ladder of naive and classical baselines."""
+"""Stage `evaluate`: test-window forecasts of the model beside a ladder of naive and classical baselines;
+the model's interval calibrated on the validation window, scored on the test window beside volatility baselines."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     shrink = read_json(f.input("train/summary.json"))["shrink"]
     forecaster = Forecaster(load_keras(f.input("train/model.keras")), data.transform, shrink)
     pred = evaluation.forecasts(data, forecaster, prices, params.evaluate.sma_window)
+    interval = evaluation.calibrate_interval(data, prices, pred, params.evaluate.interval_level)
+    pred = evaluation.with_intervals(pred, prices, interval)
     write_csv(pred, f.output("predictions.csv"))
-    report = evaluation.score(pred)
+    write_json(f.output("interval.json"), interval.to_dict())
+    report = {**evaluation.score(pred), "interval": evaluation.score_intervals(pred, interval)}
 
     ev = params.evaluate
     if ev.seeds > 1:
@@ -42,5 +46,7 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
 
     test = pred[pred["split"] == "test"]
     save_figure(plots.predicted_vs_actual(test, f"{ticker}: next-day forecast"), f.output("predicted_vs_actual.png"))
+    save_figure(plots.interval_band(test, report["interval"], f"{ticker}: next-close interval"),
+                f.output("interval_band.png"))  # fmt: skip
     write_json(f.output(catalog.SUMMARY), report)
     return report

@@ -174,9 +174,10 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
         f.input("train/model.keras"),
         f.input("preprocess/transform.joblib"),
         {"threshold": ex.params.backtest.threshold, "allow_short": ex.params.backtest.allow_short,
-         "shrink": _json(f.input("train/summary.json"))["shrink"]},
+         "shrink": _json(f.input("train/summary.json"))["shrink"], "interval": _json(f.input("evaluate/interval.json"))},
         {"lookback": ex.params.preprocess.lookback, "features": list(ex.params.preprocess.features),
-         "ticker": ex.ticker, "model_key": ex.tags[tracking.MODEL_KEY]},
+         "ticker": ex.ticker, "model_key": ex.tags[tracking.MODEL_KEY],
+         "interval_level": ex.params.evaluate.interval_level},
     )  # fmt: skip
     run_start = tracker.get_run(ex.run_id).info.start_time
     version_tags = {

@@ -33,9 +33,19 @@ class NextDay:
     signal: int
     monitor: str = "never checked (`stockflow monitor`)"
     calendar: str = "XNYS"
+    # The interval for the next close at `level` (None for a champion registered before intervals).
+    lower: float | None = None
+    upper: float | None = None
+    level: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def _interval_line(self) -> list[str]:
+        if self.lower is None or self.upper is None:
+            return ["  interval      none: this champion was registered before intervals (retrain to get one)"]
+        return [f"  {self.level:.0%} interval  {self.lower:,.2f} .. {self.upper:,.2f}"
+                f"  ({self.lower / self.last_close - 1:+.2%} .. {self.upper / self.last_close - 1:+.2%})"]
 
     def to_text(self) -> str:
         side = {1: "long", 0: "flat", -1: "short"}[self.signal]
@@ -45,10 +55,15 @@ class NextDay:
                 f"  last bar      {self.last_date}   close {self.last_close:,.2f}",
                 f"  forecast for  {self.target_date}   close {self.forecast:,.2f}  ({self.expected_return:+.2%})"
                 f"   (the next {self.calendar} session)",
+                *self._interval_line(),
                 f"  signal        {side}",
                 f"  monitor: {self.monitor}",
             ]
         )
+
+
+def _none_if_nan(value) -> float | None:
+    return None if value is None or value != value else float(value)
 
 
 def champion_of(ws: Workspace, params: Params, ticker: str, refusal: type[StockflowError], missing: str):
@@ -81,7 +96,9 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
             f"{params.predict.max_stale_days}). Drop new bars in {params.data.drop_folder}/ and run the scheduled "
             "flow, or pass --allow-stale to forecast the day after the last bar anyway."
         )
-    out = tracker.load_version(ticker, version.version).predict(prices[REQUIRED])
+    model = tracker.load_version(ticker, version.version)
+    out = model.predict(prices[REQUIRED])
+    meta = model.metadata.metadata or {}
     row = out.iloc[-1]
     tags = version.tags or {}
     return NextDay(
@@ -98,6 +115,9 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
         expected_return=float(row["expected_return"]),
         signal=int(row["signal"]),
         monitor=_last_check(tags),
+        lower=_none_if_nan(row.get("lower")),
+        upper=_none_if_nan(row.get("upper")),
+        level=float(meta["interval_level"]) if "lower" in out and "interval_level" in meta else None,
     )
 
 

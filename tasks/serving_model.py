@@ -6,7 +6,9 @@ integers) or already parsed; at least the features' warm-up plus `lookback` rows
 (the model's metadata names `lookback` and `features`). Output: one row per
 input day that has a full window of history:
 date, close, forecast (next close), expected_return, signal (1 long, 0 flat,
--1 short). The last row is the forecast for the next trading day.
+-1 short), and lower and upper: the ends of the interval for the next close at the
+level the model was calibrated for (metadata `interval_level`). The last row is the
+forecast for the next trading day.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class StockflowForecaster(PythonModel):
         import keras
 
         from stockflow.forecaster import Forecaster
+        from stockflow.intervals import Interval
 
         with open(context.artifacts["settings"]) as f:
             settings = json.load(f)
@@ -34,6 +37,7 @@ class StockflowForecaster(PythonModel):
             keras.models.load_model(context.artifacts["model"]),
             joblib.load(context.artifacts["transform"]),
             settings.get("shrink", 1.0),
+            Interval.from_dict(settings["interval"]) if settings.get("interval") else None,
         )
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:

@@ -386,6 +386,7 @@ def _signature():
     inputs = Schema([ColSpec(AnyType(), name) for name in ("Date", "Open", "High", "Low", "Close", "Volume")])
     outputs = Schema(
         [ColSpec("datetime", "date"), ColSpec("double", "close"), ColSpec("double", "forecast"),
-         ColSpec("double", "expected_return"), ColSpec("long", "signal")]
+         ColSpec("double", "expected_return"), ColSpec("long", "signal"), ColSpec("double", "lower"),
+         ColSpec("double", "upper")]
     )  # fmt: skip
     return ModelSignature(inputs=inputs, outputs=outputs)
