@@ -121,8 +121,11 @@ class OptimiseParams(_Section):
 class SizingParams(_Section):
     """The risk-sized strategy (stockflow/sizing.py): hold min(1, target / the interval's downside) of the equity."""
 
-    targets: tuple[float, ...] = Field((0.005, 0.01, 0.015, 0.02, 0.03), min_length=1,
-                                       description="losses to the interval's lower end tried on the validation window")
+    targets: tuple[float, ...] = Field(
+        (0.005, 0.01, 0.015, 0.02, 0.03),
+        min_length=1,
+        description="losses to the interval's lower end tried on the validation window",
+    )
     band: float = Field(0.1, ge=0, lt=1, description="rebalance when the share held is this far from the wanted one")
 
     @field_validator("targets")

@@ -12,8 +12,17 @@ MAE ratio of 0.997 would read 1.00 where 99.70 says what it means.
 from __future__ import annotations
 
 # In the order people read them: the forecast against persistence, then the strategy against holding.
-NAMES = ("mae_pct", "dm_p", "cover_pct", "winkler_pct", "sharpe", "return_pct", "bh_return_pct", "max_dd_pct",
-         "promoted")
+NAMES = (
+    "mae_pct",
+    "dm_p",
+    "cover_pct",
+    "winkler_pct",
+    "sharpe",
+    "return_pct",
+    "bh_return_pct",
+    "max_dd_pct",
+    "promoted",
+)
 MEANING = {
     "mae_pct": "the model's MAE as a % of persistence's on the test window (below 100 beats tomorrow = today)",
     "dm_p": "Diebold-Mariano p-value of the model against persistence (small: the difference is not noise)",
@@ -52,7 +61,10 @@ def _interval(scores: dict | None) -> dict[str, float | None]:
     """The interval's two headline figures (none for an evaluate summary from before intervals)."""
     if not scores:
         return {}
-    return {"cover_pct": _round(scores["model"]["coverage"], 2, 100), "winkler_pct": _round(scores["winkler_ratio"], 2, 100)}
+    return {
+        "cover_pct": _round(scores["model"]["coverage"], 2, 100),
+        "winkler_pct": _round(scores["winkler_ratio"], 2, 100),
+    }
 
 
 def _round(value: float | None, digits: int, scale: float = 1.0) -> float | None:

@@ -62,7 +62,9 @@ def _interval_lines(iv: dict[str, Any] | None) -> list[str]:
     lines = ["", f"  {iv['level']:.0%} interval{'coverage':>10}{'width':>10}{'width %':>9}{'Winkler':>10}"]
     for name, label in INTERVAL_LABELS.items():
         m = iv[name]
-        lines.append(f"  {label:<14}{m['coverage']:>9.1%}{m['width']:>10.2f}{m['width_pct']:>8.2f}%{m['winkler']:>10.2f}")
+        lines.append(
+            f"  {label:<14}{m['coverage']:>9.1%}{m['width']:>10.2f}{m['width_pct']:>8.2f}%{m['winkler']:>10.2f}"
+        )
     lines.append(f"  Winkler score / the better baseline's: {iv['winkler_ratio']:.3f} (below 1 beats both); calibrated "
                  f"on {iv['calibration_days']} validation days")  # fmt: skip
     return lines
@@ -72,8 +74,10 @@ def _sizing_lines(sized: dict[str, Any] | None) -> list[str]:
     if not sized:
         return []
     t = sized["test"]
-    return [f"  sized: holds min(1, {sized['target']:.1%} / the interval's downside) of the equity (target chosen on "
-            f"validation); on test {t['mean_weight']:.0%} held on average, {int(t['rebalances'])} rebalances"]
+    return [
+        f"  sized: holds min(1, {sized['target']:.1%} / the interval's downside) of the equity (target chosen on "
+        f"validation); on test {t['mean_weight']:.0%} held on average, {int(t['rebalances'])} rebalances"
+    ]
 
 
 def _training_line(train: dict[str, Any] | None) -> list[str]:

@@ -44,8 +44,10 @@ class NextDay:
     def _interval_line(self) -> list[str]:
         if self.lower is None or self.upper is None:
             return ["  interval      none: this champion was registered before intervals (retrain to get one)"]
-        return [f"  {self.level:.0%} interval  {self.lower:,.2f} .. {self.upper:,.2f}"
-                f"  ({self.lower / self.last_close - 1:+.2%} .. {self.upper / self.last_close - 1:+.2%})"]
+        return [
+            f"  {self.level:.0%} interval  {self.lower:,.2f} .. {self.upper:,.2f}"
+            f"  ({self.lower / self.last_close - 1:+.2%} .. {self.upper / self.last_close - 1:+.2%})"
+        ]
 
     def to_text(self) -> str:
         side = {1: "long", 0: "flat", -1: "short"}[self.signal]

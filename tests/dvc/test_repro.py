@@ -57,7 +57,9 @@ def test_each_repro_records_one_complete_run_with_the_params_it_ran_and_a_copy_i
     assert len(client(project_dir).search_model_versions("name = 'stockflow-sp500'")) == 1
     # The stage processes left nothing else in any experiment (Default included), and nothing RUNNING.
     assert [(r.info.run_id, r.info.status) for r in every_run(project_dir)] == [
-        (run.info.run_id, "FINISHED"), (second.info.run_id, "FINISHED")]
+        (run.info.run_id, "FINISHED"),
+        (second.info.run_id, "FINISHED"),
+    ]
 
     # A new ticker on the watchlist re-runs its own stages and nobody else's.
     ws = Workspace.project(project_dir)
