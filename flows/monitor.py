@@ -1,6 +1,6 @@
 """The `monitor` flow: after the close, take new bars, check each champion, and raise an alarm on decay or drift.
 
-An alarm is a Prefect event, `stockflow.champion.decayed` or `stockflow.champion.drifted`,
+An alarm is a Prefect event, `stockflow.champion.decayed`, `.miscovered` or `.drifted`,
 about the resource `stockflow.model.<ticker>`, with the check's figures as its payload.
 `prefect.yaml` deploys this flow as `monitor` and gives the `retrain` deployment a
 trigger on those events: the retrain starts for that ticker only, with the reason and
@@ -21,7 +21,11 @@ from stockflow.errors import MonitorError, StockflowError
 from tasks import tracking
 from tasks.workspace import Workspace, project_root
 
-ALARMS = {"decayed": "stockflow.champion.decayed", "drifted": "stockflow.champion.drifted"}
+ALARMS = {
+    "decayed": "stockflow.champion.decayed",
+    "miscovered": "stockflow.champion.miscovered",
+    "drifted": "stockflow.champion.drifted",
+}
 
 
 def resource_id(ticker: str) -> str:
@@ -35,6 +39,9 @@ def alarm_reason(report: dict[str, Any]) -> str:
         return (f"decayed: live MAE/persistence {report['live_mae_ratio']:.3f} over {report['live_days']} days "
                 f"(test window {report['test_mae_ratio']:.3f}); CUSUM {report['cusum']:.1f} > {report['threshold']:.1f}"
                 f" since {report['decay_day']}")  # fmt: skip
+    if report["verdict"] == "miscovered":
+        return (f"miscovered: its {report['interval_level']:.0%} interval covered {report['live_coverage']:.1%} of "
+                f"{report['live_days']} live days (Kupiec p {report['coverage_pvalue']:.2g})")  # fmt: skip
     moved = [f"{name} PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" for name, s in report["drift_inputs"].items()
              if s["drifted"]]  # fmt: skip
     return f"drifted: {'; '.join(moved)} (last {report['live_days']} live days against the training window)"
@@ -68,6 +75,8 @@ def emit_alarm(report: dict[str, Any]) -> Any:
                     "decay",
                     "drift",
                     "decay_day",
+                    "live_coverage",
+                    "miscovered",
                 )
             },
         },  # fmt: skip

@@ -191,6 +191,8 @@ class MonitorParams(_Section):
     psi_threshold: float = Field(0.25, gt=0, description="effect size for drift: population stability index")
     ks_alpha: float = Field(0.01, gt=0, lt=1, description="... and the KS p-value below which it counts")
     cooldown_days: int = Field(63, ge=1, description="after an alarm, live days before the same champion alarms again")
+    coverage_alpha: float = Field(0.01, gt=0, lt=1, description="Kupiec p-value below which an interval that misses "
+                                                                "too often has stopped covering")  # fmt: skip
 
 
 class MlflowParams(_Section):

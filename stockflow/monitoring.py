@@ -31,6 +31,15 @@ when its PSI reaches `psi_threshold` and the KS p-value is below `ks_alpha`:
 with thousands of reference rows every small difference is "significant", and
 with a few live days a large PSI can be noise. Price levels are not inputs
 that can drift meaningfully (they always leave their training range).
+
+**Coverage: the champion's interval on its live days**, by Kupiec's
+proportion-of-failures test: is the share of live days outside the interval
+compatible with 1 - level? The interval has *stopped covering* (`miscovered`) when it
+misses more often than that and the test's p-value is below `coverage_alpha`. Intervals
+that miss too rarely are too wide, which costs nothing but information: reported, never
+an alarm. The test reads all live days since the champion was trained, as the live MAE
+ratio does; a p-value re-read every day is looked at many times, so the level is strict
+(0.01 by default) and the `min_days` rule holds here too.
 """
 
 from __future__ import annotations
@@ -45,12 +54,14 @@ from stockflow.backtest import Rules, buy_and_hold, run_backtest
 from stockflow.config import BacktestParams, MonitorParams
 from stockflow.features import build_features
 from stockflow.forecast_metrics import diebold_mariano, mae_ratio
+from stockflow.intervals import kupiec
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
 
 DRIFT_INPUTS = ("log_return", "volatility_20")
 SCALE_DAYS = 20  # the trailing window of absolute daily moves that scales the loss differential
-VERDICTS = ("ok", "decayed", "drifted", "too few days")
+VERDICTS = ("ok", "decayed", "miscovered", "drifted", "too few days")
+BOUNDS = ("lower", "upper")
 
 
 # --- the days --------------------------------------------------------------------------------------------------
@@ -74,7 +85,8 @@ def day_frame(prices: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
             "scale": close.diff().abs().rolling(SCALE_DAYS).mean(),
         }
     )
-    frame = frame.merge(forecasts[["date", "forecast"]], on="date", how="inner")
+    kept = ["date", "forecast", *(c for c in BOUNDS if c in forecasts)]  # an interval, when the model gives one
+    frame = frame.merge(forecasts[kept], on="date", how="inner")
     return frame.dropna(subset=["target_date", "actual", "scale", "forecast"]).reset_index(drop=True)
 
 
@@ -256,24 +268,43 @@ class Check:
     first_day: str | None = None
     last_day: str | None = None
     decay_testable: bool = True  # False when the champion forecasts persistence itself (shrink 0): nothing can decay
+    interval_level: float | None = None  # None: the champion gives no interval
+    live_coverage: float | None = None
+    test_coverage: float | None = None
+    coverage_pvalue: float | None = None  # Kupiec's test on the live days
+    miscovered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def verdict(live: int, decay: bool, drift: bool, min_days: int) -> str:
-    """`too few days` below `min_days`; else `decayed` before `drifted` (a worse forecast outranks odd inputs)."""
+def verdict(live: int, decay: bool, drift: bool, min_days: int, miscovered: bool = False) -> str:
+    """`too few days` below `min_days`; else `decayed`, then `miscovered`, then `drifted`: a worse forecast
+    outranks an interval that stopped covering, which outranks odd inputs."""
     if live < min_days:
         return "too few days"
-    return "decayed" if decay else "drifted" if drift else "ok"
+    return "decayed" if decay else "miscovered" if miscovered else "drifted" if drift else "ok"
+
+
+def coverage_test(days: pd.DataFrame, level: float, alpha: float) -> dict[str, Any]:
+    """Live coverage of the interval, Kupiec's p-value, and whether it misses significantly too often."""
+    known = days.dropna(subset=list(BOUNDS))
+    inside = (known["actual"] >= known["lower"]) & (known["actual"] <= known["upper"])
+    n, misses = len(known), int((~inside).sum())
+    if n == 0:
+        return {"live_coverage": None, "coverage_pvalue": None, "miscovered": False}
+    _, p = kupiec(misses, n, level)
+    return {"live_coverage": float(inside.mean()), "coverage_pvalue": p,
+            "miscovered": bool(misses / n > 1 - level and p < alpha)}  # fmt: skip
 
 
 def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], data_through: pd.Timestamp,
-          p: MonitorParams) -> tuple[Check, pd.DataFrame]:  # fmt: skip
+          p: MonitorParams, level: float | None = None) -> tuple[Check, pd.DataFrame]:  # fmt: skip
     """The champion's check from its forecasts for every day (`day_frame`) and the inputs of every bar.
 
-    `windows` holds its `train` and `test` windows as (first, last) decision days. Returns the check
-    and the live days with their loss differential, CUSUM, cumulative MAE ratio and cumulative error.
+    `windows` holds its `train` and `test` windows as (first, last) decision days; `level` is its interval's
+    (None: no interval, no coverage test). Returns the check and the live days with their loss differential,
+    CUSUM, cumulative MAE ratio and cumulative error (and, with an interval, whether each day was inside).
     """
     test = window(days, *windows["test"])
     cal = calibrate(loss_differential(test), p)
@@ -292,6 +323,12 @@ def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], d
     )
     dm, dm_p = diebold_mariano(live["actual"], live["forecast"], live["close"]) if n >= 3 else (None, None)
     drifted = any(v["drifted"] for v in drifts.values())
+    covered: dict[str, Any] = {}
+    if level is not None and set(BOUNDS) <= set(live.columns):
+        covered = {"interval_level": level, **coverage_test(live, level, p.coverage_alpha),
+                   "test_coverage": coverage_test(test, level, p.coverage_alpha)["live_coverage"]}  # fmt: skip
+        trail["inside"] = ((live["actual"] >= live["lower"]) & (live["actual"] <= live["upper"])).astype(float)
+        trail["cum_coverage"] = trail["inside"].expanding().mean()
     result = Check(
         live_days=n,
         live_mae_ratio=mae_ratio(live["actual"], live["forecast"], live["close"]) if n else None,
@@ -300,7 +337,7 @@ def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], d
         persistence_mae=float(err_persist.mean()) if n else None,
         decay=decay.alarmed,
         drift=drifted,
-        verdict=verdict(n, decay.alarmed, drifted, p.min_days),
+        verdict=verdict(n, decay.alarmed, drifted, p.min_days, covered.get("miscovered", False)),
         cusum=float(decay.path[-1]) if n else 0.0,
         threshold=decay.threshold,
         decay_day=str(live["target_date"].iloc[decay.alarm_day].date()) if decay.alarmed else None,
@@ -310,6 +347,7 @@ def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], d
         first_day=str(live["target_date"].iloc[0].date()) if n else None,
         last_day=str(live["target_date"].iloc[-1].date()) if n else None,
         decay_testable=cal.std > 1e-9,
+        **covered,
     )
     return result, trail
 
@@ -334,7 +372,8 @@ def _finite_or_none(value: Any) -> float | None:
 def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, drift_alarmed: bool = False) -> bool:
     """Whether a check's verdict raises an alarm, given the alarms this champion raised before.
 
-    `decayed` alarms, unless this champion raised an alarm fewer than `cooldown_days` live days ago
+    `decayed` (and `miscovered`, alike) alarms, unless this champion raised an alarm fewer than `cooldown_days` live
+    days ago
     (a retrain the gate rejected leaves it in place, still decayed: without the cool-down every
     daily check would start another). `drifted` alarms once per champion: its challenger, trained
     on the drifted days, was then judged against it there, and a champion that survived that gate
@@ -342,6 +381,6 @@ def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, d
     """
     if verdict_ == "drifted" and drift_alarmed:
         return False
-    if verdict_ not in ("decayed", "drifted"):
+    if verdict_ not in ("decayed", "miscovered", "drifted"):
         return False
     return days_since_alarm is None or days_since_alarm >= cooldown_days

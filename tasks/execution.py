@@ -219,6 +219,8 @@ def _windows(f: catalog.StageFiles) -> dict[str, str]:
         tracking.TRAIN_WINDOW: f"{pre['train_start']}..{pre['train_end']}",
         tracking.TEST_WINDOW: f"{pre['test_start']}..{pre['test_end']}",
         tracking.TEST_MAE_RATIO: repr(float(ev["mae_ratio"])),
+        tracking.INTERVAL_LEVEL: repr(float(ev["interval"]["level"])),
+        tracking.TEST_COVERAGE: repr(float(ev["interval"]["model"]["coverage"])),
     }
 
 

@@ -30,7 +30,20 @@ from tasks.validate import validated_prices
 from tasks.workspace import Workspace
 
 # The keys `stockflow monitor --json` promises; the rest of the object may grow.
-CONTRACT = ("ticker", "version", "live_days", "live_mae_ratio", "test_mae_ratio", "decay", "drift", "verdict")
+CONTRACT = (
+    "ticker",
+    "version",
+    "live_days",
+    "live_mae_ratio",
+    "test_mae_ratio",
+    "decay",
+    "drift",
+    "verdict",
+    "interval_level",
+    "live_coverage",
+    "coverage_pvalue",
+    "miscovered",
+)
 
 
 def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", links: dict | None = None) -> dict:
@@ -52,7 +65,8 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
     windows = {name: tuple(pd.Timestamp(d) for d in tags[key].split(".."))
                for name, key in (("train", tracking.TRAIN_WINDOW), ("test", tracking.TEST_WINDOW))}  # fmt: skip
     inputs = monitoring.model_inputs(prices)
-    result, trail = monitoring.check(days, inputs, windows, data_through, params.monitor)
+    level = float(tags[tracking.INTERVAL_LEVEL]) if tracking.INTERVAL_LEVEL in tags else None
+    result, trail = monitoring.check(days, inputs, windows, data_through, params.monitor, level)
     strategy = monitoring.live_strategy(prices, monitoring.live_days(days, data_through), params.backtest)
     last_alarm = tags.get(tracking.MONITOR_ALARMED, "")  # "2019-01-02 drifted": the day and the verdict
     since = None if not last_alarm else int((trail["target_date"] > pd.Timestamp(last_alarm.split()[0])).sum())
@@ -89,7 +103,8 @@ def _forecasts(ws: Workspace, registry: Any, ticker: str, version: Any, prices: 
     )
     if cache.is_file():
         return pd.read_csv(cache, parse_dates=["date"])
-    forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])[["date", "forecast"]]
+    forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])
+    forecasts = forecasts[[c for c in ("date", "forecast", *monitoring.BOUNDS) if c in forecasts]]
     cache.parent.mkdir(parents=True, exist_ok=True)
     write_csv(forecasts, cache, float_format="%.17g")
     return forecasts
@@ -139,7 +154,9 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, in
             stamps = (pd.to_datetime(trail["target_date"]) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)
             tracker.log_series(run_id, {"Monitor/live_mae_ratio": trail["cum_mae_ratio"],
                                         "Monitor/cum_error_vs_persistence": trail["cum_error_vs_persistence"],
-                                        "Monitor/cusum": trail["cusum"]}, stamps)  # fmt: skip
+                                        "Monitor/cusum": trail["cusum"],
+                                        **({"Monitor/live_coverage": trail["cum_coverage"]}
+                                           if "cum_coverage" in trail else {})}, stamps)  # fmt: skip
         out = ws.root / ".stockflow" / "monitor" / f"{ticker}-{run_id}"
         out.mkdir(parents=True, exist_ok=True)
         try:
@@ -166,10 +183,19 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, in
 def _figures(report: dict) -> dict[str, Any]:
     figures = {
         f"Monitor/{k}": report[k]
-        for k in ("live_days", "test_mae_ratio", "threshold", "live_dm_pvalue")
+        for k in (
+            "live_days",
+            "test_mae_ratio",
+            "threshold",
+            "live_dm_pvalue",
+            "live_coverage",
+            "test_coverage",
+            "coverage_pvalue",
+        )
         if report.get(k) is not None
     }
-    figures |= {"Monitor/decay": float(report["decay"]), "Monitor/drift": float(report["drift"])}
+    figures |= {"Monitor/decay": float(report["decay"]), "Monitor/drift": float(report["drift"]),
+                "Monitor/miscovered": float(report["miscovered"])}  # fmt: skip
     for name, stats in report["drift_inputs"].items():
         figures |= {f"drift/{name}.{k}": v for k, v in stats.items() if k != "drifted"}
     for side, m in report["strategy"].items():
@@ -186,6 +212,7 @@ def _remove(folder: Path) -> None:
 def monitor_text(r: dict) -> str:
     """The check in a few lines, as the terminal and the run's description show it."""
     ratio = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    ratio_pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
     lines = [
         f"{tracking.model_name(r['ticker'])} v{r['version']} (champion), trained on data through "
         f"{r['data_through']}: {r['verdict'].upper()}",
@@ -197,6 +224,12 @@ def monitor_text(r: dict) -> str:
         if r["decay_testable"]
         else "  decay (CUSUM)    n/a: the champion forecasts persistence itself (shrink 0): it cannot fall behind",
     ]
+    if r.get("interval_level") is not None and r.get("live_coverage") is not None:
+        lines.append(
+            f"  {r['interval_level']:.0%} interval     {'STOPPED COVERING' if r['miscovered'] else 'ok'}: live "
+            f"coverage {r['live_coverage']:.1%} (test window {ratio_pct(r.get('test_coverage'))}), Kupiec p "
+            f"{r['coverage_pvalue']:.3g}"
+        )
     for name, s in r["drift_inputs"].items():
         flag = "DRIFTED" if s["drifted"] else "ok"
         known = s["psi"] is not None and s["psi"] == s["psi"]

@@ -41,6 +41,7 @@ KIND, MONITOR = "stockflow.kind", "monitor"  # a monitor check's run; training r
 # On a registered version: what it was trained and judged on (its live days start after DATA_THROUGH) ...
 DATA_THROUGH, TRAIN_WINDOW, TEST_WINDOW = "stockflow.data_through", "stockflow.train_window", "stockflow.test_window"
 TEST_MAE_RATIO = "stockflow.test_mae_ratio"
+INTERVAL_LEVEL, TEST_COVERAGE = "stockflow.interval_level", "stockflow.test_coverage"
 # ... and what the last monitor check said of it.
 MONITOR_VERDICT, MONITOR_RATIO, MONITOR_AT = "monitor.verdict", "monitor.live_mae_ratio", "monitor.checked_at"
 MONITOR_RUN, MONITOR_ALARMED, MONITOR_ALARMS = "monitor.run_id", "monitor.alarmed_on", "monitor.alarms_raised"
