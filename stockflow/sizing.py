@@ -32,8 +32,8 @@ def risk_weights(close: np.ndarray, lower: np.ndarray, target: float) -> np.ndar
     """min(1, target / (1 - lower / close)) per day; 0 where the interval is unknown."""
     downside = 1.0 - np.asarray(lower, dtype=float) / np.asarray(close, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(downside > 0, np.minimum(1.0, target / downside), 1.0)
-    return np.nan_to_num(w, nan=0.0)
+        w = np.where(downside > 0, np.minimum(1.0, target / downside), 1.0)  # a lower end above today's close: all in
+    return np.where(np.isnan(downside), 0.0, w)
 
 
 def run_weights(bars: pd.DataFrame, weights: np.ndarray, rules: Rules,

@@ -116,3 +116,18 @@ def test_circular_blocks_are_arch_s_circular_block_bootstrap():
     assert np.allclose(np.bincount(arch_draws, minlength=n) / arch_draws.size, 1 / n, atol=0.004)
     assert ours.shape == (2000, n) and monitoring.circular_blocks(n, 12, block, 3, np.random.default_rng(0)).shape == (
         3, 12)  # fmt: skip
+
+
+def test_an_interval_that_misses_too_often_has_stopped_covering_and_one_too_wide_has_not():
+    rng = np.random.default_rng(7)
+    actual = rng.normal(0, 1, 250)
+    frame = lambda half: pd.DataFrame({"actual": actual, "lower": -half, "upper": half})  # noqa: E731
+    right = monitoring.coverage_test(frame(1.645), 0.9, 0.01)
+    assert 0.85 < right["live_coverage"] < 0.95 and not right["miscovered"]
+    narrow = monitoring.coverage_test(frame(1.0), 0.9, 0.01)  # a 68% interval sold as 90%
+    assert narrow["live_coverage"] < 0.75 and narrow["coverage_pvalue"] < 1e-6 and narrow["miscovered"]
+    wide = monitoring.coverage_test(frame(4.0), 0.9, 0.01)  # misses too rarely: significant, but no alarm
+    assert wide["live_coverage"] == 1.0 and wide["coverage_pvalue"] < 0.01 and not wide["miscovered"]
+    assert monitoring.verdict(30, True, True, 20, miscovered=True) == "decayed"
+    assert monitoring.verdict(30, False, True, 20, miscovered=True) == "miscovered"
+    assert monitoring.alarm_due("miscovered", None, 63) and not monitoring.alarm_due("miscovered", 10, 63)
