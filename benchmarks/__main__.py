@@ -4,11 +4,12 @@
 - eight tickers as eight `stockflow run` processes against one watchlist run (1 and 2 workers, and Dask);
 - the MLflow REST API's latency to a run's headline figures, and the UI's memory;
 - the forecast table (paper preset, default and baselines, per real series);
+- the interval table: the champion's interval beside Gaussian and GARCH intervals on five series, and live;
 - the backtest's speed against backtesting.py and vectorbt;
 - the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies.
 
 `python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
-watchlist, monitor, forecasts, backtest).
+watchlist, monitor, forecasts, intervals, backtest).
 
 Runs are logged to a throwaway MLflow store that this bench creates and deletes,
 so the project's runs and champion never move.
@@ -30,10 +31,10 @@ os.environ["TQDM_DISABLE"] = "1"
 if __name__ == "__main__":
     import sys
 
-    from benchmarks import backtest, forecasts, monitor, pipeline, tracking, watchlist
+    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, watchlist
 
     # `python -m benchmarks pipeline backtest`: only those parts; no arguments: all of them.
-    everything = ["pipeline", "tracking", "watchlist", "monitor", "forecasts", "backtest"]
+    everything = ["pipeline", "tracking", "watchlist", "monitor", "forecasts", "intervals", "backtest"]
     wanted = sys.argv[1:] or everything
     if unknown := set(wanted) - set(everything):
         sys.exit(f"unknown part(s) {sorted(unknown)}; choose from {everything}")
@@ -53,5 +54,7 @@ if __name__ == "__main__":
         os.environ.pop("MLFLOW_TRACKING_URI")
     if "forecasts" in wanted:
         forecasts.main()
+    if "intervals" in wanted:
+        intervals.main()
     if "backtest" in wanted:
         backtest.main()

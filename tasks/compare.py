@@ -12,6 +12,8 @@ from tasks.workspace import Workspace
 COLUMNS = (
     ("Headline/mae_pct", "MAE %pers", "{:.2f}"),
     ("Headline/dm_p", "DM p", "{:.3f}"),
+    ("Headline/cover_pct", "cover %", "{:.1f}"),
+    ("Headline/winkler_pct", "Wink %base", "{:.1f}"),
     ("Headline/sharpe", "Sharpe", "{:.2f}"),
     ("Headline/return_pct", "return %", "{:.1f}"),
     ("Headline/bh_return_pct", "B&H %", "{:.1f}"),

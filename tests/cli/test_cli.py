@@ -180,6 +180,8 @@ def test_a_file_name_that_is_not_a_ticker_needs_one(project_dir, tmp_path, small
         ("train:\n  epoch: 3\n", "train.epoch"),
         ("data:\n  tickers: [../evil]\n", "is not a ticker name"),
         ("preset: papr\n", "preset 'papr' is not defined"),
+        ("evaluate:\n  interval_level: 1.5\n", "evaluate.interval_level: Input should be less than 1"),
+        ("evaluate:\n  interval_level: 0\n", "evaluate.interval_level: Input should be greater than 0"),
     ],
 )
 def test_broken_params_yaml_is_one_clear_message(tmp_path, content, message):

@@ -31,8 +31,15 @@ def test_all_or_nothing_weights_are_the_signal_engine_to_the_cent():
 
 
 def test_a_half_position_by_hand():
-    b = pd.DataFrame({"Date": pd.bdate_range("2021-01-04", periods=3), "Open": [100.0, 100.0, 110.0],
-                      "High": [100.0, 100.0, 110.0], "Low": [100.0, 100.0, 110.0], "Close": [100.0, 100.0, 120.0]})
+    b = pd.DataFrame(
+        {
+            "Date": pd.bdate_range("2021-01-04", periods=3),
+            "Open": [100.0, 100.0, 110.0],
+            "High": [100.0, 100.0, 110.0],
+            "Low": [100.0, 100.0, 110.0],
+            "Close": [100.0, 100.0, 120.0],
+        }
+    )
     got, fills = run_weights(b, np.array([0.5, 0.5, 0.5]), Rules(cash=1000, commission=0.01))
     # Day 1's open: buy 5 units (500 of 1000) for 505 with the fee; day 2's open: 495 + 5 x 110 = 1045, 0.5 is 522.5
     # of stock: 4.75 units, so 0.25 sold at 110 for 27.5 less 0.275 fee. Day 2's close: 522.225 + 4.75 x 120.

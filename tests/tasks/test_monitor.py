@@ -27,7 +27,10 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     later = small_prices[small_prices["Date"] > "2018-06-29"]
     assert set(monitor.CONTRACT) <= report.keys()
     assert report["live_days"] == len(later) and report["first_day"] == str(later["Date"].iloc[0].date())
-    assert report["verdict"] in ("ok", "decayed", "drifted")
+    assert report["verdict"] in ("ok", "decayed", "miscovered", "drifted")
+    # Live coverage of the champion's interval, from the registered model's own lower and upper ends.
+    assert report["interval_level"] == 0.9 and 0 <= report["live_coverage"] <= 1
+    assert report["miscovered"] == (report["live_coverage"] < 0.9 and report["coverage_pvalue"] < 0.01)
     # The test window as the gate saw it, recomputed from the registered model on raw bars.
     recorded = float(version.tags[tracking.TEST_MAE_RATIO])
     assert report["test_mae_ratio"] == recorded
@@ -42,6 +45,9 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     assert ratio[-1].value == pytest.approx(report["live_mae_ratio"])
     assert pd.Timestamp(ratio[0].timestamp, unit="ms") == later["Date"].iloc[0]  # each step stamped with its day
     assert {"monitor.png", "live_days.csv", "check.json"} <= {a.path for a in c.list_artifacts(report["run_id"])}
+    trail = pd.read_csv(c.download_artifacts(report["run_id"], "live_days.csv"))
+    inside = (trail["actual"] >= trail["lower"]) & (trail["actual"] <= trail["upper"])
+    assert inside.mean() == pytest.approx(report["live_coverage"]) and len(trail) == report["live_days"]
     tags = c.get_model_version("stockflow-sp500", "1").tags
     assert tags[tracking.MONITOR_VERDICT] == report["verdict"] and tags[tracking.MONITOR_RUN] == report["run_id"]
     assert float(tags[tracking.MONITOR_RATIO]) == pytest.approx(report["live_mae_ratio"], abs=1e-4)

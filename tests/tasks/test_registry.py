@@ -98,3 +98,8 @@ def test_first_model_worse_than_persistence_is_not_champion_and_predict_says_so(
         got["last_close"] * (1 + got["expected_return"])
     )
     assert got["data_version"] in (project_dir / "data.dvc").read_text()
+    # The champion's interval for the next close, at the level it was calibrated for, around its forecast.
+    assert got["level"] == 0.9 and got["lower"] < got["forecast"] < got["upper"]
+    assert got["upper"] / got["lower"] == pytest.approx((got["forecast"] / got["lower"]) ** 2)  # symmetric in log
+    text = runner.invoke(app, ["predict", "--root", str(project_dir), "--allow-stale"]).output
+    assert f"90% interval  {got['lower']:,.2f} .. {got['upper']:,.2f}" in text
