@@ -265,11 +265,13 @@ def run(
 
 def _while_the_server_starts(root: Path, params) -> None:
     """What a training run does anyway, while the Prefect server boots: import TensorFlow (through Keras),
-    MLflow and the flow (with the collector paused: `importing`), and open a local MLflow store (its first use
-    checks the schema). A store that cannot be opened is left for the run's first task, which records why."""
+    MLflow, arch (the interval's GARCH, 0.5 s) and the flow (with the collector paused: `importing`), and open a
+    local MLflow store (its first use checks the schema). A store that cannot be opened is left for the run's first
+    task, which records why."""
     from tasks.process import importing
 
     with importing():
+        import arch  # noqa: F401
         import keras  # noqa: F401
         import mlflow  # noqa: F401
 

@@ -92,3 +92,14 @@ def test_an_alarm_starts_a_retrain_of_its_ticker_with_the_reason(champion, small
         assert report["verdict"] in raised[tracking.MONITOR_ALARMS].split(",") and tracking.MONITOR_ALARMED in raised
         later = monitor.check(ws, ws.load_params(), "sp500")
         assert not later["alarm"] or later["version"] != report["version"]
+
+        # An interval that stopped covering is an alarm too: the same trigger starts a retrain of its ticker.
+        reason = "miscovered: its 90% interval covered 71.0% of 62 live days (Kupiec p 2.1e-07)"
+        payload = {"ticker": "acme", "reason": reason, "monitor_run_id": "m-acme"}
+        _prefect(env, root, "event", "emit", "stockflow.champion.miscovered", "--resource-id",
+                 "stockflow.model.acme", "--payload", json.dumps(payload))  # fmt: skip
+        deadline, acme = time.monotonic() + 90, []
+        while time.monotonic() < deadline and not acme:
+            acme = [r for r in _alarm_runs(env, "retrain") if r["parameters"].get("ticker") == "acme"]
+            time.sleep(1)
+        assert len(acme) == 1 and acme[0]["parameters"]["reason"] == reason, "miscovered did not start a retrain"
