@@ -27,8 +27,8 @@ test: setup  ## the whole test suite, two tests at a time (about 10 minutes on 2
 test-fast: setup  ## the tests that train nothing and start no flow (under a minute)
 	$(BIN)/python -m pytest -m "not slow"
 
-dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/catalog.py)
-	$(BIN)/python -m tasks.catalog
+dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/services/catalog.py)
+	$(BIN)/python -m tasks.services.catalog
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,bench]'

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tasks.process import quiet
+from tasks.services.process import quiet
 
 quiet()
 # tqdm reads TQDM_* settings when it is first imported: this silences backtesting.py's per-run bar.

@@ -14,8 +14,8 @@ def main() -> None:
     from stockflow import baselines
     from stockflow.dataset import make_dataset
     from stockflow.robustness import train_and_forecast
-    from tasks.ingest import load_source
-    from tasks.workspace import Workspace
+    from tasks.commands.ingest import load_source
+    from tasks.services.workspace import Workspace
 
     project = Workspace.project(Path.cwd())
     setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}

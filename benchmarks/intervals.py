@@ -51,9 +51,9 @@ def downloads(folder: Path) -> dict[str, Path]:
 
 def series() -> dict[str, pd.DataFrame]:
     from stockflow.validation import validate_prices
-    from tasks.files import read_download
-    from tasks.ingest import load_source
-    from tasks.workspace import Workspace
+    from tasks.commands.ingest import load_source
+    from tasks.services.files import read_download
+    from tasks.services.workspace import Workspace
 
     project = Workspace.project(Path.cwd())
     params = project.load_params()
@@ -92,7 +92,7 @@ def run_pipeline(prices: pd.DataFrame, params) -> tuple[dict, dict, float, float
 
 def main() -> None:
     from stockflow import monitoring
-    from tasks.workspace import Workspace
+    from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params()
     level = params.evaluate.interval_level

@@ -44,7 +44,7 @@ def _project(prices: pd.DataFrame, through: str) -> Path:
 
 def _monitor_timing(prices: pd.DataFrame) -> None:
     from stockflow.prices import to_csv_text
-    from tasks import catalog, execution
+    from tasks.services import catalog, execution
 
     root = _project(prices, "2016-12-30")
     try:
@@ -55,7 +55,8 @@ def _monitor_timing(prices: pd.DataFrame) -> None:
         (root / "data" / "sp500.csv").write_text(to_csv_text(prices))  # 2017-2018: 501 live days
         env = {**os.environ, "TQDM_DISABLE": "1"}
         cmd = [sys.executable, "-m", "flows.cli", "monitor", "--root", str(root)]
-        floor = [sys.executable, "-c", "from tasks.process import quiet; quiet(); from mlflow import MlflowClient; "
+        floor = [sys.executable, "-c", "from tasks.services.process import quiet; quiet(); "
+                 "from mlflow import MlflowClient; "
                  f"MlflowClient({os.environ['MLFLOW_TRACKING_URI']!r}).get_model_version_by_alias('stockflow-sp500', "
                  "'champion')"]  # fmt: skip
         times = {"cold": [], "warm": [], "floor": []}
@@ -80,7 +81,7 @@ def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
     from stockflow import monitoring, policies
     from stockflow.forecast_metrics import mae_ratio
     from stockflow.replay import fit_at
-    from tasks.workspace import Workspace
+    from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params(BENCH_TRAIN)
     print(f"\n{name}: champions left to meet what came next (decay: CUSUM, drift: PSI and KS)")
@@ -117,7 +118,7 @@ def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
 
 def _policies(name: str, prices: pd.DataFrame) -> None:
     from stockflow import policies
-    from tasks.workspace import Workspace
+    from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params(BENCH_TRAIN)
     start, end = pd.Timestamp("2005-01-03"), prices["Date"].max()
@@ -143,7 +144,7 @@ def _policies(name: str, prices: pd.DataFrame) -> None:
 
 
 def main(replay: bool = True) -> None:
-    from tasks.ingest import load_source
+    from tasks.commands.ingest import load_source
 
     sp500 = load_source("sample:sp500")[0].frame
     _monitor_timing(sp500)

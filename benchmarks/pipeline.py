@@ -37,7 +37,7 @@ def against_plain_keras(root: Path) -> None:
 
 
 def main() -> None:
-    from tasks import catalog, execution
+    from tasks.services import catalog, execution
 
     root = Path.cwd()
     start = time.perf_counter()

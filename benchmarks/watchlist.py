@@ -22,7 +22,7 @@ WINDOWS = (("1999", "2003"), ("2004", "2008"), ("2009", "2013"), ("2014", "2018"
 def _project() -> tuple[Path, list[str]]:
     """A throwaway project (no DVC: nothing is published) holding the eight tickers."""
     from stockflow.prices import to_csv_text
-    from tasks.ingest import load_source
+    from tasks.commands.ingest import load_source
 
     root = Path(tempfile.mkdtemp(prefix="stockflow-bench-watchlist-"))
     shutil.copy("params.yaml", root / "params.yaml")

@@ -48,13 +48,13 @@ Sets = Annotated[
 
 
 def _setup(verbose: bool = False) -> None:
-    from tasks.process import quiet
+    from tasks.services.process import quiet
 
     quiet(verbose)
 
 
 def _workspace(root: Path | None):
-    from tasks.workspace import Workspace, project_root
+    from tasks.services.workspace import Workspace, project_root
 
     return Workspace.project(project_root(root))
 
@@ -134,8 +134,8 @@ def ingest(
     """
     _setup()
     from stockflow.errors import check_ticker
-    from tasks.ingest import default_ticker
-    from tasks.ingest import ingest as do_ingest
+    from tasks.commands.ingest import default_ticker
+    from tasks.commands.ingest import ingest as do_ingest
 
     name = check_ticker(ticker) if ticker is not None else default_ticker(source)
     ws = _workspace(root)
@@ -160,7 +160,7 @@ def validate(
     import json
 
     from stockflow.errors import PriceFileError
-    from tasks.validate import check_file
+    from tasks.stages.validate import check_file
 
     ws = _workspace(root)
     params = ws.load_params()
@@ -236,7 +236,7 @@ def run(
     if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None)) > 1:
         raise UsageError("give one of --ticker, --tickers and --all")
     if all_tickers:
-        from tasks.watchlist import tickers_in
+        from tasks.commands.watchlist import tickers_in
 
         chosen = list(tickers_in(ws.root))
     elif tickers is not None:
@@ -250,7 +250,7 @@ def run(
         raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
     from flows.server import prefect_api
     from stockflow.summary import run_summary
-    from tasks.process import importing
+    from tasks.services.process import importing
 
     with importing():
         import prefect  # noqa: F401 - the first thing prefect_api imports
@@ -268,7 +268,7 @@ def _while_the_server_starts(root: Path, params) -> None:
     MLflow, arch (the interval's GARCH, 0.5 s) and the flow (with the collector paused: `importing`), and open a
     local MLflow store (its first use checks the schema). A store that cannot be opened is left for the run's first
     task, which records why."""
-    from tasks.process import importing
+    from tasks.services.process import importing
 
     with importing():
         import arch  # noqa: F401
@@ -276,8 +276,8 @@ def _while_the_server_starts(root: Path, params) -> None:
         import mlflow  # noqa: F401
 
         import flows.retrain  # noqa: F401
-        from tasks import tracking
-        from tasks.execution import tracker_for
+        from tasks.services import tracking
+        from tasks.services.execution import tracker_for
 
         if tracking.store_uri(root).startswith("sqlite:"):
             with contextlib.suppress(Exception):
@@ -290,7 +290,7 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
     from flows.server import prefect_api
     from flows.watchlist import watchlist
     from stockflow.errors import UsageError
-    from tasks.watchlist import after_stop
+    from tasks.commands.watchlist import after_stop
 
     w = params.watchlist
     runner, workers, address = runner or w.runner, workers or w.workers, address or w.dask_address
@@ -316,7 +316,7 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
 
 def _where(ws, params, run_id: str, published: str) -> str:
     """The run's id and page, where its outputs went, and how to open the UI (with this very executable)."""
-    from tasks.execution import tracker_for
+    from tasks.services.execution import tracker_for
 
     url = tracker_for(ws.root, params).run_url(run_id)
     ui = "stockflow ui"
@@ -340,7 +340,7 @@ def runs(
 ) -> None:
     """Compare the last runs of a ticker: name, status, model version (* = champion) and the headline figures."""
     _setup()
-    from tasks.compare import recent_runs_table
+    from tasks.commands.compare import recent_runs_table
 
     ws = _workspace(root)
     params = ws.load_params()
@@ -367,7 +367,7 @@ def predict(
     import json
 
     from stockflow.errors import UsageError
-    from tasks.predict import next_day
+    from tasks.commands.predict import next_day
 
     ws = _workspace(root)
     params = ws.load_params()
@@ -415,7 +415,7 @@ def monitor(
     import json
 
     from stockflow.errors import UsageError
-    from tasks.monitor import check, monitor_text
+    from tasks.commands.monitor import check, monitor_text
 
     ws = _workspace(root)
     params = ws.load_params()
@@ -440,7 +440,7 @@ def monitor(
 def _every_ticker(ws, fn: Callable) -> tuple[dict, dict]:
     """`fn` for every price file in data/: results by ticker, and the first line of each user error by ticker."""
     from stockflow.errors import StockflowError
-    from tasks.watchlist import tickers_in
+    from tasks.commands.watchlist import tickers_in
 
     found, failed = {}, {}
     for name in tickers_in(ws.root):
@@ -493,7 +493,7 @@ def backtest(
     from stockflow.config import BacktestParams
     from stockflow.errors import ParamsError, UsageError
     from stockflow.summary import strategy_table
-    from tasks.signals import backtest_files
+    from tasks.commands.signals import backtest_files
 
     for flag, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
         if value is not None and value <= 0:
@@ -506,7 +506,7 @@ def backtest(
         raise ParamsError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[-1].strip()) from None
     metrics = backtest_files(prices, signals, Rules.from_params(p), p.risk_free_rate)
     if as_json:
-        from tasks.files import strict
+        from tasks.services.files import strict
 
         typer.echo(json.dumps(strict(metrics), indent=2))
         return
@@ -545,7 +545,7 @@ def replay(
     _setup()
     from stockflow.errors import UsageError
     from stockflow.replay import as_of_dates, parse_every
-    from tasks.files import read_price_file
+    from tasks.services.files import read_price_file
 
     ws = _workspace(root)
     params = ws.load_params(sets or [])
@@ -600,7 +600,7 @@ def ui(
 ) -> None:
     """Open the MLflow UI on this project's store (runs, curves, plots, models) at http://127.0.0.1:PORT."""
     _setup()
-    from tasks.execution import tracker_for
+    from tasks.services.execution import tracker_for
 
     ws = _workspace(root)
     tracker = tracker_for(ws.root, ws.load_params())
@@ -616,7 +616,7 @@ def ui(
 
 def main() -> None:
     """Entry point: SIGINT and SIGTERM end a run cleanly (see `command` for how errors become exit codes)."""
-    from tasks.process import exit_without_hooks, raise_on_signals
+    from tasks.services.process import exit_without_hooks, raise_on_signals
 
     raise_on_signals()
     try:

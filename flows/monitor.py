@@ -18,8 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from flows.schedule import take_new_bars
 from flows.tagging import tag_this_flow_run
 from stockflow.errors import MonitorError, StockflowError
-from tasks import tracking
-from tasks.workspace import Workspace, project_root
+from tasks.services import tracking
+from tasks.services.workspace import Workspace, project_root
 
 ALARMS = {
     "decayed": "stockflow.champion.decayed",
@@ -90,7 +90,7 @@ def emit_alarm(report: dict[str, Any]) -> Any:
 @task(name="monitor", cache_policy=NO_CACHE)
 def check_champion(root: str, ticker: str) -> dict[str, Any]:
     """Check the champion of `ticker` on its live days; record the check as a monitor run."""
-    from tasks import monitor
+    from tasks.commands import monitor
 
     ws = Workspace.project(root)
     links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
@@ -103,7 +103,7 @@ def check_champion(root: str, ticker: str) -> dict[str, Any]:
 @task(name="raise_alarm", cache_policy=NO_CACHE)
 def raise_alarm(root: str, report: dict[str, Any]) -> str:
     """Emit the alarm event for a decayed or drifted champion and note it on the version; the event's id."""
-    from tasks import monitor
+    from tasks.commands import monitor
 
     event = emit_alarm(report)
     ws = Workspace.project(root)

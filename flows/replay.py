@@ -1,4 +1,4 @@
-"""Prefect flow `replay`: the retraining schedule over history, one task per as-of date (see tasks/replay.py)."""
+"""Prefect flow `replay`: the retraining schedule over history, one task per as-of date (tasks/commands/replay.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.tagging import default_ticker, tag_this_flow_run
-from tasks import replay as steps
-from tasks.workspace import Workspace, project_root
+from tasks.commands import replay as steps
+from tasks.services.workspace import Workspace, project_root
 
 
 @task(name="replay_step", cache_policy=NO_CACHE)

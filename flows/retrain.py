@@ -1,7 +1,7 @@
 """The `retrain` flow: validate -> preprocess -> train -> evaluate -> backtest -> promote, for one ticker.
 
 It orders the stages and nothing more. Each task runs one stage of the
-execution (`tasks/execution.py`) in the execution's own workspace and hands the
+execution (`tasks/services/execution.py`) in the execution's own workspace and hands the
 next one the execution (paths, ids and settings), never DataFrames or models; a
 failure or a signal anywhere ends the execution's MLflow run FAILED.
 """
@@ -22,9 +22,9 @@ from prefect.cache_policies import NO_CACHE
 from flows.server import TEMPORARY
 from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
-from tasks import catalog, execution, tracking
-from tasks.execution import Execution
-from tasks.workspace import Workspace, project_root
+from tasks.services import catalog, execution, tracking
+from tasks.services.execution import Execution
+from tasks.services.workspace import Workspace, project_root
 
 
 @task(name="begin", cache_policy=NO_CACHE)
@@ -135,7 +135,7 @@ def _flow_run_name() -> str:
     if p.get("name"):
         return p["name"]
     try:
-        from tasks import provenance
+        from tasks.services import provenance
 
         root = project_root(p.get("root"))
         params = Workspace.project(root).load_params(p.get("overrides") or [])

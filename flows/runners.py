@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from tasks.process import quiet, stop_self
+from tasks.services.process import quiet, stop_self
 
 THREADS = "STOCKFLOW_TF_THREADS"
 WATCHLIST_PID = "STOCKFLOW_WATCHLIST_PID"  # the process whose workers these are: they stop when it is gone

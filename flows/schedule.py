@@ -15,13 +15,13 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.retrain import retrain
 from flows.tagging import default_ticker, tag_this_flow_run
-from tasks.workspace import Workspace, project_root
+from tasks.services.workspace import Workspace, project_root
 
 
 @task(name="take_new_bars", cache_policy=NO_CACHE)  # no retries: bad bars stay bad, and a local folder does not flake
 def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
     """Validated new bars appended to data/<ticker>.csv and recorded as a new DVC data version."""
-    from tasks.ingest import take_new_bars as take
+    from tasks.commands.ingest import take_new_bars as take
 
     ws = Workspace.project(root)
     taken = take(ws, ws.load_params(), ticker)
@@ -44,7 +44,7 @@ def _flow_run_name() -> str:
 def scheduled_retrain(ticker: str | None = None, root: str | None = None, reason: str | None = None,
                       monitor_run_id: str | None = None) -> dict[str, Any]:  # fmt: skip
     """New bars in, then validate, retrain, evaluate, backtest and gate: when bars came in, or on an alarm."""
-    from tasks import tracking
+    from tasks.services import tracking
 
     root_path = str(project_root(root))
     ticker = ticker or Workspace.project(root_path).load_params().data.tickers[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from prefect import runtime
 
-from tasks.workspace import Workspace, project_root
+from tasks.services.workspace import Workspace, project_root
 
 
 def tag_this_flow_run(*tags: str) -> None:

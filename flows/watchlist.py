@@ -2,7 +2,7 @@
 
 It orders and fans out, nothing more: each ticker runs `flows/retrain.py` as a
 subflow (its own flow run and MLflow run, a child of the watchlist's), the
-table and the parent run are `tasks/watchlist.py`'s.
+table and the parent run are `tasks/commands/watchlist.py`'s.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from flows.retrain import retrain
 from flows.runners import prepare_worker, stop_workers
 from flows.tagging import tag_this_flow_run
 from stockflow import watchlist as table
-from tasks import watchlist as record
-from tasks.execution import failure_reason
-from tasks.process import stop_requested
+from tasks.commands import watchlist as record
+from tasks.services.execution import failure_reason
+from tasks.services.process import stop_requested
 
 
 @task(name="ticker", task_run_name="{ticker}", cache_policy=NO_CACHE)
@@ -57,7 +57,7 @@ def watchlist(tickers: list[str], root: str, overrides: list[str] | None = None,
     """Retrain, evaluate, backtest and gate every ticker; the cross-ticker table and the tickers that failed."""
     from prefect import runtime
 
-    from tasks import tracking
+    from tasks.services import tracking
 
     overrides = list(overrides or [])
     w = record.begin(root, tickers, overrides, name, trigger, links={tracking.PREFECT_RUN: str(runtime.flow_run.id)})

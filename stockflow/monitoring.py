@@ -1,6 +1,6 @@
 """Is the champion still better than persistence on the days it has met, and do its inputs still look familiar?
 
-Pure statistics on frames of days; `tasks/monitor.py` reads the registry and the
+Pure statistics on frames of days; `tasks/commands/monitor.py` reads the registry and the
 data and records the check, `stockflow/policies.py` replays the same tests over
 history.
 

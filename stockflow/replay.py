@@ -5,7 +5,7 @@ on its own test window, and put through the promotion gate against the
 champion of the moment. The champion then trades the days up to the next
 as-of date. The stitched out-of-sample result is compared with "train once"
 (the first model trades everything) and Buy-and-Hold over the same bars.
-Pure: bars and params in, steps and their out-of-sample outcome out; `tasks/replay.py`
+Pure: bars and params in, steps and their out-of-sample outcome out; `tasks/commands/replay.py`
 records them and `flows/replay.py` orders the steps.
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.process import importing, quiet
+from tasks.services.process import importing, quiet
 
 quiet()
 if os.environ.get("PYTEST_XDIST_WORKER"):  # a `make test` worker: it will need them all, and collect often
@@ -69,8 +69,8 @@ def project_template(tmp_path_factory: pytest.TempPathFactory, sp500: pd.DataFra
     """The project each test starts from, made once per test process (a git and DVC repo take seconds to set
     up): git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`. Tests get a copy of it."""
     from stockflow.prices import to_csv_text
-    from tasks.ingest import ingest
-    from tasks.workspace import Workspace
+    from tasks.commands.ingest import ingest
+    from tasks.services.workspace import Workspace
 
     base = tmp_path_factory.mktemp("template")
     root = base / "proj"
@@ -126,8 +126,8 @@ def prefect_harness():
 def champion(project_dir, small_prices):
     """v1 of sp500, champion, trained on bars up to June 2018; the project's data then gets the rest of 2018."""
     from stockflow.prices import to_csv_text
-    from tasks.ingest import ingest
-    from tasks.workspace import Workspace
+    from tasks.commands.ingest import ingest
+    from tasks.services.workspace import Workspace
 
     ws = Workspace.project(project_dir)
     held = project_dir.parent / "held.csv"
@@ -143,7 +143,7 @@ def champion(project_dir, small_prices):
 def append_rest(ws, small_prices):
     """The project's sp500 file extended to the end of 2018, as the drop folder would extend it."""
     from stockflow.prices import to_csv_text
-    from tasks.ingest import ingest
+    from tasks.commands.ingest import ingest
 
     full = ws.root.parent / "full.csv"
     full.write_text(to_csv_text(small_prices))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mlflow
 
-from tasks import catalog, execution
+from tasks.services import catalog, execution
 
 BIN = Path(sys.executable).parent
 

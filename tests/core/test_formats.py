@@ -14,7 +14,7 @@ from stockflow.config import ValidateParams
 from stockflow.errors import PriceFileError
 from stockflow.prices import to_csv_text
 from stockflow.validation import validate_prices
-from tasks.files import read_download
+from tasks.services.files import read_download
 from tests.core.test_validation_catalogue import CATALOGUE
 
 REPO = Path(__file__).resolve().parents[2]

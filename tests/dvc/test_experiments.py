@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tasks import tracking
+from tasks.services import tracking
 from tests.helpers import all_runs, client, dvc, every_run
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,9 @@ import subprocess
 import pytest
 import yaml
 
-from tasks import tracking
-from tasks.ingest import ingest
-from tasks.workspace import Workspace
+from tasks.commands.ingest import ingest
+from tasks.services import tracking
+from tasks.services.workspace import Workspace
 from tests.helpers import all_runs, client, dvc, every_run, ran
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tasks import tracking
+from tasks.services import tracking
 from tests.helpers import BIN, all_runs, env_with_venv, every_run
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks import tracking
+from tasks.services import tracking
 from tests.conftest import append_rest
 from tests.helpers import client
 from tests.servers import prefect_server
@@ -86,7 +86,7 @@ def test_an_alarm_starts_a_retrain_of_its_ticker_with_the_reason(champion, small
         assert retrained.info.status == "FINISHED"
 
         # The same champion does not alarm again: it raised its drift alarm (or is within a decay's cool-down).
-        from tasks import monitor
+        from tasks.commands import monitor
 
         raised = c.get_model_version("stockflow-sp500", str(report["version"])).tags
         assert report["verdict"] in raised[tracking.MONITOR_ALARMS].split(",") and tracking.MONITOR_ALARMED in raised

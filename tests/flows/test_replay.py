@@ -28,7 +28,7 @@ def test_as_of_dates_step_through_the_data(small_prices):
 
 @pytest.mark.slow
 def test_a_step_sees_nothing_after_its_as_of_date(project_dir, small_prices):
-    from tasks.workspace import Workspace
+    from tasks.services.workspace import Workspace
 
     params = Workspace.project(project_dir).load_params(LOOSE)
     as_of = pd.Timestamp("2017-09-01")
@@ -88,7 +88,7 @@ def test_policies_parse():
 @pytest.mark.slow
 def test_a_policy_forecasts_each_day_from_bars_before_it(project_dir, small_prices):
     from stockflow.policies import parse_policy, simulate
-    from tasks.workspace import Workspace
+    from tasks.services.workspace import Workspace
 
     params = Workspace.project(project_dir).load_params(LOOSE)
     start, cut = pd.Timestamp("2018-06-01"), pd.Timestamp("2018-10-01")

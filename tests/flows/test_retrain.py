@@ -11,7 +11,7 @@ import pytest
 
 from stockflow.headline import NAMES as HEADLINE
 from stockflow.headline import for_mlflow
-from tasks import catalog, tracking
+from tasks.services import catalog, tracking
 from tests.helpers import all_runs, client, dvc, ran
 
 pytestmark = pytest.mark.slow

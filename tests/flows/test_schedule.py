@@ -43,8 +43,8 @@ def test_the_deployment_runs_the_scheduled_flow_on_weekdays_after_the_close():
 @pytest.mark.slow
 def test_scheduled_run_takes_new_bars_and_retrains_only_when_there_are_some(project_dir, small_prices, prefect_harness):
     from flows.schedule import scheduled_retrain
-    from tasks.ingest import ingest
-    from tasks.workspace import Workspace
+    from tasks.commands.ingest import ingest
+    from tasks.services.workspace import Workspace
 
     project = Workspace.project(project_dir)
     # The project holds data up to November 2018; December's bars arrive in the drop folder.

@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from tasks import tracking
+from tasks.services import tracking
 from tests.helpers import BIN, all_runs, client, env_with_venv, execute
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from stockflow.prices import to_csv_text
-from tasks.ingest import ingest
-from tasks.workspace import Workspace
+from tasks.commands.ingest import ingest
+from tasks.services.workspace import Workspace
 from tests import servers
 from tests.helpers import all_runs, prefect_runs
 

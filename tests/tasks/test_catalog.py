@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from tasks import catalog
+from tasks.services import catalog
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,10 +20,10 @@ def test_every_stage_runs_per_ticker_with_its_code_as_dependencies():
     assert list(stages) == list(catalog.NAMES)
     for name, spec in stages.items():
         assert spec["foreach"] == "${data.tickers}" and spec["do"]["cmd"] == f"python -m tasks {name} ${{item}}"
-        assert f"tasks/{name}.py" in spec["do"]["deps"]
+        assert f"tasks/stages/{name}.py" in spec["do"]["deps"]
     # What a stage imports is what it depends on, through other modules too.
     assert "stockflow/model.py" in stages["train"]["do"]["deps"]
-    assert {"tasks/tracking.py", "stockflow/promotion.py"} <= set(stages["promote"]["do"]["deps"])
+    assert {"tasks/services/tracking.py", "stockflow/promotion.py"} <= set(stages["promote"]["do"]["deps"])
     assert "stockflow/model.py" not in stages["validate"]["do"]["deps"]  # nothing more than it imports
 
 

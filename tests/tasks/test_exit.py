@@ -10,9 +10,9 @@ from tests.helpers import every_run
 SCRIPT = """
 import sys
 from pathlib import Path
-from tasks.process import exit_without_hooks, quiet
+from tasks.services.process import exit_without_hooks, quiet
 quiet()
-from tasks.tracking import Tracker
+from tasks.services.tracking import Tracker
 tracker = Tracker(Path(sys.argv[1]), "stockflow")
 run_id = tracker.open_run("the one run", {}, {})
 tracker.finish(run_id)

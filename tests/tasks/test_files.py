@@ -7,7 +7,7 @@ import pytest
 
 from stockflow.config import TrainParams
 from stockflow.model import build_model, seed_everything
-from tasks import files
+from tasks.services import files
 
 pytestmark = pytest.mark.slow  # builds (tiny) networks
 

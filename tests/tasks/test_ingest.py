@@ -7,9 +7,9 @@ import pytest
 
 from stockflow.errors import DataValidationError
 from stockflow.prices import to_csv_text
-from tasks import dvc_repo
-from tasks.ingest import drop_files, ingest
-from tasks.workspace import Workspace
+from tasks.commands.ingest import drop_files, ingest
+from tasks.services import dvc_repo
+from tasks.services.workspace import Workspace
 
 
 def test_drop_files_belong_to_the_longest_ticker_that_names_them(tmp_path):
@@ -51,7 +51,7 @@ def test_ingest_refuses_bad_data_and_writes_nothing(project_dir, tmp_path, small
 
 
 def test_the_drop_folder_takes_new_bars_as_downloaded_newest_first(project_dir, sp500):
-    from tasks.ingest import take_new_bars
+    from tasks.commands.ingest import take_new_bars
     from tests.core.test_formats import nasdaq_com
 
     ws = Workspace.project(project_dir)

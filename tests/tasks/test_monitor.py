@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from stockflow.errors import MonitorError
-from tasks import monitor, tracking
+from tasks.commands import monitor
+from tasks.services import tracking
 from tests.conftest import append_rest
 from tests.helpers import client
 
@@ -53,11 +54,11 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     assert float(tags[tracking.MONITOR_RATIO]) == pytest.approx(report["live_mae_ratio"], abs=1e-4)
 
     # Monitor runs are not training runs: `stockflow runs` lists the training run only.
-    from tasks.compare import recent_runs_table
+    from tasks.commands.compare import recent_runs_table
 
     assert "monitor" not in recent_runs_table(ws, params, "sp500", 10)
     # ... and predict shows the last verdict beside the forecast.
-    from tasks.predict import next_day
+    from tasks.commands.predict import next_day
 
     text = next_day(ws, params, "sp500", allow_stale=True).to_text()
     assert f"monitor: {report['verdict']}" in text

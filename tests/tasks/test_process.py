@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from tasks.process import importing
+from tasks.services.process import importing
 
 
 def test_importing_pauses_the_collector_then_freezes_what_was_built_and_resumes_it():

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tasks import tracking
+from tasks.services import tracking
 from tests.helpers import all_runs, client, execute
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ def test_gate_sequence_on_a_real_registry(project_dir):
 
     # A run that fails before its end registers nothing and moves no alias.
     ex = execute(project_dir, LOOSE + ["train.seed=8"], upto="backtest")["execution"]
-    from tasks import execution
+    from tasks.services import execution
 
     (ex.ws.stage_dir("sp500", "evaluate") / "predictions.csv").unlink()
     with pytest.raises(FileNotFoundError):

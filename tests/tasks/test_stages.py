@@ -9,8 +9,8 @@ import pytest
 
 from stockflow.config import flatten
 from stockflow.errors import DataValidationError
-from tasks import catalog, execution
-from tasks.workspace import Workspace
+from tasks.services import catalog, execution
+from tasks.services.workspace import Workspace
 from tests.helpers import all_runs, execute
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ def test_stages_write_what_the_catalog_declares_and_read_only_what_it_declares(p
     ws = Workspace.project(project_dir)
     params = ws.load_params()
     for stage in catalog.NAMES[:-1]:
-        execution.importlib.import_module(f"tasks.{stage}").compute(ws, params, "sp500")
+        execution.importlib.import_module(f"tasks.stages.{stage}").compute(ws, params, "sp500")
         written = {p.name for p in ws.stage_dir("sp500", stage).iterdir()}
         assert written == set(catalog.stage(stage).writes), stage
 
@@ -46,7 +46,7 @@ def test_stages_write_what_the_catalog_declares_and_read_only_what_it_declares(p
             if ref != catalog.SUITE:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-        again = execution.importlib.import_module(f"tasks.{s.name}").compute(alone, params, "sp500")
+        again = execution.importlib.import_module(f"tasks.stages.{s.name}").compute(alone, params, "sp500")
         assert {p.name for p in alone.stage_dir("sp500", s.name).iterdir()} == set(s.writes)
         first = flatten(json.loads((ws.stage_dir("sp500", s.name) / catalog.SUMMARY).read_text()))
         again = flatten(json.loads((alone.stage_dir("sp500", s.name) / catalog.SUMMARY).read_text()))
@@ -100,7 +100,7 @@ def test_bad_data_stops_at_validate_with_the_report(project_dir):
 def test_a_pass_is_reused_for_the_same_bytes_and_rules_and_a_failure_never(project_dir, monkeypatch):
     """The validate stage runs the suite once per (file, suite, thresholds, code): same report, no second run."""
     from stockflow import validation
-    from tasks import validate
+    from tasks.stages import validate
 
     calls = []
     real = validation.run_suite

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tasks import tracking
-from tasks.tracking import Tracker
+from tasks.services import tracking
+from tasks.services.tracking import Tracker
 
 
 def test_a_run_whose_process_died_is_marked_failed_by_the_next(tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """MLflow, behind one module: the store, runs and their vocabulary, the Model Registry.
 
 Nothing else in stockflow imports `mlflow`, except the registered pyfunc model
-(`tasks/serving_model.py`), which MLflow loads on its own.
+(`tasks/services/serving_model.py`), which MLflow loads on its own.
 
 A run belongs to the one process that created it: it is created RUNNING with its
 params and provenance, logged into by that process only, and ended once, FINISHED

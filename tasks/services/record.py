@@ -13,10 +13,10 @@ import pandas as pd
 
 from stockflow.config import flatten
 from stockflow.headline import for_mlflow, headline
-from tasks import catalog
-from tasks.files import read_json
-from tasks.tracking import Tracker
-from tasks.workspace import Workspace
+from tasks.services import catalog
+from tasks.services.files import read_json
+from tasks.services.tracking import Tracker
+from tasks.services.workspace import Workspace
 
 # Per-epoch curves: the two losses people compare across runs (their own chart section, `Loss`, right after
 # `Headline`), and the MAE Keras reports, in scaled units unlike evaluate's MAE in price points.

@@ -22,12 +22,12 @@ from stockflow import monitoring
 from stockflow.config import Params, flatten
 from stockflow.errors import MonitorError
 from stockflow.prices import REQUIRED
-from tasks import tracking
-from tasks.execution import monitor_tracker_for, tracker_for
-from tasks.files import save_figure, strict, write_csv, write_json
-from tasks.predict import champion_of
-from tasks.validate import validated_prices
-from tasks.workspace import Workspace
+from tasks.commands.predict import champion_of
+from tasks.services import tracking
+from tasks.services.execution import monitor_tracker_for, tracker_for
+from tasks.services.files import save_figure, strict, write_csv, write_json
+from tasks.services.workspace import Workspace
+from tasks.stages.validate import validated_prices
 
 # The keys `stockflow monitor --json` promises; the rest of the object may grow.
 CONTRACT = (
@@ -96,7 +96,7 @@ def _forecasts(ws: Workspace, registry: Any, ticker: str, version: Any, prices: 
     Kept per version and data bytes: checking the same file again (the UI open, a second look)
     does not load TensorFlow again; a new bar means new bytes, and the model runs.
     """
-    from tasks.workspace import md5
+    from tasks.services.workspace import md5
 
     cache = (
         ws.root / ".stockflow" / "cache" / "forecasts" / f"{ticker}-v{version.version}-{version.run_id}-{md5(path)}.csv"
@@ -144,8 +144,8 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, in
     }
     run_id = tracker.open_run(name, flatten({"monitor": params.monitor.model_dump()}), tags)
     try:
-        from tasks import dvc_repo
-        from tasks.workspace import md5
+        from tasks.services import dvc_repo
+        from tasks.services.workspace import md5
 
         data = ws.project_data_file(ticker)
         tracker.log_dataset(run_id, data, ticker, md5(data), dvc_repo.data_version(ws.root), context="monitor")

@@ -8,9 +8,17 @@ import pandas as pd
 from stockflow import evaluation, robustness
 from stockflow.config import Params
 from stockflow.forecaster import Forecaster
-from tasks import catalog
-from tasks.files import load_dataset, load_keras, read_json, read_price_file, save_figure, write_csv, write_json
-from tasks.workspace import Workspace
+from tasks.services import catalog
+from tasks.services.files import (
+    load_dataset,
+    load_keras,
+    read_json,
+    read_price_file,
+    save_figure,
+    write_csv,
+    write_json,
+)
+from tasks.services.workspace import Workspace
 
 STAGE = "evaluate"
 WALK_FORWARD_COLUMNS = ["fold", "date", "close", "actual", "forecast", "train_samples"]

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from stockflow.config import Params, changes, parse_params
-from tasks import catalog
+from tasks.services import catalog
 
 
 def git(root: Path, *args: str) -> str | None:
@@ -70,7 +70,7 @@ def fingerprint(paths: list[Path]) -> str:
 
 def code_fingerprint(stages: tuple[str, ...] = catalog.NAMES) -> str:
     """A hash of the source files the given stages run (as `dvc.yaml` lists them), as this process loaded them."""
-    files = {catalog.REPO / p for s in stages for p in catalog.code_deps(f"tasks.{s}")}
+    files = {catalog.REPO / p for s in stages for p in catalog.code_deps(f"tasks.stages.{s}")}
     return fingerprint(sorted(files))
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from stockflow.config import Params
-from tasks import tracking
-from tasks.execution import tracker_for
-from tasks.workspace import Workspace
+from tasks.services import tracking
+from tasks.services.execution import tracker_for
+from tasks.services.workspace import Workspace
 
 COLUMNS = (
     ("Headline/mae_pct", "MAE %pers", "{:.2f}"),

@@ -1,6 +1,6 @@
 """A watchlist execution on file and in MLflow: one parent run, each ticker's run a child of it, the table on it.
 
-Each ticker is an ordinary execution (`tasks/execution.py`) with the parent's id;
+Each ticker is an ordinary execution (`tasks/services/execution.py`) with the parent's id;
 `flows/watchlist.py` runs them side by side. Here: the parent run, the
 cross-ticker table (CSV and a chart) logged on it, and the data version recorded
 once every ticker that validated has.
@@ -16,10 +16,10 @@ from typing import Any
 from stockflow import watchlist
 from stockflow.config import Params
 from stockflow.errors import UsageError, check_ticker
-from tasks import dvc_repo, provenance, tracking
-from tasks.execution import failure_reason, tracker_for
-from tasks.files import save_figure, write_csv
-from tasks.workspace import Workspace, md5
+from tasks.services import dvc_repo, provenance, tracking
+from tasks.services.execution import failure_reason, tracker_for
+from tasks.services.files import save_figure, write_csv
+from tasks.services.workspace import Workspace, md5
 
 
 @dataclass(frozen=True)

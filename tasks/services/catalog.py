@@ -14,12 +14,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.workspace import Workspace
+from tasks.services.workspace import Workspace
 
 SUMMARY = "summary.json"  # every stage's figures, numbers and words; its numbers become `<stage>/...` metrics
 DATA = "data"  # the ticker's price file
 SUITE = "suite"  # the expectation suite named by validate.suite
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class StageFiles:
 
     def input(self, ref: str) -> Path:
         if ref not in self.stage.reads:
-            raise KeyError(f"stage {self.stage.name} reads {ref!r} without declaring it in tasks/catalog.py")
+            raise KeyError(f"stage {self.stage.name} reads {ref!r} without declaring it in tasks/services/catalog.py")
         if ref == DATA:
             return self.ws.data_file(self.ticker)
         if ref == SUITE:
@@ -155,7 +155,7 @@ class StageFiles:
 
     def output(self, name: str) -> Path:
         if name not in self.stage.writes:
-            raise KeyError(f"stage {self.stage.name} writes {name!r} without declaring it in tasks/catalog.py")
+            raise KeyError(f"stage {self.stage.name} writes {name!r} without declaring it in tasks/services/catalog.py")
         path = self.ws.stage_dir(self.ticker, self.stage.name) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -234,7 +234,7 @@ def render_dvc_yaml() -> str:
         body = {
             "desc": s.purpose,
             "cmd": f"python -m tasks {s.name} ${{item}}",
-            "deps": [_path(r) for r in s.reads] + list(code_deps(f"tasks.{s.name}")),
+            "deps": [_path(r) for r in s.reads] + list(code_deps(f"tasks.stages.{s.name}")),
             "params": list(s.params),
             "outs": outs,
         }
@@ -244,9 +244,9 @@ def render_dvc_yaml() -> str:
             body["metrics"] = [{"metrics/${item}.json": {"cache": False, "persist": True}}]
         stages[s.name] = {"foreach": "${data.tickers}", "do": body}
     header = (
-        "# Rendered from tasks/catalog.py by `make dvc.yaml`: edit the catalog, not this file\n"
+        "# Rendered from tasks/services/catalog.py by `make dvc.yaml`: edit the catalog, not this file\n"
         "# (tests/tasks/test_catalog.py fails when they disagree).\n"
-        "# Each stage runs the stage function the Prefect flow runs (tasks/<stage>.py), once per ticker in\n"
+        "# Each stage runs the stage function the Prefect flow runs (tasks/stages/<stage>.py), once per ticker in\n"
         "# params.yaml's data.tickers: `dvc repro` for the watchlist, `dvc repro train@sp500` for one stage.\n"
         "# Use the project's Python: `make repro`, or `source .venv/bin/activate && dvc repro`.\n"
     )
@@ -255,4 +255,4 @@ def render_dvc_yaml() -> str:
 
 if __name__ == "__main__":
     (REPO / "dvc.yaml").write_text(render_dvc_yaml())
-    print("dvc.yaml written from tasks/catalog.py")
+    print("dvc.yaml written from tasks/services/catalog.py")

@@ -10,9 +10,9 @@ import pandas as pd
 
 from stockflow.config import Params
 from stockflow.strategies import trade_forecasts
-from tasks import catalog
-from tasks.files import read_price_file, save_figure, write_csv, write_json
-from tasks.workspace import Workspace
+from tasks.services import catalog
+from tasks.services.files import read_price_file, save_figure, write_csv, write_json
+from tasks.services.workspace import Workspace
 
 STAGE = "backtest"
 

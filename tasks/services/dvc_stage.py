@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
-from tasks import catalog, dvc_repo, execution, record, tracking
-from tasks.workspace import Workspace
+from tasks.services import catalog, dvc_repo, execution, record, tracking
+from tasks.services.workspace import Workspace
 
 
 def main(stage: str, ticker: str) -> int:

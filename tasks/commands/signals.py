@@ -14,7 +14,7 @@ import pandas as pd
 from stockflow.backtest import Rules, buy_and_hold, run_backtest
 from stockflow.errors import PriceFileError
 from stockflow.performance import strategy_metrics
-from tasks.files import read_price_file
+from tasks.services.files import read_price_file
 
 
 def read_signal_file(path: Path) -> pd.Series:

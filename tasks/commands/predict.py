@@ -10,10 +10,10 @@ import pandas as pd
 from stockflow.config import Params
 from stockflow.errors import PredictError, StockflowError, check_ticker
 from stockflow.prices import REQUIRED, next_session
-from tasks import tracking
-from tasks.execution import tracker_for
-from tasks.validate import validated_prices
-from tasks.workspace import Workspace
+from tasks.services import tracking
+from tasks.services.execution import tracker_for
+from tasks.services.workspace import Workspace
+from tasks.stages.validate import validated_prices
 
 
 @dataclass(frozen=True)

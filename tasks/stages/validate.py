@@ -12,9 +12,9 @@ import pandas as pd
 from stockflow.config import Params
 from stockflow.errors import DataValidationError, StockflowError, UsageError
 from stockflow.validation import ValidationReport, validate_prices
-from tasks import catalog
-from tasks.files import atomic, read_download, read_json, read_price_file, save_figure, write_json
-from tasks.workspace import Workspace, md5
+from tasks.services import catalog
+from tasks.services.files import atomic, read_download, read_json, read_price_file, save_figure, write_json
+from tasks.services.workspace import Workspace, md5
 
 STAGE = "validate"
 

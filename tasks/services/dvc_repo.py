@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
-from tasks import catalog
-from tasks.workspace import Workspace, md5
+from tasks.services import catalog
+from tasks.services.workspace import Workspace, md5
 
 SESSIONS = Path(".stockflow") / "dvc-sessions"
 
@@ -106,7 +106,7 @@ def publish(ws: Workspace, ticker: str) -> None:
     running several executions cannot promise; so this runs in a short child process there.
     """
     out = subprocess.run(
-        [sys.executable, "-m", "tasks.dvc_repo", "publish", str(ws.work), ticker],
+        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), ticker],
         cwd=ws.root, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
@@ -131,14 +131,14 @@ def _publish_here(work: Path, ticker: str) -> None:
 
 def pipeline_tickers(root: Path) -> tuple[str, ...]:
     """The tickers `dvc.yaml` iterates over: params.yaml's data.tickers."""
-    from tasks.workspace import read_params_file
+    from tasks.services.workspace import read_params_file
 
     return tuple((read_params_file(root / "params.yaml").get("data") or {}).get("tickers") or ())
 
 
 def experiment() -> dict[str, str]:
     """Tags for a `dvc exp run`: the experiment's name and its baseline commit (empty outside experiments)."""
-    from tasks import tracking
+    from tasks.services import tracking
 
     tags = {}
     if os.environ.get("DVC_EXP_NAME"):
@@ -182,8 +182,8 @@ def stages_ran(root: Path) -> list[str] | None:
     return json.loads(path.read_text()) if path.is_file() else []
 
 
-if __name__ == "__main__":  # python -m tasks.dvc_repo publish WORK TICKER (see `publish`)
-    from tasks.process import quiet
+if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK TICKER (see `publish`)
+    from tasks.services.process import quiet
 
     quiet()
     _publish_here(Path(sys.argv[2]), sys.argv[3])

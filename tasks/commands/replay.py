@@ -16,10 +16,10 @@ import pandas as pd
 from stockflow import replay
 from stockflow.config import Params, flatten
 from stockflow.errors import check_ticker
-from tasks import provenance, tracking
-from tasks.execution import failure_reason, tracker_for
-from tasks.files import read_price_file, save_figure, write_csv
-from tasks.workspace import Workspace
+from tasks.services import provenance, tracking
+from tasks.services.execution import failure_reason, tracker_for
+from tasks.services.files import read_price_file, save_figure, write_csv
+from tasks.services.workspace import Workspace
 
 
 @dataclass(frozen=True)

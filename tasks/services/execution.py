@@ -8,7 +8,7 @@ only write files there; `conclude` builds the run's record from those files,
 applies the gate, publishes the outputs for DVC when they describe params.yaml
 as it is, and ends the run FINISHED. `abort` records what exists and ends it
 FAILED. The Prefect flows call these in order; `dvc repro` calls the same from
-its stage processes (`tasks/dvc_stage.py`).
+its stage processes (`tasks/services/dvc_stage.py`).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from stockflow.config import Params
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, check_ticker
 from stockflow.headline import for_mlflow
 from stockflow.summary import run_summary
-from tasks import catalog, dvc_repo, provenance, record, tracking
-from tasks.process import stop_cause
-from tasks.workspace import RUNS, Workspace, md5
+from tasks.services import catalog, dvc_repo, provenance, record, tracking
+from tasks.services.process import stop_cause
+from tasks.services.workspace import RUNS, Workspace, md5
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,9 @@ TRAINING_STAGES = ("train", "evaluate")  # evaluate retrains for its seed spread
 def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: bool = False) -> dict:
     """A stage's compute; while it trains, SIGINT and SIGTERM take effect between batches (see `deferred_signals`)."""
     from stockflow.model import calling_every_batch
-    from tasks.process import check_signals, deferred_signals
+    from tasks.services.process import check_signals, deferred_signals
 
-    module = importlib.import_module(f"tasks.{stage}")
+    module = importlib.import_module(f"tasks.stages.{stage}")
     kwargs = {"progress": progress} if stage == "train" else {}
     if stage not in TRAINING_STAGES:
         return module.compute(ws, params, ticker, **kwargs)
@@ -163,7 +163,7 @@ def _record_data_version(ex: Execution) -> None:
 
 def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     """Record every stage, log the model, apply the gate, publish for DVC, end the run FINISHED; all summaries."""
-    from tasks import promote
+    from tasks.stages import promote
 
     started = time.perf_counter()
     tracker = tracker_for(ex.ws.root, ex.params)

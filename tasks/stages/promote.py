@@ -24,11 +24,11 @@ from stockflow.config import Params
 from stockflow.headline import headline
 from stockflow.prices import REQUIRED
 from stockflow.promotion import decide, forecasts_on, score_window
-from tasks import catalog, tracking
-from tasks.files import read_json, read_price_file, write_json
-from tasks.process import deferred_signals
-from tasks.tracking import Tracker
-from tasks.workspace import Workspace
+from tasks.services import catalog, tracking
+from tasks.services.files import read_json, read_price_file, write_json
+from tasks.services.process import deferred_signals
+from tasks.services.tracking import Tracker
+from tasks.services.workspace import Workspace
 
 STAGE = "promote"
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from stockflow.errors import PriceFileError
 from stockflow.formats import Normalised, canonical
-from tasks.workspace import md5
+from tasks.services.workspace import md5
 
 if TYPE_CHECKING:
     from stockflow.dataset import Dataset

@@ -8,9 +8,9 @@ import pandas as pd
 
 from stockflow.config import Params
 from stockflow.forecaster import fit_forecaster
-from tasks import catalog
-from tasks.files import load_dataset, save_figure, save_keras, write_csv, write_json
-from tasks.workspace import Workspace
+from tasks.services import catalog
+from tasks.services.files import load_dataset, save_figure, save_keras, write_csv, write_json
+from tasks.services.workspace import Workspace
 
 STAGE = "train"
 CURVES = ("loss", "val_loss", "mae", "val_mae")

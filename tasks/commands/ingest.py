@@ -19,10 +19,10 @@ from stockflow.errors import DataValidationError, UsageError, check_ticker
 from stockflow.formats import Normalised
 from stockflow.prices import normalise, to_csv_text
 from stockflow.validation import validate_prices
-from tasks import dvc_repo
-from tasks.execution import remember_validated_data_version
-from tasks.files import atomic, read_download, read_price_file
-from tasks.workspace import Workspace, md5
+from tasks.services import dvc_repo
+from tasks.services.execution import remember_validated_data_version
+from tasks.services.files import atomic, read_download, read_price_file
+from tasks.services.workspace import Workspace, md5
 
 SAMPLES = {
     "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from stockflow.config import Params
 from stockflow.dataset import make_dataset
-from tasks import catalog
-from tasks.files import read_price_file, save_dataset, write_json
-from tasks.workspace import Workspace
+from tasks.services import catalog
+from tasks.services.files import read_price_file, save_dataset, write_json
+from tasks.services.workspace import Workspace
 
 STAGE = "preprocess"
 
