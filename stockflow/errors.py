@@ -51,6 +51,10 @@ class MonitorError(StockflowError):
     """The champion cannot be checked (none yet, a version too old to say what it was trained on, bad data)."""
 
 
+class TrackingError(StockflowError):
+    """The MLflow tracking server a run must record to does not answer: nothing is run."""
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived; a BaseException so that `except Exception` in libraries lets it through."""
 

@@ -67,6 +67,30 @@ def store_uri(root: Path) -> str:
     return f"sqlite:///{home / 'mlflow.db'}"
 
 
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """A tracking server (http or https) must answer `/health` before anything runs; TrackingError if not.
+
+    MLflow's own client would retry a dead server for minutes and then fail somewhere in the middle of a run;
+    a run that cannot be recorded must not train.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    from stockflow.errors import TrackingError
+
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except (OSError, ValueError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        raise TrackingError(
+            f"the MLflow tracking server {uri} does not answer ({reason}): start it, or unset MLFLOW_TRACKING_URI "
+            "to record in this project's own store (mlruns/). Nothing was run."
+        ) from None
+
+
 def model_name(ticker: str) -> str:
     """The registered model of a ticker: `stockflow-<ticker>`."""
     return f"stockflow-{ticker}"
@@ -95,6 +119,7 @@ class Tracker:
         from mlflow import MlflowClient
 
         self.uri = store_uri(root)
+        check_reachable(self.uri)
         mlflow.set_tracking_uri(self.uri)  # for the fluent calls at the end of a run and for `models:/` URIs
         with _first_use_lock(self.uri):  # the client creates (and migrates) a new store's schema
             self.client = MlflowClient(self.uri)

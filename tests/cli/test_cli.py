@@ -205,3 +205,18 @@ def test_ingest_reads_a_download_as_is_and_says_what_it_normalised(project_dir, 
     assert "normalised: $ removed: Open, High, Low, Close" in result.output
     assert "normalised: newest first: reversed to oldest first (2016-01-04 .. 2018-12-31)" in result.output
     assert (project_dir / "data" / "spx.csv").read_text() == to_csv_text(bars.drop(columns=["Adj Close"]))
+
+
+def test_a_tracking_server_that_does_not_answer_stops_a_run_before_anything_starts(project_dir):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{s.getsockname()[1]}"
+    before = sorted(p.name for p in project_dir.iterdir())
+    for args in (["run"], ["run", "--tickers", "sp500"], ["predict"], ["monitor"]):
+        result = CliRunner(env={"MLFLOW_TRACKING_URI": uri}).invoke(app, [*args, "--root", str(project_dir)])
+        assert result.exit_code == 1, (args, result.output)
+        assert f"the MLflow tracking server {uri} does not answer" in result.output, args
+        assert "Traceback" not in result.output
+    assert sorted(p.name for p in project_dir.iterdir()) == before  # no workspace, no outputs, no local store
