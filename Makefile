@@ -21,7 +21,7 @@ data: setup  ## materialise the embedded default data (byte-identical to data.dv
 run: data  ## the main job: retrain on the default data and print a summary
 	$(BIN)/stockflow run
 
-test: setup  ## the whole test suite, two tests at a time (about 10 minutes on 2 cores)
+test: setup  ## the whole test suite, two tests at a time (about 11 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 test-fast: setup  ## the tests that train nothing and start no flow (under a minute)
