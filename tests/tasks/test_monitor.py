@@ -49,6 +49,9 @@ def test_a_check_measures_the_live_days_and_is_recorded(champion, small_prices):
     trail = pd.read_csv(c.download_artifacts(report["run_id"], "live_days.csv"))
     inside = (trail["actual"] >= trail["lower"]) & (trail["actual"] <= trail["upper"])
     assert inside.mean() == pytest.approx(report["live_coverage"]) and len(trail) == report["live_days"]
+    coverage = c.get_metric_history(report["run_id"], "Monitor/live_coverage")  # the champion ageing, day by day
+    assert [m.step for m in coverage] == list(range(1, len(later) + 1))
+    assert coverage[-1].value == pytest.approx(report["live_coverage"])
     tags = c.get_model_version("stockflow-sp500", "1").tags
     assert tags[tracking.MONITOR_VERDICT] == report["verdict"] and tags[tracking.MONITOR_RUN] == report["run_id"]
     assert float(tags[tracking.MONITOR_RATIO]) == pytest.approx(report["live_mae_ratio"], abs=1e-4)
