@@ -71,7 +71,6 @@ def score(pred: pd.DataFrame) -> dict:
     }
 
 
-INTERVALS = ("model", *intervals.BASELINES)
 BOUNDS = {"model": ("lower", "upper"), **{b: (f"{b}_lower", f"{b}_upper") for b in intervals.BASELINES}}
 
 

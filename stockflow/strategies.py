@@ -35,6 +35,7 @@ class StrategyReport:
 def trade_forecasts(prices: pd.DataFrame, predictions: pd.DataFrame, p: BacktestParams) -> StrategyReport:
     """Trade the `test` rows of `predictions` (and tune on its `val` rows) on `prices`."""
     test = optimise.trading_window(prices, predictions[predictions["split"] == "test"])
+    val = optimise.trading_window(prices, predictions[predictions["split"] == "val"])
     signals = test.signals(p.threshold, p.allow_short)
     rules = Rules.from_params(p)
     results = {
@@ -46,10 +47,8 @@ def trade_forecasts(prices: pd.DataFrame, predictions: pd.DataFrame, p: Backtest
     equity = pd.DataFrame({name: r.equity for name, r in results.items()})
     search = pd.DataFrame(columns=SEARCH_COLUMNS)
     if p.optimise.method != "none":
-        val = optimise.trading_window(prices, predictions[predictions["split"] == "val"])
         metrics["optimised"], search, equity["optimised"] = optimise.tune_and_trade(val, test, p)
     if "lower" in predictions:
-        val = optimise.trading_window(prices, predictions[predictions["split"] == "val"])
         metrics["sized"], equity["sized"] = sizing.tune_and_trade(val, test, p)
     metrics["start"] = str(test.bars["Date"].iloc[0].date())
     metrics["end"] = str(test.bars["Date"].iloc[-1].date())
