@@ -351,6 +351,30 @@ def runs(
 
 
 @command
+def reproduce(
+    run_id: Annotated[str, typer.Argument(help="The MLflow run id (as `stockflow runs` or the MLflow UI show it).")],
+    root: Root = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the worktree even when the run reproduces.")] = False,
+) -> None:
+    """Make a run again from its MLflow record alone: its commit, its data version, its settings.
+
+    Checks the run's git commit out as a worktree of this clone (under .stockflow/reproduce/) with the
+    run's code.diff and params.yaml, pulls its data version with `dvc pull` (from this clone's DVC
+    remotes: whoever ran it must have `dvc push`ed), runs `stockflow run` there with that commit's code
+    into the same MLflow store, and prints the recorded and the new headline figures side by side.
+    Exit code 0: every figure and setting equal; 1: a difference (named), or the commit or the data
+    cannot be had here (said why); 2: not a finished training run's id.
+    """
+    _setup()
+    from tasks.commands.reproduce import reproduce as do_reproduce
+
+    result = do_reproduce(_workspace(root).root, run_id, keep)
+    typer.echo(result.to_text())
+    if result.first_difference is not None:
+        raise typer.Exit(1)
+
+
+@command
 def serve(
     ticker: Ticker = None,
     root: Root = None,

@@ -55,6 +55,10 @@ class TrackingError(StockflowError):
     """The MLflow tracking server a run must record to does not answer: nothing is run."""
 
 
+class ReproduceError(StockflowError):
+    """A run cannot be made again from its record: its commit or its data cannot be had here, or it ran differently."""
+
+
 class Interrupted(BaseException):
     """SIGINT or SIGTERM arrived; a BaseException so that `except Exception` in libraries lets it through."""
 

@@ -76,3 +76,29 @@ def _round(value: float | None, digits: int, scale: float = 1.0) -> float | None
 def for_mlflow(figures: dict[str, float]) -> dict[str, float]:
     """The headline figures under their MLflow names (`Headline/mae_pct`, ...); other keys are left out."""
     return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items() if k in NAMES}
+
+
+def from_mlflow(metrics: dict[str, float]) -> dict[str, float]:
+    """The headline figures among a run's MLflow metrics, under their short names, in reading order."""
+    return {k: metrics[f"{MLFLOW_PREFIX}{k}"] for k in NAMES if f"{MLFLOW_PREFIX}{k}" in metrics}
+
+
+def side_by_side(recorded: dict[str, float], new: dict[str, float]) -> tuple[str, str | None]:
+    """A table of two runs' headline figures, and the first that differs (`sharpe: 0.412 -> 0.398 (-0.014)`) or None.
+
+    Figures are compared as recorded (rounded, see `headline`): equal means equal to the digit a person reads.
+    A figure one run has and the other lacks is a difference too.
+    """
+    rows, first = [f"  {'figure':<14}{'recorded':>12}{'reproduced':>12}"], None
+    for name in [n for n in NAMES if n in recorded or n in new]:
+        old, now = recorded.get(name), new.get(name)
+        same = old == now
+        rows.append(f"  {name:<14}{_show(old):>12}{_show(now):>12}{'' if same else '   <- differs'}")
+        if not same and first is None:
+            delta = f" ({now - old:+g})" if old is not None and now is not None else ""
+            first = f"{name}: {_show(old)} -> {_show(now)}{delta}"
+    return "\n".join(rows), first
+
+
+def _show(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -103,6 +103,7 @@ def begin(
         run_name = name or _dvc_name(tags, settings)
         run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
         tracker.log_dataset(run_id, ws.data_file(ticker), ticker, data_md5, tags[tracking.DATA_VERSION])
+        tracker.log_text(run_id, settings_file(root, overrides), SETTINGS_FILE)
         if diff:
             tracker.log_text(run_id, diff, "code.diff")
     except BaseException:
@@ -111,6 +112,22 @@ def begin(
         raise
     inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint()}
     return Execution(ws, ticker, params, run_id, run_name, tuple(overrides), inputs, tags, publish=private)
+
+
+SETTINGS_FILE = "params.yaml"  # the run's artifact: params.yaml as the run read it, its overrides applied
+
+
+def settings_file(root: Path, overrides: list[str] | tuple[str, ...]) -> str:
+    """params.yaml with `overrides` applied, as text: put in a project, it gives the run's settings with no `--set`.
+
+    MLflow's params are flat strings (a list reads back as its repr); this file is what `stockflow reproduce` uses.
+    """
+    import yaml
+
+    from stockflow.config import apply_overrides
+    from tasks.services.workspace import read_params_file
+
+    return yaml.safe_dump(apply_overrides(read_params_file(root / "params.yaml"), overrides), sort_keys=False)
 
 
 def _dvc_name(tags: dict[str, str], settings: str) -> str:

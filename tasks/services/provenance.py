@@ -25,12 +25,15 @@ def git(root: Path, *args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
+# What a run records apart from its code: the data's version (data.dvc, its own tag) and DVC's record of outputs.
+NOT_CODE = (":(exclude)data.dvc", ":(exclude)dvc.lock", ":(exclude)metrics")
+
+
 def code_version(root: Path) -> tuple[dict[str, str], str]:
     """Tags naming the commit and whether tracked files differ from it, and that difference as a diff."""
     commit = (git(root, "rev-parse", "HEAD") or "unknown").strip()
-    diff = git(root, "diff", "HEAD", "--", ".", ":(exclude)dvc.lock", ":(exclude)metrics") or ""
-    status = git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock",
-                 ":(exclude)metrics")  # fmt: skip
+    diff = git(root, "diff", "HEAD", "--", ".", *NOT_CODE) or ""
+    status = git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", *NOT_CODE)
     dirty = "unknown" if status is None else str(bool(status.strip())).lower()
     return {"mlflow.source.git.commit": commit, "stockflow.git_dirty": dirty}, diff
 
