@@ -114,7 +114,7 @@ def publish(ws: Workspace, ticker: str) -> None:
 
 
 def _publish_here(work: Path, ticker: str) -> None:
-    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit` the ticker's stages."""
+    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the ticker's stages."""
     project = Workspace.project(Path.cwd())
     private = Workspace(project.root, work)
     with locked_repo(project.root) as repo:
@@ -125,8 +125,24 @@ def _publish_here(work: Path, ticker: str) -> None:
                 os.replace(private.stage_dir(ticker, s.name) / name, target / name)
         project.headline_file(ticker).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(private.headline_file(ticker), project.headline_file(ticker))
-        for s in catalog.STAGES:
-            repo.commit(f"{s.name}@{ticker}", force=True)
+        _commit_stages(repo, [f"{s.name}@{ticker}" for s in catalog.STAGES])
+
+
+def _commit_stages(repo: Any, names: list[str]) -> None:
+    """What `repo.commit(name, force=True)` does for each stage, with dvc.yaml and dvc.lock read once and written once.
+
+    One `commit` per stage re-reads and rewrites both files each time: about 1 s of YAML per stage on dvc.lock's
+    size here, 5 of the 6 s a run spent publishing. (Not `with_deps`: that would commit data.dvc too, and only
+    validated data may become the recorded version.)
+    """
+    from dvc.dvcfile import load_file
+
+    dvcfile = load_file(repo, os.path.join(repo.root_dir, "dvc.yaml"))
+    stages = [dvcfile.stages[name] for name in names]
+    for stage in stages:
+        stage.save()
+        stage.commit()
+    dvcfile.dump_stages(stages, update_pipeline=False)
 
 
 def pipeline_tickers(root: Path) -> tuple[str, ...]:
