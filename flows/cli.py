@@ -351,6 +351,37 @@ def runs(
 
 
 @command
+def record(
+    run_id: Annotated[
+        Optional[str], typer.Argument(help="The run to record (as the failed run printed it). Default: every one.")
+    ] = None,  # fmt: skip
+    root: Root = None,
+) -> None:
+    """Record runs whose stages finished while the MLflow tracking server was not answering.
+
+    Such a run ends FAILED with its stage outputs kept (under .stockflow/runs/); once the server
+    answers again, this records each as the run would have (metrics, plots, the model, the gate,
+    the registry), without training again. Exit code 1: the server still does not answer.
+    """
+    _setup()
+    from stockflow.errors import UsageError
+    from stockflow.summary import run_summary
+    from tasks.services.execution import record_later, unrecorded
+
+    ws = _workspace(root)
+    waiting = [run_id] if run_id is not None else list(unrecorded(ws.root))
+    if not waiting:
+        raise UsageError(f"no run waits to be recorded in {ws.root}")
+    for one in waiting:
+        results = record_later(ws.root, one)
+        if "failure" in results:
+            typer.echo(f"run {one} ({results['ticker']}) recorded FAILED: {results['failure']}")
+            continue
+        typer.echo(run_summary(results))
+        typer.echo(_where(ws, ws.load_params(), one, results.get("published", "")))
+
+
+@command
 def reproduce(
     run_id: Annotated[str, typer.Argument(help="The MLflow run id (as `stockflow runs` or the MLflow UI show it).")],
     root: Root = None,

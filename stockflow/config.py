@@ -199,6 +199,9 @@ class MlflowParams(_Section):
     """Where runs are recorded (the experiment; the store comes from MLFLOW_TRACKING_URI or mlruns/)."""
 
     experiment: str = "stockflow"
+    wait_s: float = Field(
+        120, ge=0, description="seconds a finished run waits for a tracking server that stopped answering"
+    )
 
 
 class Params(_Section):

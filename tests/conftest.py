@@ -29,6 +29,18 @@ TINY = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _tracking_uri_as_it_was():
+    """`mlflow.set_tracking_uri` (the tests' helpers call it) writes MLFLOW_TRACKING_URI into os.environ: one test's
+    store must not become the next one's, nor its subprocesses'."""
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    yield
+    if before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = before
+
+
 @pytest.fixture(scope="session")
 def sp500() -> pd.DataFrame:
     """The real embedded S&P 500 data, canonical columns."""

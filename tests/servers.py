@@ -81,15 +81,16 @@ def postgresql() -> Iterator[str]:
 
 
 @contextmanager
-def mlflow_server(tmp: Path, backend: str) -> Iterator[str]:
-    """`mlflow server` on `backend` with its own artifact store; yields its URL."""
-    port = free_port()
+def mlflow_server(tmp: Path, backend: str, port: int | None = None) -> Iterator[str]:
+    """`mlflow server` on `backend` with its own artifact store (in `tmp`: a restart on the same port and backend
+    is the same server); yields its URL."""
+    port = port or free_port()
     log = tmp / "mlflow-server.log"
     cmd = [str(BIN / "mlflow"), "server", "--backend-store-uri", backend,
            "--artifacts-destination", str(tmp / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port),
            "--workers", "1"]  # fmt: skip
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with log.open("w") as out:
+    with log.open("a") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

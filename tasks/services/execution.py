@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from stockflow.config import Params
-from stockflow.errors import DataValidationError, Interrupted, StockflowError, check_ticker
+from stockflow.errors import (
+    DataValidationError,
+    Interrupted,
+    StockflowError,
+    TrackingError,
+    UsageError,
+    check_ticker,
+)
 from stockflow.headline import for_mlflow
 from stockflow.summary import run_summary
 from tasks.services import catalog, dvc_repo, provenance, record, tracking
@@ -45,6 +52,7 @@ class Execution:
     inputs: dict[str, str] = field(default_factory=dict)  # params file, data and code as they were at the start
     tags: dict[str, str] = field(default_factory=dict)
     publish: bool = True  # flows publish their outputs for DVC; under DVC, DVC records them itself
+    settings: str = ""  # params.yaml as the run read it, its overrides applied (`settings_file`)
 
 
 @functools.lru_cache(maxsize=8)
@@ -83,7 +91,7 @@ def begin(
         _claim(ws)
         data_md5 = ws.snapshot_data(ticker)
         tracker = tracker_for(root, params)
-        tracker.fail_dead_runs()
+        tracker.fail_dead_runs(_unrecorded_reasons(root))
         remove_abandoned_workspaces(root)
         code_tags, diff = provenance.code_version(root)
         settings = provenance.describe(ticker, params, root)
@@ -103,7 +111,8 @@ def begin(
         run_name = name or _dvc_name(tags, settings)
         run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
         tracker.log_dataset(run_id, ws.data_file(ticker), ticker, data_md5, tags[tracking.DATA_VERSION])
-        tracker.log_text(run_id, settings_file(root, overrides), SETTINGS_FILE)
+        settings_text = settings_file(root, overrides)
+        tracker.log_text(run_id, settings_text, SETTINGS_FILE)
         if diff:
             tracker.log_text(run_id, diff, "code.diff")
     except BaseException:
@@ -111,7 +120,7 @@ def begin(
             ws.remove()
         raise
     inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint()}
-    return Execution(ws, ticker, params, run_id, run_name, tuple(overrides), inputs, tags, publish=private)
+    return Execution(ws, ticker, params, run_id, run_name, tuple(overrides), inputs, tags, private, settings_text)
 
 
 SETTINGS_FILE = "params.yaml"  # the run's artifact: params.yaml as the run read it, its overrides applied
@@ -136,13 +145,45 @@ def _dvc_name(tags: dict[str, str], settings: str) -> str:
 
 
 def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
-    """Run one stage into the execution's workspace; its summary. Its duration goes to the run (`time/<stage>_s`)."""
+    """Run one stage into the execution's workspace; its summary. Its duration goes to the run (`time/<stage>_s`).
+
+    A tracking server that stops answering meanwhile stops nothing: what the stages add to the run then
+    waits in the workspace (`_note`) and is logged with the rest at the end.
+    """
     started = time.perf_counter()
     summary = run_stage(ex.ws, ex.params, ex.ticker, stage, progress)
     if stage == "validate":
         _record_data_version(ex)
-    tracker_for(ex.ws.root, ex.params).log_metrics(ex.run_id, {f"time/{stage}_s": time.perf_counter() - started})
+    _note(ex, metrics={f"time/{stage}_s": time.perf_counter() - started})
     return summary
+
+
+_NOTES = "record-later.json"  # in the work folder: what the stages added while the server did not answer
+
+
+def _note(ex: Execution, metrics: dict[str, float] | None = None, tags: dict[str, str] | None = None) -> None:
+    """Add to the run now when its store answers (the MLflow UI shows each stage as it ends), else at the end."""
+    tracker = tracker_for(ex.ws.root, ex.params)
+    if _answers(tracker.uri):
+        try:
+            tracker.log_metrics(ex.run_id, metrics or {})
+            tracker.set_tags(ex.run_id, tags or {})
+            return
+        except Exception:  # noqa: BLE001 - it went away in between (after MLflow's own retries): kept, as below
+            pass
+    path = ex.ws.work / _NOTES
+    notes = json.loads(path.read_text()) if path.is_file() else {"metrics": {}, "tags": {}}
+    notes["metrics"].update(metrics or {})
+    notes["tags"].update(tags or {})
+    path.write_text(json.dumps(notes))
+
+
+def _log_notes(ex: Execution, tracker: tracking.Tracker) -> None:
+    path = ex.ws.work / _NOTES
+    if path.is_file():
+        notes = json.loads(path.read_text())
+        tracker.log_metrics(ex.run_id, notes["metrics"])
+        tracker.set_tags(ex.run_id, notes["tags"])
 
 
 TRAINING_STAGES = ("train", "evaluate")  # evaluate retrains for its seed spread and walk-forward refits
@@ -167,14 +208,11 @@ def _record_data_version(ex: Execution) -> None:
     if not ex.ws.is_private or md5(ex.ws.project_data_file(ex.ticker)) != ex.inputs["data"]:
         return
     version = dvc_repo.record_data(root, {f"{ex.ticker}.csv": ex.inputs["data"]})
-    tracker = tracker_for(root, ex.params)
     if version is None and dvc_repo.is_repo(root):
         pending = ", ".join(dvc_repo.unvalidated_changes(root, {f"{ex.ticker}.csv": ex.inputs["data"]}))
-        tracker.set_tags(
-            ex.run_id, {tracking.DATA_VERSION: f"not recorded: data/ also changed unvalidated ({pending})"}
-        )
+        _note(ex, tags={tracking.DATA_VERSION: f"not recorded: data/ also changed unvalidated ({pending})"})
     elif version is not None:
-        tracker.set_tags(ex.run_id, {tracking.DATA_VERSION: version})
+        _note(ex, tags={tracking.DATA_VERSION: version})
         remember_validated_data_version(root)
 
 
@@ -184,6 +222,14 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
 
     started = time.perf_counter()
     tracker = tracker_for(ex.ws.root, ex.params)
+    try:
+        tracking.wait_until_reachable(tracker.uri, ex.params.mlflow.wait_s)
+    except TrackingError:
+        raise TrackingError(
+            f"the MLflow tracking server {tracker.uri} stopped answering during the run and did not come back within "
+            f"mlflow.wait_s ({ex.params.mlflow.wait_s:g} s).\n{_kept(ex)}"
+        ) from None
+    _log_notes(ex, tracker)
     record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, with_headline=False)  # logged once, complete, below
     f = catalog.files("promote", ex.ws, ex.ticker)
     tracker.log_forecaster(
@@ -270,16 +316,115 @@ def _publish(ex: Execution) -> str:
 
 
 def abort(ex: Execution, exc: BaseException) -> str:
-    """Record what the stages left, end the run FAILED with the reason; nothing is registered. The reason."""
+    """Record what the stages left, end the run FAILED with the reason; nothing is registered. The reason.
+
+    With the tracking server down, nothing can be recorded: the workspace is kept, marked to be recorded
+    later (`record_later`), and the run stays as the server last saw it until then.
+    """
     reason = failure_reason(exc)
     tracker = tracker_for(ex.ws.root, ex.params)
+    if ex.ws.is_private and not _answers(tracker.uri):
+        _mark_unrecorded(ex, None if _stages_done(ex) else reason)
+        stopped = isinstance(exc, (Interrupted, KeyboardInterrupt)) or type(exc).__name__ == "TerminationSignal"
+        if stopped or isinstance(exc, StockflowError):
+            return reason
+        # An MLflow call that gave up (the server went away during the record): say that, not its traceback.
+        raise TrackingError(f"the MLflow tracking server {tracker.uri} stopped answering ({reason}).\n{_kept(ex)}")
     try:
+        _log_notes(ex, tracker)
         record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
     finally:
         tracker.end(ex.run_id, failure=reason)
         if ex.ws.is_private:
             ex.ws.remove()
     return reason
+
+
+# --- executions the tracking server was down for ----------------------------------------------------------------
+
+_UNRECORDED = "unrecorded.json"  # in a kept work folder: the execution, to be recorded once the server answers
+
+
+def _answers(uri: str) -> bool:
+    try:
+        tracking.check_reachable(uri)
+        return True
+    except TrackingError:
+        return False
+
+
+def _stages_done(ex: Execution) -> bool:
+    """Whether every stage before promote wrote its outputs: then recording it later is concluding it."""
+    return all((ex.ws.stage_dir(ex.ticker, s.name) / name).is_file() for s in catalog.STAGES[:-1] for name in s.writes)
+
+
+def _kept(ex: Execution) -> str:
+    where = ex.ws.work.relative_to(ex.ws.root) if ex.ws.work.is_relative_to(ex.ws.root) else ex.ws.work
+    return (f"Nothing was registered; the stage outputs are kept in {where}. Once the server answers again, "
+            f"`stockflow record {ex.run_id}` records the run (no training again).")  # fmt: skip
+
+
+def _mark_unrecorded(ex: Execution, failure: str | None) -> None:
+    """Keep the workspace with what it takes to record it later: `failure` None when every stage was done."""
+    state = {"run_id": ex.run_id, "ticker": ex.ticker, "name": ex.name, "overrides": list(ex.overrides),
+             "inputs": ex.inputs, "tags": ex.tags, "publish": ex.publish, "settings": ex.settings,
+             "failure": failure}  # fmt: skip
+    (ex.ws.work / _UNRECORDED).write_text(json.dumps(state, indent=2))
+
+
+def unrecorded(root: Path) -> dict[str, Path]:
+    """run id -> kept work folder, for every execution waiting to be recorded in this project."""
+    found = {}
+    for marker in sorted((root / RUNS).glob(f"*/{_UNRECORDED}")) if (root / RUNS).is_dir() else []:
+        try:
+            found[json.loads(marker.read_text())["run_id"]] = marker.parent
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
+def _unrecorded_reasons(root: Path) -> dict[str, str]:
+    return {run_id: f"not recorded: the tracking server stopped answering before the run ended; its outputs wait in "
+                    f"{folder.relative_to(root)}: `stockflow record {run_id}`"
+            for run_id, folder in unrecorded(root).items()}  # fmt: skip
+
+
+def record_later(root: Path | str, run_id: str) -> dict[str, Any]:
+    """Record a kept execution now that the server answers: conclude it (gate, register, publish) if its stages
+    were done, else record it FAILED with its reason. Its results (conclude's, or `failure`)."""
+    from stockflow.config import parse_params
+
+    root = Path(root).resolve()
+    folder = unrecorded(root).get(run_id)
+    if folder is None:
+        raise UsageError(f"no execution of run {run_id} waits to be recorded in {root / RUNS}")
+    state = json.loads((folder / _UNRECORDED).read_text())
+    import yaml
+
+    params = parse_params(yaml.safe_load(state["settings"]))
+    tracker = tracker_for(root, params)
+    tracking.check_reachable(tracker.uri)
+    ex = Execution(Workspace(root, folder), state["ticker"], params, run_id, state["name"], tuple(state["overrides"]),
+                   state["inputs"], state["tags"], state["publish"], state["settings"])  # fmt: skip
+    _claim(ex.ws)  # this process owns it now: no other execution's clean-up removes it meanwhile
+    (folder / _UNRECORDED).unlink()
+    tracker.reopen(run_id)
+    tracker.set_tags(
+        run_id,
+        {
+            tracking.PID: str(os.getpid()),
+            tracking.PID_STARTED: str(tracking.process_started(os.getpid())),
+            tracking.HOST: tracking.host(),
+        },
+    )
+    try:
+        if state["failure"] is not None:
+            abort(ex, StockflowError(state["failure"]))
+            return {"run_id": run_id, "ticker": ex.ticker, "failure": state["failure"]}
+        return conclude(ex)
+    except BaseException as exc:
+        abort(ex, exc)
+        raise
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -310,6 +455,8 @@ def _claim(ws: Workspace) -> None:
 def remove_abandoned_workspaces(root: Path) -> None:
     """Delete private workspaces whose process is gone (a kill -9 leaves its workspace behind)."""
     for folder in (root / RUNS).glob("*") if (root / RUNS).is_dir() else []:
+        if (folder / _UNRECORDED).is_file():
+            continue  # waits for `stockflow record`
         owner = folder / "owner.json"
         try:
             info = json.loads(owner.read_text())

@@ -91,6 +91,24 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
         ) from None
 
 
+def wait_until_reachable(uri: str, wait_s: float, poll_s: float = 2.0) -> None:
+    """Return once the tracking server answers, polling for at most `wait_s` seconds; TrackingError if it never does.
+
+    A run whose stages are done waits here instead of failing at its first MLflow call: a server restarted
+    within the bound costs nothing but the wait.
+    """
+    from stockflow.errors import TrackingError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return check_reachable(uri, timeout=max(1.0, min(5.0, deadline - time.monotonic())))
+        except TrackingError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(poll_s)
+
+
 def model_name(ticker: str) -> str:
     """The registered model of a ticker: `stockflow-<ticker>`."""
     return f"stockflow-{ticker}"
@@ -120,7 +138,14 @@ class Tracker:
 
         self.uri = store_uri(root)
         check_reachable(self.uri)
+        given = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.uri)  # for the fluent calls at the end of a run and for `models:/` URIs
+        # ... which MLflow also writes into os.environ, where `store_uri` would then find it for every other
+        # project this process opens: the environment stays as the user set it.
+        if given is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = given
         with _first_use_lock(self.uri):  # the client creates (and migrates) a new store's schema
             self.client = MlflowClient(self.uri)
             self.experiment_id = self._experiment(experiment)
@@ -230,9 +255,19 @@ class Tracker:
             self.client.set_tag(run_id, FAILURE, failure[:4000])
         self.client.set_terminated(run_id, status=FAILED if failure is not None else FINISHED)
 
-    def fail_dead_runs(self) -> list[str]:
-        """Mark FAILED the RUNNING runs of this host whose process is gone (kill -9, crash); their ids."""
-        here, dead = host(), []
+    def reopen(self, run_id: str) -> None:
+        """RUNNING again, without a failure (a run recorded late, after another run marked it FAILED meanwhile)."""
+        if FAILURE in self.client.get_run(run_id).data.tags:
+            self.client.delete_tag(run_id, FAILURE)
+        self.client.update_run(run_id, status=RUNNING)
+
+    def fail_dead_runs(self, unrecorded: dict[str, str] | None = None) -> list[str]:
+        """Mark FAILED the RUNNING runs of this host whose process is gone (kill -9, crash); their ids.
+
+        `unrecorded`: run id -> why, for runs whose process ended while the server was down and whose
+        outputs wait to be recorded (`stockflow record`): they are FAILED until then, saying so.
+        """
+        here, dead, unrecorded = host(), [], unrecorded or {}
         for run in self.client.search_runs(
             [self.experiment_id], filter_string=f"attributes.status = '{RUNNING}'", max_results=200
         ):
@@ -242,7 +277,8 @@ class Tracker:
             started = process_started(int(tags[PID]))
             if started is not None and str(started) == tags.get(PID_STARTED):
                 continue  # still running
-            self.finish(run.info.run_id, f"process {tags[PID]} on {here} ended without finishing the run (killed)")
+            killed = f"process {tags[PID]} on {here} ended without finishing the run (killed)"
+            self.finish(run.info.run_id, unrecorded.get(run.info.run_id, killed))
             dead.append(run.info.run_id)
         return dead
 

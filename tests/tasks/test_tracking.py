@@ -43,3 +43,45 @@ def test_the_experiment_opens_on_its_runs(tmp_path, monkeypatch):
     tracker = Tracker(tmp_path, "stockflow")
     tags = tracker.client.get_experiment(tracker.experiment_id).tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_a_run_waits_for_a_server_that_answers_again_within_the_bound_and_no_longer():
+    """The wait a finished execution makes for its server: a restart within `mlflow.wait_s` costs only the wait."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import pytest
+
+    from stockflow.errors import TrackingError
+    from tests.servers import free_port
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    with pytest.raises(TrackingError, match="does not answer"):
+        tracking.wait_until_reachable(url, 1.0, poll_s=0.2)  # down, and it stays down
+    assert 1.0 <= time.monotonic() - started < 10
+
+    servers = []
+
+    def come_back():  # the port opens only now: until then every poll is refused
+        servers.append(HTTPServer(("127.0.0.1", port), Health))
+        servers[0].serve_forever()
+
+    threading.Timer(1.0, come_back).start()
+    started = time.monotonic()
+    try:
+        tracking.wait_until_reachable(url, 30.0, poll_s=0.2)
+        assert 0.9 <= time.monotonic() - started < 10
+    finally:
+        servers[0].shutdown()
+        servers[0].server_close()
