@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,8 +48,14 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+class PostgreSQL(str):
+    """A running cluster's SQLAlchemy URL, which can also restart the cluster (as an operator's maintenance does)."""
+
+    restart: Callable[[], None]
+
+
 @contextmanager
-def postgresql() -> Iterator[str]:
+def postgresql() -> Iterator[PostgreSQL]:
     """A throwaway PostgreSQL cluster (Debian's binaries; `.ci/run` installs them); yields its SQLAlchemy URL."""
     import tempfile
 
@@ -73,7 +79,11 @@ def postgresql() -> Iterator[str]:
         f"-c listen_addresses=127.0.0.1 -p {port} -k {sock}", "start")  # fmt: skip
     try:
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "mlflow")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/mlflow"
+        url = PostgreSQL(f"postgresql+psycopg://postgres@127.0.0.1:{port}/mlflow")
+        # -m fast: open connections are cut, as when the database host reboots.
+        url.restart = lambda: run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "-l",
+                                  str(tmp / "pg.log"), "restart")  # fmt: skip
+        yield url
     finally:
         subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                        capture_output=True)  # fmt: skip

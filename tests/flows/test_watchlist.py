@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
 
 import pandas as pd
 import pytest
@@ -45,13 +48,36 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
     api_env(monkeypatch)
     with servers.postgresql() as backend, servers.mlflow_server(tmp_path, backend) as url:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+        api = f"{url}/api/2.0/mlflow"
+        # PostgreSQL restarted between tickers: once the first ticker's run has ended (two at a time: the third
+        # has not started). The remaining tickers still finish and record through the same server.
+        restarted, ended_before = [], set()
+
+        def restart_after_the_first_ticker():
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not restarted:
+                with contextlib.suppress(requests.RequestException, KeyError, ValueError):
+                    found = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": "stockflow"},
+                                         timeout=5).json()  # fmt: skip
+                    query = {"experiment_ids": [found["experiment"]["experiment_id"]],
+                             "filter": "attributes.status != 'RUNNING'"}  # fmt: skip
+                    runs = requests.post(f"{api}/runs/search", json=query, timeout=5).json().get("runs", [])
+                    ended = {t["value"] for r in runs for t in r["data"]["tags"] if t["key"] == "stockflow.ticker"}
+                    if ended:
+                        backend.restart()
+                        restarted.append(time.time() * 1000)
+                        ended_before.update(ended)
+                time.sleep(0.5)
+
+        restarter = threading.Thread(target=restart_after_the_first_ticker, daemon=True)
+        restarter.start()
         out = CliRunner().invoke(app, ["run", "--root", str(three_tickers), "--tickers", "acme,beta,broken",
                                        "--runner", "dask", "--workers", "2"])  # fmt: skip
+        restarter.join(timeout=5)
         assert out.exit_code == 1, out.output  # something failed, not everything
         assert "broken      FAILED: data validation failed" in out.output and "2 of 3 tickers finished" in out.output
         prefect_agrees_with_mlflow()
 
-        api = f"{url}/api/2.0/mlflow"
         exp = requests.get(f"{api}/experiments/get-by-name", params={"experiment_name": "stockflow"}, timeout=10)
         query = {"experiment_ids": [exp.json()["experiment"]["experiment_id"]], "max_results": 50}
         runs = requests.post(f"{api}/runs/search", timeout=10, json=query).json()["runs"]
@@ -62,6 +88,9 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
         assert parent[0]["info"]["status"] == "FAILED" and "broken" in parent[1]["stockflow.failure"]
         assert {k: v["info"]["status"] for k, v in children.items()} == {
             "acme": "FINISHED", "beta": "FINISHED", "broken": "FAILED"}  # fmt: skip
+        remaining = {"acme", "beta", "broken"} - ended_before
+        assert restarted and remaining, ended_before
+        assert all(int(children[t]["info"]["end_time"]) > restarted[0] for t in remaining)
         for ticker in ("acme", "beta"):
             versions = requests.get(f"{api}/registered-models/get", params={"name": f"stockflow-{ticker}"},
                                     timeout=10).json()["registered_model"]  # fmt: skip
