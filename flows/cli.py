@@ -92,12 +92,27 @@ def command(fn: Callable) -> Callable:
             if type(exc).__name__ == "TerminationSignal":  # Prefect's form of SIGTERM, raised inside a flow
                 _interrupted("SIGTERM")
                 raise typer.Exit(143) from None
+            if _prefect_api_gone(exc):
+                from prefect.settings import PREFECT_API_URL
+
+                _echo_error(f"stockflow: the Prefect API {PREFECT_API_URL.value()} stopped answering ({exc}): the "
+                            "run stopped, and its MLflow run says so (FAILED, with the reason).")  # fmt: skip
+                _skip_exit_hooks()
+                raise typer.Exit(1) from None
             raise
 
     return app.command()(guarded)
 
 
 _exit_now = False
+
+
+def _prefect_api_gone(exc: BaseException) -> bool:
+    if "httpx" not in sys.modules:  # nothing spoke to Prefect's API
+        return False
+    from tasks.services.execution import prefect_api_gone
+
+    return prefect_api_gone(exc)
 
 
 def _interrupted(signal_name: str) -> None:

@@ -439,7 +439,19 @@ def failure_reason(exc: BaseException) -> str:
         return "data validation failed: " + "; ".join(f.line() for f in exc.report.errors)
     if isinstance(exc, StockflowError):
         return str(exc)
+    if prefect_api_gone(exc):
+        return f"the Prefect API stopped answering ({type(exc).__name__}: {exc})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def prefect_api_gone(exc: BaseException) -> bool:
+    """Whether `exc` is the Prefect client giving up on its API (a team's server gone): httpx's transport errors.
+
+    MLflow speaks HTTP through requests, so an httpx error in a run is Prefect's.
+    """
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
 
 
 # --- workspaces left behind -----------------------------------------------------------------------------------

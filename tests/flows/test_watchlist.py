@@ -17,7 +17,7 @@ from stockflow.prices import to_csv_text
 from tasks.commands.ingest import ingest
 from tasks.services.workspace import Workspace
 from tests import servers
-from tests.helpers import all_runs, prefect_runs
+from tests.helpers import all_runs, every_run, prefect_runs
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +156,7 @@ def test_watchlist_on_a_running_dask_scheduler(three_tickers, tmp_path, prefect_
     assert {"acme", "beta"} <= finished
     (parent,) = [r for r in runs if "stockflow.watchlist" in r.data.tags]
     assert parent.info.status == "FINISHED" and parent.data.metrics["Headline/tickers_ok"] == 2
+    # The workers' processes left nothing else in any experiment (Default included), and nothing RUNNING.
+    everything = every_run(three_tickers)
+    assert sorted(r.info.run_id for r in everything) == sorted(r.info.run_id for r in runs)
+    assert {r.info.status for r in everything} == {"FINISHED"}
