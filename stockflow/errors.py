@@ -1,6 +1,6 @@
 """The errors a user can act on, one family, each carrying the exit code the CLI gives it.
 
-The CLI maps them in one place (`flows/cli.py: main`): the message is printed
+The CLI maps them in one place (`flows/cli/base.py: command`): the message is printed
 without a traceback and the process exits with `exit_code`. Anything else is a
 bug and keeps its traceback.
 """

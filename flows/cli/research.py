@@ -1,0 +1,145 @@
+"""Research on history: `stockflow backtest` (any signals) and `stockflow replay` (retraining policies)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from flows.cli.base import Root, Sets, Ticker, chosen_ticker, command, setup, workspace
+
+
+@command
+def backtest(
+    prices: Annotated[Path, typer.Option("--prices", help="Daily OHLC CSV (Date,Open,High,Low,Close,...).")],
+    signals: Annotated[
+        Path, typer.Option("--signals", help="CSV of Date and one column of 1 (long), 0 (flat), -1 (short).")
+    ],
+    stop_loss: Annotated[
+        Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.05. Default: off.")
+    ] = None,
+    take_profit: Annotated[
+        Optional[float], typer.Option(help="Fraction of the fill price, e.g. 0.10. Default: off.")
+    ] = None,
+    commission: Annotated[
+        Optional[float],
+        typer.Option(help="Fraction of traded value, per fill. Default: backtest.commission's default, 0.001."),
+    ] = None,  # fmt: skip
+    slippage: Annotated[
+        Optional[float], typer.Option(help="Adverse fraction of the fill price, on market fills. Default: 0.0005.")
+    ] = None,  # fmt: skip
+    cash: Annotated[Optional[float], typer.Option(help="Starting equity. Default: 10000.")] = None,
+    risk_free_rate: Annotated[Optional[float], typer.Option(help="Annual, for Sharpe and Sortino. Default: 0.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Backtest signals from anywhere under stockflow's execution rules, beside Buy-and-Hold.
+
+    The signal dated t is decided at t's close and fills at the next open; stops are
+    fractions of the fill price and live from the entry bar (README, "Backtest rules").
+    -1 needs no flag: a file with short signals trades them. Exit code 2: bad input.
+    """
+    setup()
+    import json
+
+    from stockflow.backtest import Rules
+    from stockflow.config import BacktestParams
+    from stockflow.errors import ParamsError, UsageError
+    from stockflow.summary import strategy_table
+    from tasks.commands.signals import backtest_files
+
+    for flag, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} must be a positive fraction, got {value}")
+    given = {"cash": cash, "commission": commission, "slippage": slippage, "risk_free_rate": risk_free_rate}
+    try:
+        p = BacktestParams(stop_loss=stop_loss, take_profit=take_profit, allow_short=True,
+                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+    except ValueError as exc:  # pydantic: a value out of range
+        raise ParamsError(str(exc).splitlines()[0] + ": " + str(exc).splitlines()[-1].strip()) from None
+    metrics = backtest_files(prices, signals, Rules.from_params(p), p.risk_free_rate)
+    if as_json:
+        from tasks.services.files import strict
+
+        typer.echo(json.dumps(strict(metrics), indent=2))
+        return
+    typer.echo(f"{signals.name} on {prices.name}, {metrics['start']} .. {metrics['end']}")
+    typer.echo(strategy_table([("signals", metrics["strategy"]), ("buy and hold", metrics["buy_and_hold"])]))
+
+
+@command
+def replay(
+    ticker: Ticker = None,
+    start: Annotated[str, typer.Option(help="First as-of date (YYYY-MM-DD).")] = "2015-01-01",
+    every: Annotated[str, typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M.")] = "3M",
+    policy: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--policy",
+            "-p",
+            help="Compare retraining policies instead: every:3M, alarm, once (repeatable, "
+            "or comma-separated; `all` for the three).",
+        ),
+    ] = None,  # fmt: skip
+    end: Annotated[Optional[str], typer.Option(help="Stop trading here (default: the last bar).")] = None,
+    sets: Sets = None,
+    root: Root = None,
+) -> None:
+    """Simulate retraining over history: does retraining pay, and on a clock or on the monitor's evidence?
+
+    Without --policy: train at each as-of date (--start, --every) on data up to it, gate, and let the
+    champion trade until the next; prints each step and "always the current champion" against "train
+    once" and Buy-and-Hold. With --policy: the policies side by side, day by day from --start: `every:3M`
+    retrains on a clock, `alarm` when the monitor's tests (stockflow monitor) say decayed or drifted,
+    `once` never; for each, the stitched out-of-sample MAE ratio to persistence, the Sharpe net of costs,
+    the retrains and the alarms, and a plot. The registry is not touched; each replay is an MLflow run
+    with a child run per step or policy.
+    """
+    setup()
+    from stockflow.errors import UsageError
+    from stockflow.replay import as_of_dates, parse_every
+    from tasks.services.files import read_price_file
+
+    ws = workspace(root)
+    params = ws.load_params(sets or [])
+    name = chosen_ticker(ticker, params)
+    if policy:
+        import pandas as pd
+
+        from stockflow.policies import parse_policy
+
+        chosen = [p.strip() for text in policy for p in text.split(",") if p.strip()]
+        chosen = ["every:3M", "alarm", "once"] if chosen == ["all"] else chosen
+        try:
+            for text in chosen:
+                parse_policy(text)
+            prices = read_price_file(ws.project_data_file(name))
+            if not prices["Date"].min() < pd.Timestamp(start) < prices["Date"].max():
+                raise ValueError(f"--start {start} must lie inside the data ({prices['Date'].min().date()} .. "
+                                 f"{prices['Date'].max().date()})")  # fmt: skip
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        from flows.replay import replay_policies
+        from flows.server import prefect_api
+        from stockflow.summary import policies_summary
+
+        with prefect_api():
+            result = replay_policies(ticker=name, root=str(ws.root), policies=chosen, start=start, end=end,
+                                     overrides=list(sets or []), progress=True)  # fmt: skip
+        typer.echo(policies_summary(result))
+        typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")
+        return
+    try:  # bad dates or interval fail here, before any flow run starts
+        parse_every(every)
+        as_of_dates(read_price_file(ws.project_data_file(name)), start, every, end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    from flows.replay import replay as replay_flow
+    from flows.server import prefect_api
+    from stockflow.summary import replay_summary
+
+    with prefect_api():
+        result = replay_flow(ticker=name, root=str(ws.root), start=start, every=every, end=end,
+                             overrides=list(sets or []))  # fmt: skip
+    typer.echo(replay_summary(result))
+    typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")

@@ -1,0 +1,146 @@
+"""`stockflow run`: one ticker's retrain flow, or a watchlist's tickers side by side."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from flows.cli.base import Root, Sets, Ticker, chosen_ticker, command, setup, skip_exit_hooks, where, workspace
+
+
+@command
+def run(
+    ticker: Ticker = None,
+    tickers: Annotated[
+        Optional[str],
+        typer.Option("--tickers", help="A watchlist for this run: a,b,c (default: data.tickers in params.yaml)."),
+    ] = None,  # fmt: skip
+    all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/.")] = False,
+    preset: Annotated[
+        Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
+    ] = None,
+    sets: Sets = None,
+    name: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Name of the MLflow run and Prefect flow run. Default: the "
+            "ticker and what differs from params.yaml, e.g. `sp500 epochs=3`."
+        ),
+    ] = None,  # fmt: skip
+    runner: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Watchlists: local (processes here) or dask (a Dask LocalCluster). Default: watchlist.runner."
+        ),
+    ] = None,  # fmt: skip
+    workers: Annotated[
+        Optional[int], typer.Option(help="Watchlists: tickers at once. Default: watchlist.workers.", min=1)
+    ] = None,  # fmt: skip
+    dask_address: Annotated[
+        Optional[str], typer.Option(help="Watchlists: a running Dask scheduler, tcp://host:8786.")
+    ] = None,  # fmt: skip
+    root: Root = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
+) -> None:
+    """Run the retrain flow (validate, preprocess, train, evaluate, backtest, promote) and print a summary.
+
+    The new model is registered as stockflow-TICKER's `challenger`, and becomes `champion` if it passes
+    the gate in params.yaml (promote). --preset paper runs the paper's exact set-up. Each run works in
+    its own folder, so runs started at the same time never mix their files. Ctrl-C stops a run within
+    seconds: its MLflow run is marked FAILED and nothing is registered.
+
+    With several tickers (--tickers, --all, or data.tickers) every ticker gets its own run under one
+    parent run, side by side (--workers); the table at the end compares them, and a ticker that fails
+    is reported there while the others finish (exit code 1).
+    """
+    setup(verbose)
+    sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
+    from stockflow.errors import UsageError, check_ticker
+
+    ws = workspace(root)
+    params = ws.load_params(sets)
+    if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None)) > 1:
+        raise UsageError("give one of --ticker, --tickers and --all")
+    if all_tickers:
+        from tasks.commands.watchlist import tickers_in
+
+        chosen = list(tickers_in(ws.root))
+    elif tickers is not None:
+        chosen = [check_ticker(t.strip()) for t in tickers.split(",")]
+    else:
+        chosen = [chosen_ticker(ticker, params)] if ticker is not None else list(params.data.tickers)
+    from tasks.services.tracking import check_reachable, store_uri
+
+    check_reachable(store_uri(ws.root))  # before any server starts: a run that cannot be recorded never trains
+    if len(chosen) > 1 or tickers is not None or all_tickers:
+        return _run_watchlist(ws, params, chosen, sets, name, runner, workers, dask_address)
+    (chosen,) = chosen
+    if not ws.project_data_file(chosen).is_file():
+        raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
+    from flows.server import prefect_api
+    from stockflow.summary import run_summary
+    from tasks.services.process import importing
+
+    with importing():
+        import prefect  # noqa: F401 - the first thing prefect_api imports
+    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):  # the server starts first
+        from flows.retrain import retrain
+
+        results = retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
+    typer.echo(run_summary(results))
+    typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
+    skip_exit_hooks()
+
+
+def _while_the_server_starts(root: Path, params) -> None:
+    """What a training run does anyway, while the Prefect server boots: import TensorFlow (through Keras),
+    MLflow, arch (the interval's GARCH, 0.5 s) and the flow (with the collector paused: `importing`), and open a
+    local MLflow store (its first use checks the schema). A store that cannot be opened is left for the run's first
+    task, which records why."""
+    from tasks.services.process import importing
+
+    with importing():
+        import arch  # noqa: F401
+        import keras  # noqa: F401
+        import mlflow  # noqa: F401
+
+        import flows.retrain  # noqa: F401
+        from tasks.services import tracking
+        from tasks.services.execution import tracker_for
+
+        if tracking.store_uri(root).startswith("sqlite:"):
+            with contextlib.suppress(Exception):
+                tracker_for(root.resolve(), params)
+
+
+def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) -> None:
+    """Every ticker side by side; the table; exit code 1 when any failed."""
+    from flows.runners import task_runner
+    from flows.server import prefect_api
+    from flows.watchlist import watchlist
+    from stockflow.errors import UsageError
+    from tasks.commands.watchlist import after_stop
+
+    w = params.watchlist
+    runner, workers, address = runner or w.runner, workers or w.workers, address or w.dask_address
+    if runner not in ("local", "dask"):
+        raise UsageError(f"--runner {runner!r}: use local or dask")
+    with prefect_api():
+        flow = watchlist.with_options(task_runner=task_runner(runner, workers, address))
+        try:
+            state = flow(tickers=tickers, root=str(ws.root), overrides=sets, name=name, trigger="cli",
+                         return_state=True)  # fmt: skip
+            result = state.result(raise_on_failure=False)  # a watchlist with a failed ticker is a FAILED flow run
+            if isinstance(result, BaseException):
+                raise result
+        except BaseException:
+            after_stop(ws.root, params)  # the task runner is closed by now: its workers are gone
+            raise
+    where = f"dask at {address}" if address else f"{runner}, {workers} at once"
+    typer.echo(f"watchlist of {len(tickers)} tickers ({where}):\n{result['text']}")
+    typer.echo(where(ws, params, result["run_id"], "each ticker's run says"))
+    if result["failed"]:
+        raise typer.Exit(1)
