@@ -18,7 +18,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # a `make test` worker: it will need 
     with importing():
         import keras  # noqa: F401
         import mlflow  # noqa: F401
-        import prefect  # noqa: F401
+
+        # prefect.main, not only prefect: Prefect sets up its logging there, and that closes the handlers already
+        # there. absl's (TensorFlow's) then closes its stream unless it is the sys.stderr of the moment; under a
+        # CliRunner it is not, and that stream is pytest's capture file, so the worker's first test to import
+        # prefect.main under a CliRunner would fail. Here sys.stderr is still absl's own stream.
+        import prefect.main  # noqa: F401
 REPO = Path(__file__).resolve().parents[1]
 
 TINY = [

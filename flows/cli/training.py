@@ -139,8 +139,8 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
         except BaseException:
             after_stop(ws.root, params)  # the task runner is closed by now: its workers are gone
             raise
-    where = f"dask at {address}" if address else f"{runner}, {workers} at once"
-    typer.echo(f"watchlist of {len(tickers)} tickers ({where}):\n{result['text']}")
+    ran_on = f"dask at {address}" if address else f"{runner}, {workers} at once"
+    typer.echo(f"watchlist of {len(tickers)} tickers ({ran_on}):\n{result['text']}")
     typer.echo(where(ws, params, result["run_id"], "each ticker's run says"))
     if result["failed"]:
         raise typer.Exit(1)
