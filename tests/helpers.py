@@ -55,10 +55,10 @@ def every_run(root: Path) -> list:
 
 def env_with_venv(**extra: str) -> dict[str, str]:
     """The environment a user has with the venv active (dvc.yaml's `python` is the venv's)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **extra}
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("PREFECT_API_URL", None)
-    return env
+    return {**env, **extra}
 
 
 def dvc(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

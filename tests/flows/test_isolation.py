@@ -18,14 +18,16 @@ FIGURES = ("Headline/mae_pct", "Headline/dm_p", "Headline/sharpe", "Headline/ret
            "evaluate/test_days", "train/epochs_run")  # fmt: skip
 
 
-def stockflow(root, settings: list[str], name: str) -> subprocess.Popen:
+def stockflow(root, settings: list[str], name: str, **env: str) -> subprocess.Popen:
     args = [str(BIN / "stockflow"), "run", "--root", str(root), "--name", name]
     for s in settings:
         args += ["--set", s]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with_venv())
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with_venv(**env))
 
 
-def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_dir):
+def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_dir, prefect_harness):
+    from prefect.settings import PREFECT_API_URL
+
     first = stockflow(project_dir, FIRST, "first")
     time.sleep(3)
     second = stockflow(project_dir, SECOND, "second")
@@ -41,7 +43,9 @@ def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_di
     # Each equals the same settings run alone, in a process of its own like the two (training is deterministic
     # per process; a test worker's process has trained other models before): nothing of the other leaked in.
     for name, settings in (("first", FIRST), ("second", SECOND)):
-        proc = stockflow(project_dir, settings, f"{name} alone")
+        # On a running Prefect API (the test's), as a team's: what is compared is MLflow's record, and the two
+        # runs at once above have already booted their private servers side by side.
+        proc = stockflow(project_dir, settings, f"{name} alone", PREFECT_API_URL=PREFECT_API_URL.value())
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-3000:]
         solo = {r.info.run_name: r for r in all_runs(project_dir)}[f"{name} alone"]

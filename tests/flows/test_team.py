@@ -30,7 +30,11 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def stockflow(clone: Path, url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**env_with_venv(), "MLFLOW_TRACKING_URI": url}  # the team's server, as each person's shell sets it
+    from prefect.settings import PREFECT_API_URL
+
+    # The team's servers, as each person's shell sets them: MLflow's, and a Prefect API (the test's), so no run
+    # boots a private one (`stockflow run` alone does that; tests/flows/test_signals.py holds it to its promises).
+    env = {**env_with_venv(), "MLFLOW_TRACKING_URI": url, "PREFECT_API_URL": PREFECT_API_URL.value()}
     return subprocess.run([str(BIN / "stockflow"), *args], cwd=clone, capture_output=True, text=True, timeout=600,
                           env=env)  # fmt: skip
 
@@ -66,7 +70,7 @@ def run_id_of(out: subprocess.CompletedProcess) -> str:
     return line.split()[-1]
 
 
-def test_bob_reproduces_alices_run_from_its_id_and_forecasts_with_her_champion(team, tmp_path, sp500):
+def test_bob_reproduces_alices_run_from_its_id_and_forecasts_with_her_champion(team, tmp_path, sp500, prefect_harness):
     url, alice, bob = team
     # Alice: a ticker of her own (an earlier stretch of the index, as a file she downloaded), one run.
     own = tmp_path / "acme.csv"
