@@ -24,11 +24,11 @@ data: setup  ## materialise the embedded default data (byte-identical to data.dv
 run: data  ## the main job: retrain on the default data and print a summary
 	$(BIN)/stockflow run
 
-test: setup  ## the whole test suite, two tests at a time (about 11 minutes on 2 cores)
+test: setup  ## the whole test suite, two tests at a time (about 20 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 
-test-fast: setup  ## the tests that train nothing and start no flow (under a minute)
-	$(BIN)/python -m pytest -m "not slow"
+test-fast: setup  ## the tests that train nothing and start no flow, two at a time (about 75 s)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/services/catalog.py)
 	$(BIN)/python -m tasks.services.catalog
