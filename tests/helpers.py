@@ -54,7 +54,8 @@ def every_run(root: Path) -> list:
 
 
 def env_with_venv(**extra: str) -> dict[str, str]:
-    """The environment a user has with the venv active (dvc.yaml's `python` is the venv's)."""
+    """The environment a user has with the venv active (dvc.yaml's `python` is the venv's), and what `extra` sets:
+    a team's servers (MLFLOW_TRACKING_URI, PREFECT_API_URL), never the test process's own."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("PREFECT_API_URL", None)

@@ -34,7 +34,7 @@ def stockflow(clone: Path, url: str, *args: str) -> subprocess.CompletedProcess:
 
     # The team's servers, as each person's shell sets them: MLflow's, and a Prefect API (the test's), so no run
     # boots a private one (`stockflow run` alone does that; tests/flows/test_signals.py holds it to its promises).
-    env = {**env_with_venv(), "MLFLOW_TRACKING_URI": url, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env = env_with_venv(MLFLOW_TRACKING_URI=url, PREFECT_API_URL=PREFECT_API_URL.value())
     return subprocess.run([str(BIN / "stockflow"), *args], cwd=clone, capture_output=True, text=True, timeout=600,
                           env=env)  # fmt: skip
 

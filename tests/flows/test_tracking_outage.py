@@ -26,7 +26,7 @@ def test_a_run_outlives_its_tracking_server_and_is_recorded_once_it_is_back(
     backend, port = f"sqlite:///{tmp_path / 'server.db'}", free_port()
     url = f"http://127.0.0.1:{port}"
     # The team's servers: MLflow's, and a Prefect API (the test's) that outlives the run, to ask its state.
-    env = {**env_with_venv(), "MLFLOW_TRACKING_URI": url, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    env = env_with_venv(MLFLOW_TRACKING_URI=url, PREFECT_API_URL=PREFECT_API_URL.value())
     with mlflow_server(tmp_path, backend, port):
         server = MlflowClient(url)
         run = subprocess.Popen([str(BIN / "stockflow"), "run", "--set", "mlflow.wait_s=3"], cwd=project_dir,
