@@ -5,6 +5,7 @@ is instant."""
 from __future__ import annotations
 
 import functools
+import inspect
 import shutil
 import sys
 from collections.abc import Callable
@@ -95,7 +96,16 @@ def command(fn: Callable) -> Callable:
                 raise typer.Exit(1) from None
             raise
 
-    return app.command()(guarded)
+    return app.command(help=flowed(fn.__doc__))(guarded)
+
+
+def flowed(doc: str | None) -> str | None:
+    """A docstring as `--help` shows it: each paragraph one line, for the terminal to wrap. Typer keeps the
+    source's line breaks after the first paragraph, which wraps them again at 80 columns into ragged lines."""
+    if not doc:
+        return doc
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
 
 
 _exit_now = False

@@ -25,6 +25,13 @@ def test_help_answers_every_command():
         assert result.exit_code == 0 and "Usage" in result.output
 
 
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source_lines(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    lines = CliRunner().invoke(app, ["run", "--help"]).output.splitlines()
+    # The docstring's line ends after "passes"; at 200 columns the paragraph goes on on the same line.
+    assert any("becomes `champion` if it passes the gate in params.yaml" in line for line in lines), lines
+
+
 def test_validate_clean_file_exits_0(tmp_path, small_prices):
     path = tmp_path / "good.csv"
     path.write_text(to_csv_text(small_prices))
