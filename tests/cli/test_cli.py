@@ -27,7 +27,7 @@ def test_help_answers_every_command():
 
 def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source_lines(monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
-    lines = CliRunner().invoke(app, ["run", "--help"]).output.splitlines()
+    lines = runner.invoke(app, ["run", "--help"]).output.splitlines()
     # The docstring's line ends after "passes"; at 200 columns the paragraph goes on on the same line.
     assert any("becomes `champion` if it passes the gate in params.yaml" in line for line in lines), lines
 
