@@ -97,7 +97,7 @@ def _stage(name: str):
     def run(ex: Execution, progress: bool = False) -> dict[str, Any]:
         with training_progress(ex) if name == "train" else contextlib.nullcontext():
             summary = execution.compute(ex, name, progress=progress)
-        get_run_logger().info(stage_line(name, summary))
+        get_run_logger().info(stage_line(name, summary, execution.stage_times(ex).get(name)))
         return summary
 
     run.__name__ = run.__qualname__ = name

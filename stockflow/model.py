@@ -58,22 +58,24 @@ def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
     from keras import layers
 
     recurrent = layers.GRU if params.architecture == "gru" else layers.LSTM
+    # Layers named here, not by Keras' process-wide counters: the same network saves to the same bytes whatever
+    # this process built before it (a watchlist worker trains many).
     model = keras.Sequential(name=f"stockflow_{params.architecture}")
-    model.add(keras.Input(shape=(lookback, n_features)))
+    model.add(keras.Input(shape=(lookback, n_features), name="windows"))
     if params.architecture == "cnn_lstm":
         # Local patterns first, then the sequence model over the pooled feature maps.
-        model.add(layers.Conv1D(params.units, kernel_size=3, padding="causal", activation="relu"))
-        model.add(layers.MaxPooling1D(pool_size=2))
+        model.add(layers.Conv1D(params.units, kernel_size=3, padding="causal", activation="relu", name="conv"))
+        model.add(layers.MaxPooling1D(pool_size=2, name="pool"))
     for i in range(params.layers):
         last = i == params.layers - 1
-        model.add(recurrent(params.units, return_sequences=not last))
+        model.add(recurrent(params.units, return_sequences=not last, name=f"recurrent_{i + 1}"))
         if not last and params.dropout > 0:
-            model.add(layers.Dropout(params.dropout))
-    model.add(layers.Dense(1))
+            model.add(layers.Dropout(params.dropout, name=f"dropout_{i + 1}"))
+    model.add(layers.Dense(1, name="forecast"))
     # The metric as an object and the optimizer built here, not on the first batch: variables created while
     # TensorFlow traces the training step make it trace that step twice (about 1 s per model, the same weights).
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate, name="adam"),
         loss="mse",
         metrics=[keras.metrics.MeanAbsoluteError(name="mae")],
     )

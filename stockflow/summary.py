@@ -30,7 +30,7 @@ def run_summary(results: dict[str, Any]) -> str:
     rows = [
         f"stockflow: {results.get('name') or results['ticker']} (preset {results.get('preset', 'default')}), "
         f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
-        *_training_line(results.get("train")),
+        *_training_line(results.get("train"), results.get("seconds", {}).get("train")),
         "",
         f"  {'forecast':<14}{'MAE':>10}{'RMSE':>10}{'MAE/persist.':>14}{'direction':>11}",
     ]
@@ -80,15 +80,16 @@ def _sizing_lines(sized: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _training_line(train: dict[str, Any] | None) -> list[str]:
+def _training_line(train: dict[str, Any] | None, seconds: float | None) -> list[str]:
     if not train:
         return []
+    took = "" if seconds is None else f" in {seconds:.1f} s"
     why = ""
     if train.get("stopped_early"):
         why = f"; stopped early, the weights of epoch {train['best_epoch']} (best validation loss) kept"
     elif train["best_epoch"] != train["epochs_run"]:
         why = f"; best validation loss at epoch {train['best_epoch']}"
-    lines = [f"  trained {train['epochs_run']} epoch(s) in {train['seconds']:.1f} s{why}"]
+    lines = [f"  trained {train['epochs_run']} epoch(s){took}{why}"]
     shrink = train.get("shrink", 1.0)
     if shrink < 1.0:
         lines.append(f"  predicted moves scaled by {shrink:.2f} toward persistence (chosen on the validation window)"
@@ -96,8 +97,13 @@ def _training_line(train: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def stage_line(stage: str, summary: dict[str, Any]) -> str:
-    """One line per stage, for the Prefect logs."""
+def stage_line(stage: str, summary: dict[str, Any], seconds: float | None = None) -> str:
+    """One line per stage, for the Prefect logs (with the stage's time, when given)."""
+    line = _stage_line(stage, summary)
+    return line if seconds is None else f"{line} ({seconds:.1f} s)"
+
+
+def _stage_line(stage: str, summary: dict[str, Any]) -> str:
     if stage == "validate":
         return f"validate: {summary['rows']} rows, {summary['errors']} error(s), {summary['warnings']} warning(s)"
     if stage == "preprocess":
@@ -105,7 +111,7 @@ def stage_line(stage: str, summary: dict[str, Any]) -> str:
         return (f"preprocess: {sizes} train/val/test windows of {summary['lookback']} days, "
                 f"test {summary['test_start']}..{summary['test_end']}")  # fmt: skip
     if stage == "train":
-        return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}, {summary['seconds']:.1f} s"
+        return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}"
     if stage == "evaluate":
         line = (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
                 f"DM p {_num(summary['dm_pvalue'], '.3f')}")  # fmt: skip

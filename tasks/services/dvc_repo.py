@@ -180,22 +180,25 @@ def _session_file(root: Path) -> Path | None:
     return None
 
 
-def note_stage_ran(root: Path, stage: str) -> None:
-    """Remember that `stage` ran (was not skipped or restored) in the current `dvc repro`."""
+def note_stage_ran(root: Path, stage: str, ticker: str, seconds: float) -> None:
+    """Remember that `stage` ran for `ticker` (was not skipped or restored) in the current `dvc repro`, and how long
+    it took."""
     path = _session_file(root)
     if path is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    ran = json.loads(path.read_text()) if path.is_file() else []
-    path.write_text(json.dumps([*ran, stage]))
+    ran = json.loads(path.read_text()) if path.is_file() else {}
+    path.write_text(json.dumps({**ran, f"{stage}@{ticker}": seconds}))
 
 
-def stages_ran(root: Path) -> list[str] | None:
-    """The stages the current `dvc repro` ran so far, or None when that cannot be told."""
+def stages_ran(root: Path, ticker: str) -> dict[str, float] | None:
+    """The stages the current `dvc repro` ran so far for `ticker`, with their seconds, or None when that cannot be
+    told."""
     path = _session_file(root)
     if path is None:
         return None
-    return json.loads(path.read_text()) if path.is_file() else []
+    ran = json.loads(path.read_text()) if path.is_file() else {}
+    return {key.split("@")[0]: seconds for key, seconds in ran.items() if key.split("@", 1)[1] == ticker}
 
 
 if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK TICKER (see `publish`)

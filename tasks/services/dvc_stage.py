@@ -10,6 +10,7 @@ date, or restored from DVC's run-cache) rather than ran.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
@@ -30,19 +31,20 @@ def main(stage: str, ticker: str) -> int:
         return exc.exit_code
     try:
         if stage == catalog.NAMES[-1]:
-            ran = dvc_repo.stages_ran(ws.root)
+            ran = dvc_repo.stages_ran(ws.root, ticker)
             reused = None if ran is None else [s for s in catalog.NAMES[:-1] if s not in ran]
             ex = execution.begin(ws.root, ticker, trigger=_trigger(), ws=ws)
             try:
-                execution.conclude(ex, reused=reused)
+                execution.conclude(ex, reused=reused, times=ran or {})
             except BaseException as exc:
                 execution.abort(ex, exc)
                 raise
         else:
+            started = time.perf_counter()
             execution.run_stage(ws, params, ticker, stage)
             if stage == "validate":
                 execution.remember_validated_data_version(ws.root)
-        dvc_repo.note_stage_ran(ws.root, stage)
+            dvc_repo.note_stage_ran(ws.root, stage, ticker, time.perf_counter() - started)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
         return _failed(ws, params, ticker, stage, exc)

@@ -154,8 +154,20 @@ def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
     summary = run_stage(ex.ws, ex.params, ex.ticker, stage, progress)
     if stage == "validate":
         _record_data_version(ex)
-    _note(ex, metrics={f"time/{stage}_s": time.perf_counter() - started})
+    seconds = time.perf_counter() - started
+    _note(ex, metrics={f"time/{stage}_s": seconds})
+    times = ex.ws.work / _TIMES
+    times.write_text(json.dumps({**(json.loads(times.read_text()) if times.is_file() else {}), stage: seconds}))
     return summary
+
+
+_TIMES = "times.json"  # in the work folder: each stage's seconds, for the run's summary (never a stage output)
+
+
+def stage_times(ex: Execution) -> dict[str, float]:
+    """The seconds each stage of the execution took so far (what the summary's training line reads)."""
+    times = ex.ws.work / _TIMES
+    return json.loads(times.read_text()) if ex.ws.is_private and times.is_file() else {}
 
 
 _NOTES = "record-later.json"  # in the work folder: what the stages added while the server did not answer
@@ -216,8 +228,11 @@ def _record_data_version(ex: Execution) -> None:
         remember_validated_data_version(root)
 
 
-def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
-    """Record every stage, log the model, apply the gate, publish for DVC, end the run FINISHED; all summaries."""
+def conclude(ex: Execution, reused: list[str] | None = None, times: dict[str, float] | None = None) -> dict[str, Any]:
+    """Record every stage, log the model, apply the gate, publish for DVC, end the run FINISHED; all summaries.
+
+    `times`: each stage's seconds when this process did not run them (under DVC), else the execution's own.
+    """
     from tasks.stages import promote
 
     started = time.perf_counter()
@@ -230,6 +245,8 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
             f"mlflow.wait_s ({ex.params.mlflow.wait_s:g} s).\n{_kept(ex)}"
         ) from None
     _log_notes(ex, tracker)
+    if times is not None:
+        tracker.log_metrics(ex.run_id, {f"time/{stage}_s": seconds for stage, seconds in times.items()})
     record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, with_headline=False)  # logged once, complete, below
     f = catalog.files("promote", ex.ws, ex.ticker)
     tracker.log_forecaster(
@@ -254,7 +271,8 @@ def conclude(ex: Execution, reused: list[str] | None = None) -> dict[str, Any]:
     }
     gate = promote.compute(ex.ws, ex.params, ex.ticker, tracker, ex.run_id, version_tags)
     results = {**record.summaries(ex.ws, ex.ticker), "run_id": ex.run_id, "ticker": ex.ticker,
-               "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"]}  # fmt: skip
+               "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"],
+               "seconds": stage_times(ex) if times is None else times}  # fmt: skip
     verdict = f"{'promoted' if gate['promote'] else 'rejected'} v{gate['version']}: {gate['reason']}"
     tracker.log_metrics(ex.run_id, {f"promote/{k}": v for k, v in gate.items()})
     tracker.log_metrics(ex.run_id, for_mlflow(_json(ex.ws.headline_file(ex.ticker))))

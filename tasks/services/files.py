@@ -171,14 +171,49 @@ def _remember_keras(path: Path, model: Any) -> None:
 
 
 def save_keras(model: Any, path: Path) -> None:
-    """Keras insists on a `.keras` suffix: save beside the target under a temporary one, then rename."""
+    """Keras insists on a `.keras` suffix: save beside the target under a temporary one, then rename.
+
+    The same model gives the same bytes (DVC compares bytes): Keras stamps the archive with the time of saving
+    (`date_saved`, and the weights entry's date) and numbers shared objects by their address in memory, both
+    set aside here.
+    """
     tmp = path.with_name(f".{path.stem}.tmp.keras")
     try:
         model.save(tmp)
+        _reproducible(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     _remember_keras(path, model)
+
+
+def _reproducible(archive: Path) -> None:
+    """Rewrite a Keras archive with every entry dated 1980-01-01, no `date_saved` in its `metadata.json`, and its
+    config's `shared_object_id`s (memory addresses) numbered 1, 2, ... in order of appearance."""
+    import zipfile
+
+    with zipfile.ZipFile(archive) as z:
+        entries = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(archive, "w") as z:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta.pop("date_saved", None)
+                data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumbered(json.loads(data), {})).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            z.writestr(fixed, data)
+
+
+def _renumbered(node: Any, ids: dict[int, int]) -> Any:
+    if isinstance(node, dict):
+        return {k: ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _renumbered(v, ids)
+                for k, v in node.items()}  # fmt: skip
+    if isinstance(node, list):
+        return [_renumbered(v, ids) for v in node]
+    return node
 
 
 def load_keras(path: Path) -> Any:

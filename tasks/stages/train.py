@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 
 from stockflow.config import Params
@@ -17,7 +15,11 @@ CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 
 def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -> dict:
-    """Train the network (seeded) and choose its shrink factor; save it with its per-epoch history and loss curves."""
+    """Train the network (seeded) and choose its shrink factor; save it with its per-epoch history and loss curves.
+
+    Its outputs are the same bytes for the same inputs (DVC compares bytes): how long it took is the execution's
+    to record (`time/train_s`), not a result.
+    """
     from tqdm.auto import tqdm
 
     from stockflow import plots
@@ -30,12 +32,10 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
         bar.update(1)
         bar.set_postfix(loss=f"{logs.get('loss', 0):.2e}", val_loss=f"{logs.get('val_loss', 0):.2e}")
 
-    started = time.perf_counter()
     try:
         forecaster, history = fit_forecaster(data, params.train, on_epoch)
     finally:
         bar.close()
-    seconds = time.perf_counter() - started
 
     save_keras(forecaster.model, f.output("model.keras"))
     curves = pd.DataFrame(
@@ -50,7 +50,6 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
         "stopped_early": bool(len(curves) < params.train.epochs),
         "final_loss": float(curves["loss"].iloc[-1]),
         "best_val_loss": float(curves["val_loss"].min()),
-        "seconds": round(seconds, 3),
         "train_samples": int(len(data.y["train"])),
         "parameters": int(forecaster.model.count_params()),
         "shrink": forecaster.shrink,  # the predicted move's factor, chosen on the validation window (1: off)

@@ -41,3 +41,33 @@ def test_reads_name_files_that_earlier_stages_write():
             if "/" in ref:
                 assert catalog.NAMES.index(ref.split("/")[0]) < catalog.NAMES.index(s.name)
         assert catalog.SUMMARY in s.writes and set(s.logged) <= set(s.writes)
+
+
+def test_the_committed_lock_names_the_files_the_code_renders_with_their_current_bytes():
+    """A fresh clone's `make run` must leave git and `dvc status` clean: dvc.lock describes this very code.
+
+    The outputs' digests can only be checked by running the pipeline (the stage tests check that the outputs are
+    the same bytes for the same inputs); everything else the lock says is checked here.
+    """
+    from tasks.services.workspace import md5, read_params_file
+
+    params = read_params_file(REPO / "params.yaml")
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    rendered = yaml.safe_load(catalog.render_dvc_yaml())["stages"]
+    tickers = params["data"]["tickers"]
+    assert set(lock) == {f"{name}@{t}" for name in rendered for t in tickers}, "run `make lock` and commit dvc.lock"
+    for name, spec in rendered.items():
+        for ticker in tickers:
+            entry, body = lock[f"{name}@{ticker}"], spec["do"]
+            assert entry["cmd"] == body["cmd"].replace("${item}", ticker)
+            deps = [d.replace("${item}", ticker).replace("${validate.suite}", params["validate"]["suite"])
+                    for d in body["deps"]]  # fmt: skip
+            assert [d["path"] for d in entry["deps"]] == sorted(deps), f"{name}: run `make lock` and commit dvc.lock"
+            for dep in entry["deps"]:
+                if not dep["path"].startswith(("data/", "outputs/")):  # code and suites: in git, so checkable here
+                    assert dep["md5"] == md5(REPO / dep["path"]), f"{dep['path']} changed: run `make lock`"
+            for key in body["params"]:
+                assert entry["params"]["params.yaml"].get(key) == params.get(key), f"params.yaml {key}: `make lock`"
+            outs = body["outs"] + body.get("plots", []) + body.get("metrics", [])
+            outs = [(next(iter(o)) if isinstance(o, dict) else o).replace("${item}", ticker) for o in outs]
+            assert sorted(o["path"] for o in entry["outs"]) == sorted(outs), f"{name}: `make lock`"
