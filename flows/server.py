@@ -107,9 +107,12 @@ def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
         temporary_settings,
     )
 
+    from flows.liveness import crash_orphans
+
     if PREFECT_API_URL.value():
         if meanwhile is not None:
             meanwhile()
+        crash_orphans()
         yield PREFECT_API_URL.value()
         return
     port = _free_port()
@@ -154,6 +157,7 @@ def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
             # No heartbeats: they are for a server's automations to find crashed runs, and this one has none
             # and ends with this process. A sync flow run waits up to 1 s at its end for its heartbeat thread.
             with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                crash_orphans()  # a run killed earlier on this database: CRASHED, as MLflow says FAILED
                 try:
                     yield url
                 finally:

@@ -16,14 +16,18 @@ from tasks.services.workspace import Workspace, project_root
 
 
 def tag_this_flow_run(*tags: str) -> None:
-    """Add `tags` to the flow run in progress (those it has are kept)."""
+    """Add `tags` to the flow run in progress (those it has are kept), and name the process that runs it
+    (`flows/liveness.py`: a flow run whose process is killed is marked CRASHED by the next run)."""
     from prefect.client.orchestration import get_client
+
+    from flows import liveness
 
     have = list(runtime.flow_run.tags or [])
     wanted = have + [t for t in dict.fromkeys(tags) if t and t not in have]
-    if wanted != have:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(runtime.flow_run.id, tags=wanted)
+    with get_client(sync_client=True) as client:
+        owner = liveness.claim(client.read_flow_run(runtime.flow_run.id))
+        if wanted != have or owner:
+            client.update_flow_run(runtime.flow_run.id, tags=wanted, **owner)
 
 
 def default_ticker(root: str | None) -> str:

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-import pandas as pd
-import pytest
+# Every tool's state in a folder of this test process, never in the home of whoever runs the tests: set before
+# any of them is imported, and inherited by every process a test starts (`tests/tasks/test_isolation.py` checks).
+REAL_HOME = Path.home()
+TOOL_HOMES = Path(tempfile.mkdtemp(prefix="stockflow-tests-"))
+HOMES = {
+    "PREFECT_HOME": "prefect",  # Prefect's profiles and the database of every private server
+    "DVC_SITE_CACHE_DIR": "dvc-site",  # else /var/tmp/dvc: one entry per repository ever opened
+    "DVC_GLOBAL_CONFIG_DIR": "dvc-global",
+    "KERAS_HOME": "keras",
+    "MPLCONFIGDIR": "matplotlib",
+}
+for _variable, _folder in HOMES.items():
+    os.environ[_variable] = str(TOOL_HOMES / _folder)
+os.environ["DVC_NO_ANALYTICS"] = "1"
+atexit.register(shutil.rmtree, TOOL_HOMES, ignore_errors=True)
 
-from tasks.services.process import importing, quiet
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from tasks.services.process import importing, quiet  # noqa: E402
 
 quiet()
 if os.environ.get("PYTEST_XDIST_WORKER"):  # a `make test` worker: it will need them all, and collect often

@@ -72,6 +72,24 @@ def ran(out: subprocess.CompletedProcess) -> list[str]:
     return [line.split("'")[1] for line in out.stdout.splitlines() if line.startswith("Running stage")]
 
 
+# Where the tools keep their state by default, in the home of whoever runs the tests (and DVC's site cache).
+TOOL_STATE = (".prefect", ".keras", ".mlflow", ".config/dvc", ".cache/dvc", ".config/matplotlib", ".cache/matplotlib")
+
+
+def tool_state_outside() -> dict[str, tuple[int, int]]:
+    """Every file the tools keep in the real home (and /var/tmp/dvc), with its modification time and size."""
+    import pwd
+
+    home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    found = {}
+    for folder in [home / name for name in TOOL_STATE] + [Path("/var/tmp/dvc")]:
+        for path in folder.rglob("*") if folder.is_dir() else []:
+            if path.is_file():
+                stat = path.stat()
+                found[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
 def prefect_runs(flow_name: str) -> list:
     """The flow runs of a flow in the test harness's Prefect database, newest first."""
     import asyncio

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tasks.services import tracking
-from tests.helpers import BIN, all_runs, env_with_venv, every_run
+from tests.helpers import BIN, all_runs, env_with_venv, every_run, tool_state_outside
 
 pytestmark = pytest.mark.slow
 FIRST = ["train.seed=7", "train.epochs=3", "train.patience=0"]
@@ -28,6 +28,7 @@ def stockflow(root, settings: list[str], name: str, **env: str) -> subprocess.Po
 def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_dir, prefect_harness):
     from prefect.settings import PREFECT_API_URL
 
+    outside = tool_state_outside()
     first = stockflow(project_dir, FIRST, "first")
     time.sleep(3)
     second = stockflow(project_dir, SECOND, "second")
@@ -58,3 +59,7 @@ def test_two_runs_of_one_ticker_at_once_each_record_their_own_figures(project_di
     everything = every_run(project_dir)
     assert sorted(r.info.run_name for r in everything) == ["first", "first alone", "second", "second alone"]
     assert {r.info.status for r in everything} == {"FINISHED"}
+    # The runs' private Prefect servers, DVC, Keras and matplotlib kept their state in the tests' folders
+    # (tests/conftest.py), not in the home of whoever runs the tests.
+    changed = {path for path, stamp in tool_state_outside().items() if outside.get(path) != stamp}
+    assert not changed, f"the tests wrote outside their temporary folders: {sorted(changed)[:10]}"

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tasks.services import tracking
-from tests.helpers import BIN, all_runs, client, env_with_venv, execute
+from tests.helpers import BIN, all_runs, client, env_with_venv, execute, prefect_runs
 
 pytestmark = pytest.mark.slow
 LONG = ["--set", "train.epochs=1000", "--set", "train.patience=0"]
@@ -78,6 +78,17 @@ def test_ctrl_c_sigterm_and_kill_9_mid_training(project_dir, tmp_path):
     killed = client(project_dir).get_run(runs[str(procs["kill"].pid)].info.run_id)
     assert killed.info.status == "FAILED" and "ended without finishing the run" in killed.data.tags[tracking.FAILURE]
     assert len(list((project_dir / ".stockflow" / "runs").iterdir())) == 0  # the dead run's workspace went too
+
+    # Prefect agrees once stockflow next starts a server on that database: the killed run CRASHED, none RUNNING.
+    from flows.server import prefect_api
+
+    with prefect_api():
+        flow_runs = {r.id: r for r in prefect_runs("retrain")}
+    by_process = {r.infrastructure_pid.rsplit(":", 1)[1]: r for r in flow_runs.values()}
+    assert set(by_process) >= {str(p.pid) for p in procs.values()}
+    assert by_process[str(procs["kill"].pid)].state.type.value == "CRASHED"
+    assert "ended without finishing the flow run" in by_process[str(procs["kill"].pid)].state.message
+    assert "RUNNING" not in {r.state.type.value for r in flow_runs.values()}
 
 
 def start_watchlist(root, log) -> subprocess.Popen:
