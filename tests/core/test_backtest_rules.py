@@ -88,6 +88,19 @@ def test_commission_and_slippage_are_charged_on_each_fill(engine):
     assert np.isclose(r.costs, 1000 - expected)
 
 
+def test_a_stop_loss_exit_pays_slippage_and_commission_by_hand(engine):
+    # Bought at the open of bar 1 for 100 + 1% slippage = 101: the stop is 5% under the fill, 95.95. Bar 2 trades
+    # down to 94: a market exit at the stop, 1% worse (94.9905), commission on both fills.
+    b = bars([FLAT, (100, 101, 99, 100), (100, 100, 94, 95), (96, 97, 95, 96)])
+    r = engine(b, [1, 1, 0, 0], Rules(cash=1000, commission=0.001, slippage=0.01, stop_loss=0.05))
+    t = r.trades.iloc[0]
+    units = 1000 / (101 * 1.001)
+    assert t["exit_reason"] == "stop_loss" and t["exit_date"] == b["Date"][2]
+    assert t["entry_price"] == pytest.approx(101) and t["exit_price"] == pytest.approx(94.9905)
+    assert r.equity.iloc[-1] == pytest.approx(units * 94.9905 * (1 - 0.001), rel=1e-12)  # 938.62...
+    assert r.costs == pytest.approx(units * 101 * 0.001 + units * 1 + units * 94.9905 * 0.001 + units * 0.9595)
+
+
 def test_short_positions_profit_from_a_fall(engine):
     b = bars([FLAT, FLAT, (90, 90, 90, 90)])
     r = engine(b, [-1, 0, 0], Rules(cash=1000, allow_short=True))

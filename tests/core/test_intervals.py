@@ -37,6 +37,43 @@ def test_conformal_quantile_is_the_finite_sample_rank():
         intervals.conformal_quantile(np.array([]), 0.9)
 
 
+@pytest.mark.parametrize(("n", "level", "rank"), [(10, 0.75, 9), (10, 0.9, 10), (7, 0.8, 7), (19, 0.5, 10),
+                                                   (40, 0.9, 37)])  # fmt: skip
+def test_the_conformal_rank_is_rounded_up_where_n_plus_one_times_level_is_not_whole(n, level, rank):
+    # (n + 1) * level = 8.25, 9.9, 6.4, 10, 36.9: the ceil-th smallest (never the floor, never the rounded), capped
+    # at n; the scores are shuffled so that the rank, not the order given, decides.
+    scores = np.random.default_rng(n).permutation(np.arange(1.0, n + 1))
+    assert intervals.conformal_quantile(scores, level) == float(rank)
+
+
+def test_the_scale_is_the_geometric_mean_of_the_har_and_garch_forecasts_by_hand():
+    prices = garch_prices(40, seed=2)
+    har, (mu, omega, alpha, beta) = (1e-4, 0.2, 0.4, 0.3), (1e-4, 2e-6, 0.09, 0.9)
+    vol = Volatility(har, (mu, omega, alpha, beta), 1e-6)
+    o, h, lo, c = (prices[k].to_numpy() for k in ("Open", "High", "Low", "Close"))
+    prev = np.concatenate([[c[0]], c[:-1]])
+    r = np.log(c / prev)
+    variance = []
+    for t in range(len(c)):
+        # Garman-Klass with the overnight gap (none on the first bar: no close before it)
+        gap = 0.0 if t == 0 else np.log(o[t] / prev[t])
+        variance.append(max(gap**2 + 0.5 * np.log(h[t] / lo[t]) ** 2 - (2 * np.log(2) - 1) * np.log(c[t] / o[t]) ** 2,
+                            0.0))  # fmt: skip
+    scale = []
+    for t in range(len(c)):
+        daily, weekly, monthly = (np.sqrt(np.mean(variance[max(0, t - d + 1) : t + 1])) for d in intervals.HAR_DAYS)
+        scale.append(har[0] + har[1] * daily + har[2] * weekly + har[3] * monthly)
+    garch = vol.garch_forecasts(prices)[1]
+    expected_garch = []
+    g = omega / (1 - alpha - beta)  # GARCH(1,1) from its unconditional variance
+    for t in range(len(c)):
+        g = omega + alpha * (0.0 if t == 0 else (r[t] - mu) ** 2) + beta * g
+        expected_garch.append(np.sqrt(g))
+    np.testing.assert_allclose(garch, expected_garch, rtol=1e-12)
+    np.testing.assert_allclose(vol.scale(prices), np.sqrt(np.maximum(scale, 1e-6) * np.asarray(expected_garch)),
+                               rtol=1e-12)  # fmt: skip
+
+
 def test_winkler_score_by_hand():
     # widths 2, 2, 2; the second misses below by 1, the third above by 0.5; alpha = 0.2 -> penalty 2 / 0.2 = 10
     got = intervals.interval_scores([1.0, -2.0, 2.5], [-1.0, -1.0, 0.0], [1.0, 1.0, 2.0], [1.0, 1.0, 1.0], 0.8)

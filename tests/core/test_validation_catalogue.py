@@ -89,6 +89,8 @@ CATALOGUE = {
     "high below low": (lambda df: _set("High", 46, df.loc[46, "Low"] - 1)(df), "High >= Low"),
     "high below close": (lambda df: _set("High", 47, df.loc[47, "Close"] * 0.99)(df), "High >= Close"),
     "low above open": (lambda df: _set("Low", 48, df.loc[48, "Open"] * 1.01)(df), "Open >= Low"),
+    "close below low": (lambda df: _set("Close", 49, df.loc[49, "Low"] * 0.99)(df), "Close >= Low"),
+    "high below open": (lambda df: _set("High", 50, df.loc[50, "Open"] * 0.99)(df), "High >= Open"),
     "duplicated date": (_duplicate, "dates are unique"),
     "unsorted dates": (_unsorted, "dates are strictly increasing"),
     "too short": (lambda df: df.iloc[:50].copy(), "enough rows for the lookback window and a test window"),
