@@ -31,6 +31,13 @@ when its PSI reaches `psi_threshold` and the KS p-value is below `ks_alpha`:
 with thousands of reference rows every small difference is "significant", and
 with a few live days a large PSI can be noise. Price levels are not inputs
 that can drift meaningfully (they always leave their training range).
+Drift is reported either way, but it raises an alarm only when it goes against
+the champion: the live market *wilder* than the one it learnt (returns more
+dispersed, volatility higher). A calmer market than training asks nothing of it
+(the 2013-2014 calm after a model trained through 2012: reported, no alarm); a
+wilder one is where a forecaster meets what it never saw (2008 after a model
+trained on 2003-2007: alarm). Drift that comes with a worse forecast or an
+interval that stopped covering alarms as `decayed` or `miscovered` anyway.
 
 **Coverage: the champion's interval on its live days**, by Kupiec's
 proportion-of-failures test: is the share of live days outside the interval
@@ -59,6 +66,8 @@ from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
 
 DRIFT_INPUTS = ("log_return", "volatility_20")
+# What "wilder than training" means for each watched input: returns more dispersed, volatility higher.
+WILDNESS = {"log_return": np.std, "volatility_20": np.median}
 SCALE_DAYS = 20  # the trailing window of absolute daily moves that scales the loss differential
 VERDICTS = ("ok", "decayed", "miscovered", "drifted", "too few days")
 BOUNDS = ("lower", "upper")
@@ -224,14 +233,16 @@ def input_windows(inputs: pd.DataFrame, train: tuple, data_through: pd.Timestamp
 
 
 def drift_test(reference: pd.DataFrame, live: pd.DataFrame, p: MonitorParams) -> dict[str, dict[str, Any]]:
-    """Per watched input: KS statistic and p-value, PSI, and whether it drifted (PSI >= threshold and KS p < alpha)."""
+    """Per watched input: KS statistic and p-value, PSI, whether it drifted (PSI >= threshold and KS p < alpha),
+    and whether the live days are wilder than training (`WILDNESS`)."""
     from scipy import stats
 
     out = {}
     for name in DRIFT_INPUTS:
         ref, now = reference[name].dropna().to_numpy(), live[name].dropna().to_numpy()
         if len(ref) < 2 or len(now) < 2:
-            out[name] = {"ks_stat": float("nan"), "ks_pvalue": float("nan"), "psi": float("nan"), "drifted": False}
+            out[name] = {"ks_stat": float("nan"), "ks_pvalue": float("nan"), "psi": float("nan"), "drifted": False,
+                         "wilder": False}  # fmt: skip
             continue
         ks = stats.ks_2samp(ref, now, method="asymp")  # "exact" on thousands of rows takes seconds
         index = psi(ref, now)
@@ -240,8 +251,14 @@ def drift_test(reference: pd.DataFrame, live: pd.DataFrame, p: MonitorParams) ->
             "ks_pvalue": float(ks.pvalue),
             "psi": index,
             "drifted": bool(index >= p.psi_threshold and ks.pvalue < p.ks_alpha),
+            "wilder": bool(WILDNESS[name](now) > WILDNESS[name](ref)),
         }
     return out
+
+
+def adverse_drift(drifts: dict[str, dict[str, Any]]) -> bool:
+    """Whether an input drifted toward a wilder market than training: the drift that raises an alarm."""
+    return any(v["drifted"] and v["wilder"] for v in drifts.values())
 
 
 # --- the check ------------------------------------------------------------------------------------------------
@@ -273,6 +290,7 @@ class Check:
     test_coverage: float | None = None
     coverage_pvalue: float | None = None  # Kupiec's test on the live days
     miscovered: bool = False
+    drift_adverse: bool = False  # an input drifted toward a wilder market than training: drift that alarms
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -347,6 +365,7 @@ def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], d
         first_day=str(live["target_date"].iloc[0].date()) if n else None,
         last_day=str(live["target_date"].iloc[-1].date()) if n else None,
         decay_testable=cal.std > 1e-9,
+        drift_adverse=adverse_drift(drifts),
         **covered,
     )
     return result, trail
@@ -369,8 +388,12 @@ def _finite_or_none(value: Any) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, drift_alarmed: bool = False) -> bool:
+def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, drift_alarmed: bool = False,
+              drift_adverse: bool = True) -> bool:  # fmt: skip
     """Whether a check's verdict raises an alarm, given the alarms this champion raised before.
+
+    `drifted` alarms only when the drift goes against the champion (`drift_adverse`: a wilder market than
+    training); a calmer market is reported, not alarmed.
 
     `decayed` (and `miscovered`, alike) alarms, unless this champion raised an alarm fewer than `cooldown_days` live
     days ago
@@ -379,7 +402,7 @@ def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, d
     on the drifted days, was then judged against it there, and a champion that survived that gate
     has shown it still works on them; drift alone says nothing new the next day.
     """
-    if verdict_ == "drifted" and drift_alarmed:
+    if verdict_ == "drifted" and (drift_alarmed or not drift_adverse):
         return False
     if verdict_ not in ("decayed", "miscovered", "drifted"):
         return False

@@ -227,7 +227,8 @@ def monitor_chart(trail: pd.DataFrame, reference: pd.DataFrame, live: pd.DataFra
             ax.stairs(np.histogram(now, bins, density=True)[0], bins, color="tab:orange", lw=1.5,
                       label=f"last live days ({len(now)})")  # fmt: skip
         known = s["psi"] is not None and s["psi"] == s["psi"]
-        verdict = ("DRIFTED" if s["drifted"] else "stable") if known else "too few days"
+        drifted = ("DRIFTED" if s.get("wilder", True) else "CALMER") if s["drifted"] else "stable"
+        verdict = drifted if known else "too few days"
         detail = f": PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" if known else ""
         ax.set(title=f"{name.replace('_', ' ')} {verdict}{detail}", ylabel="density")
         ax.legend(fontsize=8)

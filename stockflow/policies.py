@@ -79,18 +79,20 @@ def reign(fitted: Fitted, prices: pd.DataFrame, as_of: pd.Timestamp, params: Par
     return Reign(fitted, through, days, live, first)
 
 
-def verdict_on(r: Reign, today: pd.Timestamp, inputs: pd.DataFrame, params: Params) -> str:
-    """What `stockflow monitor` would have said after the close of `today`: only live days it had seen."""
+def verdict_on(r: Reign, today: pd.Timestamp, inputs: pd.DataFrame, params: Params) -> tuple[str, bool]:
+    """What `stockflow monitor` would have said after the close of `today` (only live days it had seen), and whether
+    its drift, if any, went against the champion (a wilder market: the drift that alarms)."""
     p = params.monitor
     seen = int((r.live["target_date"] <= today).sum())
     if seen < p.min_days:
-        return "too few days"
+        return "too few days", False
     if r.decay_from is not None and r.decay_from <= today:
-        return "decayed"
+        return "decayed", False
     known = inputs[inputs["date"] <= today]
     drift = monitoring.drift_test(*monitoring.input_windows(known, r.fitted.train_window, r.data_through,
                                                             p.drift_window), p)  # fmt: skip
-    return monitoring.verdict(seen, False, any(v["drifted"] for v in drift.values()), p.min_days)
+    said = monitoring.verdict(seen, False, any(v["drifted"] for v in drift.values()), p.min_days)
+    return said, monitoring.adverse_drift(drift)
 
 
 @dataclass
@@ -129,7 +131,7 @@ def simulate(prices: pd.DataFrame, params: Params, policy: Policy, start: pd.Tim
             while clock <= today:
                 clock = clock + policy.every
         elif policy.name == "alarm":
-            said = verdict_on(current, today, inputs, params)
+            said, adverse = verdict_on(current, today, inputs, params)
             since = (
                 None
                 if current.last_alarm is None
@@ -137,7 +139,7 @@ def simulate(prices: pd.DataFrame, params: Params, policy: Policy, start: pd.Tim
                     ((current.live["target_date"] > current.last_alarm) & (current.live["target_date"] <= today)).sum()
                 )
             )
-            if monitoring.alarm_due(said, since, params.monitor.cooldown_days, current.drift_alarmed):
+            if monitoring.alarm_due(said, since, params.monitor.cooldown_days, current.drift_alarmed, adverse):
                 out.alarms.append((today, said))
                 current.last_alarm = today
                 current.drift_alarmed |= said == "drifted"

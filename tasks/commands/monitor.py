@@ -77,7 +77,9 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
         **result.to_dict(),
         # The ratio the gate saw when it promoted the champion; the check's own recomputation is the same days.
         "test_mae_ratio": float(tags.get(tracking.TEST_MAE_RATIO, result.test_mae_ratio)),
-        "alarm": monitoring.alarm_due(result.verdict, since, params.monitor.cooldown_days, drift_alarmed),
+        "alarm": monitoring.alarm_due(
+            result.verdict, since, params.monitor.cooldown_days, drift_alarmed, result.drift_adverse
+        ),
         "data_through": str(data_through.date()),
         "trained_at": tags.get(tracking.TRAINED_AT, "unknown"),
         "champion_run_id": version.run_id,
@@ -197,7 +199,7 @@ def _figures(report: dict) -> dict[str, Any]:
     figures |= {"Monitor/decay": float(report["decay"]), "Monitor/drift": float(report["drift"]),
                 "Monitor/miscovered": float(report["miscovered"])}  # fmt: skip
     for name, stats in report["drift_inputs"].items():
-        figures |= {f"drift/{name}.{k}": v for k, v in stats.items() if k != "drifted"}
+        figures |= {f"drift/{name}.{k}": v for k, v in stats.items() if k not in ("drifted", "wilder")}
     for side, m in report["strategy"].items():
         figures |= {f"live/{side}.{k}": v for k, v in m.items()}
     return figures
@@ -231,7 +233,7 @@ def monitor_text(r: dict) -> str:
             f"{r['coverage_pvalue']:.3g}"
         )
     for name, s in r["drift_inputs"].items():
-        flag = "DRIFTED" if s["drifted"] else "ok"
+        flag = ("DRIFTED" if s.get("wilder", True) else "CALMER") if s["drifted"] else "ok"
         known = s["psi"] is not None and s["psi"] == s["psi"]
         lines.append(f"  drift {name:<14}{flag:<8} PSI {s['psi']:.3f}, KS {s['ks_stat']:.3f} (p {s['ks_pvalue']:.2g})"
                      if known else f"  drift {name:<14}n/a (too few days)")  # fmt: skip
@@ -239,6 +241,8 @@ def monitor_text(r: dict) -> str:
         s, b = r["strategy"]["strategy"], r["strategy"]["buy_and_hold"]
         lines.append(f"  live strategy    return {s['total_return']:+.1%}, Sharpe {s['sharpe']:.2f}   "
                      f"buy and hold {b['total_return']:+.1%}, Sharpe {b['sharpe']:.2f}")  # fmt: skip
+    if r["verdict"] == "drifted" and not r.get("drift_adverse", True):
+        lines.append("  no alarm         the market is calmer than the one the champion learnt: reported, not alarmed")
     if r.get("alarm"):
         lines.append("  alarm            due: the `monitor` flow sends it, and the retrain deployment answers")
     return "\n".join(lines)
