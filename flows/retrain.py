@@ -35,7 +35,7 @@ def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigge
     if runtime.flow_run.ui_url and not os.environ.get(TEMPORARY):  # a temporary server's page dies with it
         links[tracking.PREFECT_URL] = runtime.flow_run.ui_url
     ex = execution.begin(root, ticker, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id, links=links)
-    tracker = execution.tracker_for(ex.ws.root, ex.params)
+    tracker = ex.tracker
     get_run_logger().info("MLflow run %s (%s): %s", ex.run_id, ex.name, tracker.run_url(ex.run_id))
     return ex
 
@@ -55,7 +55,7 @@ def training_progress(ex: Execution) -> Iterator[None]:
     """
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
-    from stockflow.model import calling_every_epoch
+    from stockflow.models import calling_every_epoch
 
     epochs = ex.params.train.epochs
     artifact = create_progress_artifact(
@@ -122,7 +122,7 @@ def promote(ex: Execution) -> dict[str, Any]:
 def _link_mlflow_run(ex: Execution) -> None:
     from prefect.artifacts import create_link_artifact
 
-    tracker = execution.tracker_for(ex.ws.root, ex.params)
+    tracker = ex.tracker
     create_link_artifact(
         tracker.run_url(ex.run_id), link_text=f"MLflow run {ex.name}", key=artifact_key("mlflow-run", ex.ticker),
         description=f"The MLflow run this flow run recorded: `{ex.run_id}`",

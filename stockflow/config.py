@@ -63,9 +63,11 @@ class PreprocessParams(_Section):
 
 
 class TrainParams(_Section):
-    """The network and how it is fitted; the defaults are the paper's network."""
+    """The model and how it is fitted; the defaults are the paper's network."""
 
-    architecture: Literal["lstm", "gru", "cnn_lstm"] = "lstm"
+    # A model family of stockflow/models/ (the networks: lstm, gru, cnn_lstm); its own settings, when it has
+    # any, go in `options`.
+    architecture: str = "lstm"
     layers: int = Field(2, ge=1)
     units: int = Field(50, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
@@ -77,6 +79,30 @@ class TrainParams(_Section):
     # Scale the predicted move (forecast - today's close) by the factor in [0, 1] with the lowest MAE on the
     # validation window: 0 is persistence, so the model is never chosen worse than it there.
     shrink: bool = True
+    options: dict[str, Any] = Field(default_factory=dict, description="the model family's own settings")
+
+    @field_validator("architecture")
+    @classmethod
+    def _a_family(cls, architecture: str) -> str:
+        from stockflow import models
+
+        models.family(architecture)  # ValueError naming the choices
+        return architecture
+
+    @model_validator(mode="after")
+    def _its_options(self) -> TrainParams:
+        from stockflow import models
+
+        family = models.family(self.architecture)
+        if family.Settings is not None:
+            try:
+                family.Settings.model_validate(self.options)
+            except ValidationError as exc:
+                problems = "; ".join(f"options.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"{self.architecture}: {problems}") from None
+        elif self.options:
+            raise ValueError(f"{self.architecture} takes no options (got {', '.join(self.options)})")
+        return self
 
 
 class EvaluateParams(_Section):

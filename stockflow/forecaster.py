@@ -1,8 +1,9 @@
-"""A trained network, its transform and its shrink factor: raw daily bars in, next-close forecasts out.
+"""A trained model, its transform, its shrink factor and its interval: raw daily bars in, next-close forecasts out.
 
 This is what the registered model does: it takes the last raw OHLCV rows and
 returns, for every row with a full window of history, the forecast of the next
-close. Each forecast uses that row and earlier rows only.
+close. Each forecast uses that row and earlier rows only. The model is any family
+of `stockflow/models/` (`architecture` names it).
 
 The shrink factor k scales the network's predicted move toward persistence:
 forecast = close + k * (network's forecast - close). It is chosen on the
@@ -12,44 +13,57 @@ forecaster is never worse than "tomorrow = today". `train.shrink: false` keeps k
 
 With an `interval` (`stockflow/intervals.py`, calibrated by the evaluate stage on the
 validation window), each forecast also carries the `lower` and `upper` ends of the
-interval for the next close at the interval's level.
+interval for the next close, and its `level`.
+
+One artifact (`dump`, `load`): a zip of `forecaster.json` (the architecture, shrink
+factor, interval and its level), `model` (the family's bytes) and `transform.joblib`.
+The train stage writes it without an interval, the evaluate stage with one; the
+registered model, `predict` and the monitor read that one file.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from stockflow import models
 from stockflow.backtest import forecast_signals
 from stockflow.config import TrainParams
 from stockflow.dataset import Dataset, Transform
 from stockflow.intervals import Interval
-from stockflow.model import EpochCallback, predict, train_model
 
 SHRINK_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 
 
 @dataclass(frozen=True)
 class Forecaster:
-    """What the registered model does: a trained network and its transform, raw bars in, next closes out."""
+    """What the registered model does: a trained model and its transform, raw bars in, next closes out."""
 
-    model: Any  # a compiled Keras model
+    architecture: str  # the model's family (`stockflow/models/`)
+    model: Any
     transform: Transform
     shrink: float = 1.0
     interval: Interval | None = None
 
+    @property
+    def family(self) -> models.Family:
+        return models.family(self.architecture)
+
     def next_closes(self, windows: np.ndarray, close_today: np.ndarray) -> np.ndarray:
         """Next-close forecasts for prepared windows ending on days whose close is `close_today`."""
         close_today = np.asarray(close_today, dtype=float)
-        raw = self.transform.to_price(predict(self.model, windows), close_today)
+        raw = self.transform.to_price(self.family.predict(self.model, windows), close_today)
         return close_today + self.shrink * (raw - close_today)
 
     def forecast(self, prices: pd.DataFrame, threshold: float = 0.0, allow_short: bool = False) -> pd.DataFrame:
         """One row per input day that has a full window: date, close, forecast, expected_return, signal,
-        and with an interval its `lower` and `upper` ends."""
+        and with an interval its `lower` and `upper` ends and its `level`."""
         prices = prices.reset_index(drop=True)
         windows, days = self.transform.inputs(prices)
         close = prices["Close"].to_numpy(dtype=float)[days]
@@ -65,6 +79,7 @@ class Forecaster:
         )
         if self.interval is not None:
             out["lower"], out["upper"] = self.interval.bounds(forecast, self.interval.volatility.scale(prices)[days])
+            out["level"] = self.interval.level
         return out
 
 
@@ -76,12 +91,58 @@ def shrink_factor(forecast: np.ndarray, close_today: np.ndarray, actual: np.ndar
 
 
 def fit_forecaster(
-    data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None
-) -> tuple[Forecaster, dict[str, list[float]]]:
-    """Train the network on `data`, then (with `params.shrink`) choose its shrink factor on the validation window."""
-    model, history = train_model(data, params, on_epoch)
-    forecaster = Forecaster(model, data.transform)
+    data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None
+) -> tuple[Forecaster, models.History]:
+    """Train the model on `data`, then (with `params.shrink`) choose its shrink factor on the validation window."""
+    model, history = models.family(params.architecture).fit(data, params, on_epoch)
+    forecaster = Forecaster(params.architecture, model, data.transform)
     if params.shrink:
         val = forecaster.next_closes(data.x["val"], data.close["val"])
         forecaster = replace(forecaster, shrink=shrink_factor(val, data.close["val"], data.next_close["val"]))
     return forecaster, history
+
+
+_MANIFEST, _MODEL, _TRANSFORM = "forecaster.json", "model", "transform.joblib"
+
+
+def dump(forecaster: Forecaster) -> bytes:
+    """The forecaster as one zip, the same bytes for the same forecaster (entries dated 1980, in a fixed order)."""
+    import joblib
+
+    transform = io.BytesIO()
+    joblib.dump(forecaster.transform, transform)
+    manifest = {
+        "architecture": forecaster.architecture,
+        "shrink": forecaster.shrink,
+        "interval": None if forecaster.interval is None else forecaster.interval.to_dict(),
+        "lookback": forecaster.transform.lookback,
+        "features": list(forecaster.transform.features),
+        "target": forecaster.transform.target,
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in (
+            (_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()),
+            (_MODEL, forecaster.family.dump(forecaster.model)),
+            (_TRANSFORM, transform.getvalue()),
+        ):
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def manifest(blob: bytes) -> dict[str, Any]:
+    """What a dumped forecaster says of itself (architecture, shrink, interval, lookback, ...), without its model."""
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return json.loads(z.read(_MANIFEST))
+
+
+def load(blob: bytes) -> Forecaster:
+    """The forecaster `dump` gave these bytes for."""
+    import joblib
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        meta = json.loads(z.read(_MANIFEST))
+        family = models.family(meta["architecture"])
+        model, transform = family.load(z.read(_MODEL)), joblib.load(io.BytesIO(z.read(_TRANSFORM)))
+    interval = Interval.from_dict(meta["interval"]) if meta["interval"] else None
+    return Forecaster(meta["architecture"], model, transform, float(meta["shrink"]), interval)

@@ -114,7 +114,7 @@ _exit_now = False
 def _prefect_api_gone(exc: BaseException) -> bool:
     if "httpx" not in sys.modules:  # nothing spoke to Prefect's API
         return False
-    from tasks.services.execution import prefect_api_gone
+    from tasks.services.failures import prefect_api_gone
 
     return prefect_api_gone(exc)
 
@@ -132,7 +132,7 @@ def skip_exit_hooks() -> None:
 
 def where(ws, params, run_id: str, published: str) -> str:
     """The run's id and page, where its outputs went, and how to open the UI (with this very executable)."""
-    from tasks.services.execution import tracker_for
+    from tasks.services.tracking import tracker_for
 
     url = tracker_for(ws.root, params).run_url(run_id)
     ui = "stockflow ui"

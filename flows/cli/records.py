@@ -42,10 +42,11 @@ def record(
     setup()
     from stockflow.errors import UsageError
     from stockflow.summary import run_summary
-    from tasks.services.execution import record_later, unrecorded
+    from tasks.commands.record import record_later
+    from tasks.services.unrecorded import waiting
 
     ws = workspace(root)
-    waiting = [run_id] if run_id is not None else list(unrecorded(ws.root))
+    waiting = [run_id] if run_id is not None else list(waiting(ws.root))
     if not waiting:
         raise UsageError(f"no run waits to be recorded in {ws.root}")
     for one in waiting:
@@ -89,7 +90,7 @@ def ui(
 ) -> None:
     """Open the MLflow UI on this project's store (runs, curves, plots, models) at http://127.0.0.1:PORT."""
     setup()
-    from tasks.services.execution import tracker_for
+    from tasks.services.tracking import tracker_for
 
     ws = workspace(root)
     tracker = tracker_for(ws.root, ws.load_params())

@@ -109,7 +109,7 @@ def _while_the_server_starts(root: Path, params) -> None:
 
         import flows.retrain  # noqa: F401
         from tasks.services import tracking
-        from tasks.services.execution import tracker_for
+        from tasks.services.tracking import tracker_for
 
         if tracking.store_uri(root).startswith("sqlite:"):
             with contextlib.suppress(Exception):

@@ -6,7 +6,7 @@ import datetime as dt
 
 from stockflow.config import Params
 from tasks.services import tracking
-from tasks.services.execution import tracker_for
+from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace
 
 COLUMNS = (

@@ -20,7 +20,6 @@ from stockflow.formats import Normalised
 from stockflow.prices import normalise, to_csv_text
 from stockflow.validation import validate_prices
 from tasks.services import dvc_repo
-from tasks.services.execution import remember_validated_data_version
 from tasks.services.files import atomic, read_download, read_price_file
 from tasks.services.workspace import Workspace, md5
 
@@ -77,8 +76,7 @@ def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, descr
     if not (target.exists() and target.read_text() == text):
         with atomic(target) as f:
             f.write(text)
-    if dvc_repo.record_data(ws.root, {target.name: md5(target)}) is not None:
-        remember_validated_data_version(ws.root)
+    dvc_repo.record_data(ws.root, {target.name: md5(target)})
     return target
 
 

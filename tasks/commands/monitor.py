@@ -24,8 +24,8 @@ from stockflow.errors import MonitorError
 from stockflow.prices import REQUIRED
 from tasks.commands.predict import champion_of
 from tasks.services import tracking
-from tasks.services.execution import monitor_tracker_for, tracker_for
 from tasks.services.files import save_figure, strict, write_csv, write_json
+from tasks.services.tracking import monitor_tracker_for, tracker_for
 from tasks.services.workspace import Workspace
 from tasks.stages.validate import validated_prices
 
@@ -65,7 +65,9 @@ def check(ws: Workspace, params: Params, ticker: str, trigger: str = "cli", link
     windows = {name: tuple(pd.Timestamp(d) for d in tags[key].split(".."))
                for name, key in (("train", tracking.TRAIN_WINDOW), ("test", tracking.TEST_WINDOW))}  # fmt: skip
     inputs = monitoring.model_inputs(prices)
-    level = float(tags[tracking.INTERVAL_LEVEL]) if tracking.INTERVAL_LEVEL in tags else None
+    # The interval's level as the forecaster gives it (a version registered before that carried it as a tag).
+    level = forecasts["level"].iloc[-1] if "level" in forecasts else tags.get(tracking.INTERVAL_LEVEL)
+    level = None if level is None else float(level)
     result, trail = monitoring.check(days, inputs, windows, data_through, params.monitor, level)
     strategy = monitoring.live_strategy(prices, monitoring.live_days(days, data_through), params.backtest)
     last_alarm = tags.get(tracking.MONITOR_ALARMED, "")  # "2019-01-02 drifted": the day and the verdict
@@ -106,7 +108,7 @@ def _forecasts(ws: Workspace, registry: Any, ticker: str, version: Any, prices: 
     if cache.is_file():
         return pd.read_csv(cache, parse_dates=["date"])
     forecasts = registry.load_version(ticker, version.version).predict(prices[REQUIRED])
-    forecasts = forecasts[[c for c in ("date", "forecast", *monitoring.BOUNDS) if c in forecasts]]
+    forecasts = forecasts[[c for c in ("date", "forecast", *monitoring.BOUNDS, "level") if c in forecasts]]
     cache.parent.mkdir(parents=True, exist_ok=True)
     write_csv(forecasts, cache, float_format="%.17g")
     return forecasts
@@ -116,7 +118,7 @@ def note_alarm(ws: Workspace, params: Params, report: dict) -> None:
     """Remember on the version that it raised an alarm today (its cool-down counts from this day)."""
     day = report["last_day"] or str(dt.date.today())
     registry = tracker_for(ws.root, params)
-    raised = registry.client.get_model_version(tracking.model_name(report["ticker"]), str(report["version"])).tags
+    raised = registry.version_tags(report["ticker"], report["version"])
     kinds = sorted({*filter(None, raised.get(tracking.MONITOR_ALARMS, "").split(",")), report["verdict"]})
     registry.set_version_tags(report["ticker"], report["version"],
                               {tracking.MONITOR_ALARMED: f"{day} {report['verdict']}",

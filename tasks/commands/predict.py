@@ -11,7 +11,7 @@ from stockflow.config import Params
 from stockflow.errors import PredictError, StockflowError, check_ticker
 from stockflow.prices import REQUIRED, next_session
 from tasks.services import tracking
-from tasks.services.execution import tracker_for
+from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace
 from tasks.stages.validate import validated_prices
 
@@ -119,8 +119,15 @@ def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = Fal
         monitor=_last_check(tags),
         lower=_none_if_nan(row.get("lower")),
         upper=_none_if_nan(row.get("upper")),
-        level=float(meta["interval_level"]) if "lower" in out and "interval_level" in meta else None,
+        level=_level(row, meta),
     )
+
+
+def _level(row: pd.Series, meta: dict) -> float | None:
+    """The interval's level, as the forecaster gives it (a model registered before that named it in its metadata)."""
+    if "level" in row:
+        return _none_if_nan(row["level"])
+    return float(meta["interval_level"]) if "lower" in row and "interval_level" in meta else None
 
 
 def _last_check(tags: dict) -> str:

@@ -17,8 +17,9 @@ from stockflow import replay
 from stockflow.config import Params, flatten
 from stockflow.errors import check_ticker
 from tasks.services import provenance, tracking
-from tasks.services.execution import failure_reason, tracker_for
+from tasks.services.failures import failure_reason
 from tasks.services.files import read_price_file, save_figure, write_csv
+from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace
 
 

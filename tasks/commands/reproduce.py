@@ -30,12 +30,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from stockflow.errors import ReproduceError, UsageError
 from stockflow.headline import from_mlflow, side_by_side
-from tasks.services import provenance, tracking
-from tasks.services.execution import SETTINGS_FILE
+from tasks.services import dvc_repo, provenance, tracking
+from tasks.services.provenance import SETTINGS_FILE
 from tasks.services.workspace import md5
 
 WORKTREES = Path(".stockflow") / "reproduce"
@@ -92,23 +91,13 @@ class Reproduction:
         )
 
 
-def client(uri: str) -> Any:
-    from mlflow import MlflowClient
-
-    tracking.check_reachable(uri)
-    return MlflowClient(uri)
-
-
-def recorded(mlflow_client: Any, run_id: str) -> Recorded:
+def recorded(store: tracking.Store, run_id: str) -> Recorded:
     """The record of a finished training run; ReproduceError (or UsageError) when there is nothing to make again."""
-    from mlflow.exceptions import MlflowException
-
     if not re.fullmatch(r"[0-9a-f]{32}", run_id):
         raise UsageError(f"{run_id!r} is not an MLflow run id (32 hex digits, as `stockflow runs` shows them)")
-    try:
-        run = mlflow_client.get_run(run_id)
-    except MlflowException:
-        raise UsageError(f"no run {run_id} in the MLflow store {mlflow_client.tracking_uri}") from None
+    run = store.run(run_id)
+    if run is None:
+        raise UsageError(f"no run {run_id} in the MLflow store {store.uri}")
     tags = run.data.tags
     if tracking.TICKER not in tags or tags.get(tracking.KIND) or tracking.AS_OF in tags:
         raise UsageError(f"run {run_id} is not the training run of one ticker (a watchlist's, a monitor check's?)")
@@ -126,24 +115,23 @@ def recorded(mlflow_client: Any, run_id: str) -> Recorded:
     return Recorded(
         run_id, tags.get(tracking.RUN_NAME, run_id), tags[tracking.TICKER], run.info.experiment_id, commit,
         tags.get(tracking.GIT_DIRTY) == "true", version, tags.get(tracking.DATA_FILE_MD5, ""), dict(run.data.params),
-        from_mlflow(run.data.metrics), frozenset(a.path for a in mlflow_client.list_artifacts(run_id)),
+        from_mlflow(run.data.metrics), store.artifacts(run_id),
     )  # fmt: skip
 
 
 def reproduce(root: Path, run_id: str, keep: bool = False) -> Reproduction:
     """Make run `run_id` again in a worktree of this clone (see the module's docstring); how it compares."""
-    uri = tracking.store_uri(root)
-    mlflow_client = client(uri)
-    original = recorded(mlflow_client, run_id)
-    worktree = checkout(root, original, mlflow_client)
+    store = tracking.Store(tracking.store_uri(root))
+    original = recorded(store, run_id)
+    worktree = checkout(root, original, store)
     try:
         fetch_data(root, worktree, original)
     except BaseException:
         remove_worktree(root, worktree)  # nothing ran: nothing to look at
         raise
     notes = _environment(root, worktree)
-    new_id = rerun(worktree, original, uri, mlflow_client)
-    new = mlflow_client.get_run(new_id)
+    new_id = rerun(worktree, original, store)
+    new = store.run(new_id)
     table, first = side_by_side(original.headline, from_mlflow(new.data.metrics))
     settings = [k for k in sorted(original.params.keys() | new.data.params.keys())
                 if original.params.get(k) != new.data.params.get(k)]  # fmt: skip
@@ -156,7 +144,7 @@ def reproduce(root: Path, run_id: str, keep: bool = False) -> Reproduction:
     return Reproduction(original, new_id, worktree, table, first, tuple(notes))
 
 
-def checkout(root: Path, run: Recorded, mlflow_client: Any) -> Path:
+def checkout(root: Path, run: Recorded, store: tracking.Store) -> Path:
     """The run's commit as a new worktree of this clone, its code.diff and params.yaml applied; the worktree."""
     if provenance.git(root, "rev-parse", "--git-dir") is None:
         raise ReproduceError(f"{root} is not a git clone: reproduce checks the run's commit out of one")
@@ -177,7 +165,7 @@ def checkout(root: Path, run: Recorded, mlflow_client: Any) -> Path:
         if run.dirty:
             if CODE_DIFF not in run.artifacts:
                 raise ReproduceError(f"run {run.run_id} differed from its commit but recorded no {CODE_DIFF}")
-            diff = mlflow_client.download_artifacts(run.run_id, CODE_DIFF, tmp)
+            diff = store.download(run.run_id, CODE_DIFF, tmp)
             skip = [f"--exclude={name}" for name in FROM_RECORD if has_settings or name != "params.yaml"]
             applied = subprocess.run(["git", "apply", "--whitespace=nowarn", *skip, diff], cwd=worktree,
                                      capture_output=True, text=True)  # fmt: skip
@@ -185,7 +173,7 @@ def checkout(root: Path, run: Recorded, mlflow_client: Any) -> Path:
                 raise ReproduceError(f"the run's {CODE_DIFF} does not apply to {run.commit[:12]}: "
                                      f"{applied.stderr.strip()} (worktree kept: {worktree})")  # fmt: skip
         if has_settings:  # else: the commit's params.yaml; the settings are compared at the end either way
-            shutil.copyfile(mlflow_client.download_artifacts(run.run_id, SETTINGS_FILE, tmp), worktree / "params.yaml")
+            shutil.copyfile(store.download(run.run_id, SETTINGS_FILE, tmp), worktree / "params.yaml")
     return worktree
 
 
@@ -196,11 +184,10 @@ def fetch_data(root: Path, worktree: Path, run: Recorded) -> None:
     (worktree / "data.dvc").write_text(
         yaml.safe_dump({"outs": [{"md5": f"{run.data_version}.dir", "path": "data", "hash": "md5"}]}, sort_keys=False)
     )
-    _share_dvc_config(root, worktree)
-    pulled = _dvc(worktree, "pull", "--quiet", "data.dvc")
-    if pulled.returncode != 0:
-        remotes = _dvc(worktree, "remote", "list").stdout.split()
-        where = (f"on this clone's DVC remote {', '.join(remotes[::2])} ({', '.join(remotes[1::2])})" if remotes
+    dvc_repo.share_config(root, worktree)
+    if not dvc_repo.pull(worktree, "data.dvc"):
+        remotes = dvc_repo.remotes(worktree)
+        where = (f"on this clone's DVC remote {', '.join(remotes)} ({', '.join(remotes.values())})" if remotes
                  else "on a DVC remote: this clone has none (`dvc remote add -d NAME URL`)")  # fmt: skip
         raise ReproduceError(
             f"run {run.run_id}'s data (DVC version {run.data_version}) is neither in this clone's DVC cache nor "
@@ -212,27 +199,6 @@ def fetch_data(root: Path, worktree: Path, run: Recorded) -> None:
                              f"{run.run_id} read it (md5 {run.data_md5})")  # fmt: skip
 
 
-def _share_dvc_config(root: Path, worktree: Path) -> None:
-    """The worktree sees this clone's DVC remotes and cache as they are now (the run's commit may predate them)."""
-    from configobj import ConfigObj
-
-    merged = ConfigObj()
-    for name in ("config", "config.local"):
-        if (root / ".dvc" / name).is_file():
-            merged.merge(ConfigObj(str(root / ".dvc" / name)))
-    for section, values in merged.items():  # paths in a config file are relative to its folder
-        key = "url" if section.startswith("remote ") else "dir" if section == "cache" else None
-        if key and key in values and "://" not in values[key] and not os.path.isabs(values[key]):
-            values[key] = str((root / ".dvc" / values[key]).resolve())
-    merged.setdefault("cache", {}).setdefault("dir", str(root / ".dvc" / "cache"))
-    merged.filename = str(worktree / ".dvc" / "config.local")
-    merged.write()
-
-
-def _dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True)
-
-
 def _environment(root: Path, worktree: Path) -> list[str]:
     lock = "requirements.lock"
     if (root / lock).is_file() and (worktree / lock).is_file() and md5(root / lock) != md5(worktree / lock):
@@ -241,26 +207,20 @@ def _environment(root: Path, worktree: Path) -> list[str]:
     return []
 
 
-def rerun(worktree: Path, run: Recorded, uri: str, mlflow_client: Any) -> str:
+def rerun(worktree: Path, run: Recorded, store: tracking.Store) -> str:
     """`stockflow run` in the worktree with its own code, into the same store; the new run's id."""
     name = f"reproduce {run.run_id[:8]}: {run.name}"
     env = {k: v for k, v in os.environ.items() if k not in ("STOCKFLOW_ROOT", "DVC_ROOT")}
-    env["MLFLOW_TRACKING_URI"] = uri
+    env["MLFLOW_TRACKING_URI"] = store.uri
     started = int(time.time() * 1000) - 1
     # `-m flows.cli` from the worktree: its own flows/, tasks/ and stockflow/ come before this clone's install.
     done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--ticker", run.ticker, "--name", name],
                           cwd=worktree, env=env)  # fmt: skip
-    found = mlflow_client.search_runs(
-        [run.experiment_id],
-        filter_string=f"attributes.run_name = '{name}' and attributes.start_time >= {started}",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not found:
+    new = store.newest_named(run.experiment_id, name, started)
+    if new is None:
         raise ReproduceError(f"the reproduction stopped before it opened a run (exit {done.returncode}); "
                              f"worktree kept: {worktree}")  # fmt: skip
-    new = found[0]
-    mlflow_client.set_tag(new.info.run_id, REPRODUCES, run.run_id)
+    store.set_tag(new.info.run_id, REPRODUCES, run.run_id)
     if done.returncode != 0 or new.info.status != "FINISHED":
         raise ReproduceError(f"the reproduction, run {new.info.run_id}, ended {new.info.status} "
                              f"(exit {done.returncode}); worktree kept: {worktree}")  # fmt: skip

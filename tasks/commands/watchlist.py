@@ -17,8 +17,9 @@ from stockflow import watchlist
 from stockflow.config import Params
 from stockflow.errors import UsageError, check_ticker
 from tasks.services import dvc_repo, provenance, tracking
-from tasks.services.execution import failure_reason, tracker_for
+from tasks.services.failures import failure_reason
 from tasks.services.files import save_figure, write_csv
+from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace, md5
 
 

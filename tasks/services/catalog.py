@@ -57,9 +57,9 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "train",
-        "the recurrent network, seeded and deterministic, early-stopped on the validation windows",
+        "the model (train.architecture), seeded and deterministic, early-stopped on the validation windows",
         reads=("preprocess/dataset.npz", "preprocess/transform.joblib"),
-        writes=("model.keras", "history.csv", "loss_curves.png", SUMMARY),
+        writes=("forecaster.zip", "history.csv", "loss_curves.png", SUMMARY),
         params=_MODEL,
         logged=("history.csv", "loss_curves.png"),
     ),
@@ -67,23 +67,17 @@ STAGES: tuple[Stage, ...] = (
         "evaluate",
         "test-window forecasts of the model beside persistence, drift, SMA, ridge and SVR; its interval calibrated "
         "on the validation window, scored beside Gaussian and GARCH intervals",
-        reads=(
-            DATA,
-            "preprocess/dataset.npz",
-            "preprocess/transform.joblib",
-            "train/model.keras",
-            "train/summary.json",
-        ),
+        reads=(DATA, "preprocess/dataset.npz", "preprocess/transform.joblib", "train/forecaster.zip"),
         writes=(
             "predictions.csv",
-            "interval.json",
+            "forecaster.zip",
             "walk_forward.csv",
             "predicted_vs_actual.png",
             "interval_band.png",
             SUMMARY,
         ),
         params=(*_MODEL, "evaluate"),
-        logged=("predictions.csv", "interval.json", "walk_forward.csv", "predicted_vs_actual.png", "interval_band.png"),
+        logged=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png", "interval_band.png"),
     ),
     Stage(
         "backtest",
@@ -103,14 +97,12 @@ STAGES: tuple[Stage, ...] = (
             "validate/report.md",
             "validate/prices.png",
             "validate/summary.json",
-            "preprocess/transform.joblib",
             "preprocess/summary.json",
-            "train/model.keras",
             "train/history.csv",
             "train/loss_curves.png",
             "train/summary.json",
             "evaluate/predictions.csv",
-            "evaluate/interval.json",
+            "evaluate/forecaster.zip",
             "evaluate/walk_forward.csv",
             "evaluate/predicted_vs_actual.png",
             "evaluate/interval_band.png",
@@ -190,9 +182,14 @@ def code_deps(module: str) -> tuple[str, ...]:
 
 @functools.cache  # each stage's walk passes through the same core modules: parse each file once
 def _imported(path: Path) -> tuple[str, ...]:
-    """The modules (and module.name candidates) that the file at `path` imports, at any level."""
+    """The modules (and module.name candidates) that the file at `path` imports, at any level. A package that finds
+    its plug-ins itself (`pkgutil.iter_modules`: the model families) imports every module in it."""
     names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    text = path.read_text()
+    if path.name == "__init__.py" and "pkgutil.iter_modules" in text:
+        package = ".".join(path.parent.relative_to(REPO).parts)
+        names.extend(f"{package}.{module.stem}" for module in sorted(path.parent.glob("*.py")))
+    for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.append(node.module)
             names.extend(f"{node.module}.{alias.name}" for alias in node.names)

@@ -74,7 +74,8 @@ def unvalidated_changes(root: Path, validated: dict[str, str]) -> list[str]:
 
 
 def record_data(root: Path, validated: dict[str, str]) -> str | None:
-    """Make data.dvc describe data/ (`dvc add data`) if every changed file is in `validated` (name -> md5).
+    """Make data.dvc describe data/ (`dvc add data`) if every changed file is in `validated` (name -> md5), and
+    remember it as the last validated version.
 
     Returns the recorded version, or None when an unvalidated change kept it from being recorded.
     """
@@ -87,11 +88,30 @@ def record_data(root: Path, validated: dict[str, str]) -> str | None:
             _recorded_files(root).get(name) != digest for name, digest in validated.items()
         ):
             repo.add(str(root / "data"))
+    remember_validated_data_version(root)
     return data_version(root)
 
 
-def restore_data_version(root: Path, text: str) -> bool:
-    """Put back data.dvc as `text` (after `dvc repro` rewrote it for data that then failed); True if it changed."""
+_VALIDATED = Path(".stockflow") / "data.dvc.validated"
+
+
+def remember_validated_data_version(root: Path) -> None:
+    """Keep data.dvc as it describes validated data, to restore if `dvc repro` adopts data that then fails."""
+    source = root / "data.dvc"
+    if source.is_file():
+        (root / _VALIDATED).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / _VALIDATED)
+
+
+def restore_validated_data_version(root: Path) -> bool:
+    """Undo `dvc repro`'s rewrite of data.dvc after a failed validation; True if something changed.
+
+    The last validated data.dvc comes from the snapshot, else from git HEAD.
+    """
+    from tasks.services.provenance import git
+
+    snapshot = root / _VALIDATED
+    text = snapshot.read_text() if snapshot.is_file() else git(root, "show", "HEAD:data.dvc")
     path = root / "data.dvc"
     if not text or (path.is_file() and path.read_text() == text):
         return False
@@ -143,6 +163,38 @@ def _commit_stages(repo: Any, names: list[str]) -> None:
         stage.save()
         stage.commit()
     dvcfile.dump_stages(stages, update_pipeline=False)
+
+
+def pull(repo: Path, target: str) -> bool:
+    """`dvc pull` of `target` in `repo`, through its cache and remotes; whether it got the files."""
+    return _dvc(repo, "pull", "--quiet", target).returncode == 0
+
+
+def remotes(repo: Path) -> dict[str, str]:
+    """The repository's DVC remotes, name -> URL."""
+    words = _dvc(repo, "remote", "list").stdout.split()
+    return dict(zip(words[::2], words[1::2], strict=False))
+
+
+def _dvc(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def share_config(root: Path, other: Path) -> None:
+    """`other` (a worktree of `root`'s clone) sees `root`'s DVC remotes and cache as they are now."""
+    from configobj import ConfigObj
+
+    merged = ConfigObj()
+    for name in ("config", "config.local"):
+        if (root / ".dvc" / name).is_file():
+            merged.merge(ConfigObj(str(root / ".dvc" / name)))
+    for section, values in merged.items():  # paths in a config file are relative to its folder
+        key = "url" if section.startswith("remote ") else "dir" if section == "cache" else None
+        if key and key in values and "://" not in values[key] and not os.path.isabs(values[key]):
+            values[key] = str((root / ".dvc" / values[key]).resolve())
+    merged.setdefault("cache", {}).setdefault("dir", str(root / ".dvc" / "cache"))
+    merged.filename = str(other / ".dvc" / "config.local")
+    merged.write()
 
 
 def pipeline_tickers(root: Path) -> tuple[str, ...]:

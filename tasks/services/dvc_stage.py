@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
 from tasks.services import catalog, dvc_repo, execution, record, tracking
+from tasks.services.failures import failure_reason
 from tasks.services.workspace import Workspace
 
 
@@ -43,7 +44,7 @@ def main(stage: str, ticker: str) -> int:
             started = time.perf_counter()
             execution.run_stage(ws, params, ticker, stage)
             if stage == "validate":
-                execution.remember_validated_data_version(ws.root)
+                dvc_repo.remember_validated_data_version(ws.root)
             dvc_repo.note_stage_ran(ws.root, stage, ticker, time.perf_counter() - started)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
@@ -59,7 +60,7 @@ def _trigger() -> str:
 def _failed(ws: Workspace, params, ticker: str, stage: str, exc: BaseException) -> int:
     """Record this repro's FAILED run (unless the last stage already did), undo DVC's data.dvc rewrite, report."""
     if stage != catalog.NAMES[-1]:
-        tracker = execution.tracker_for(ws.root, params)
+        tracker = tracking.tracker_for(ws.root, params)
         run_id = tracker.open_run(
             f"{ticker} failed at {stage}",
             params.flat(),
@@ -69,14 +70,14 @@ def _failed(ws: Workspace, params, ticker: str, stage: str, exc: BaseException) 
         try:
             record.log_stages(tracker, run_id, ws, ticker, upto=stage)
         finally:
-            tracker.finish(run_id, failure=f"{stage}: {execution.failure_reason(exc)}")
+            tracker.finish(run_id, failure=f"{stage}: {failure_reason(exc)}")
     if isinstance(exc, DataValidationError):
         print(exc.report.to_text(), file=sys.stderr)
-        if execution.restore_validated_data_version(ws.root):
+        if dvc_repo.restore_validated_data_version(ws.root):
             print("data.dvc restored to the last validated data version.", file=sys.stderr)
         return exc.exit_code
     if isinstance(exc, (StockflowError, Interrupted)):
-        print(f"stockflow: {execution.failure_reason(exc)}", file=sys.stderr)
+        print(f"stockflow: {failure_reason(exc)}", file=sys.stderr)
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         return 130

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import tempfile
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,6 @@ import pandas as pd
 
 from stockflow.errors import PriceFileError
 from stockflow.formats import Normalised, canonical
-from tasks.services.workspace import md5
 
 if TYPE_CHECKING:
     from stockflow.dataset import Dataset
@@ -155,73 +153,3 @@ def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
 
     with np.load(arrays_path, allow_pickle=False) as npz:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
-
-
-# The models this process saved or loaded, by their file's bytes: the evaluate stage that follows a train stage in
-# the same process (a flow, a watchlist worker) gets the very model it trained, with the prediction graphs TensorFlow
-# has already traced for it (about 1 s a run), instead of rebuilding it from the same bytes.
-_KERAS_MODELS: OrderedDict[str, Any] = OrderedDict()
-_KERAS_KEPT = 4
-
-
-def _remember_keras(path: Path, model: Any) -> None:
-    _KERAS_MODELS[md5(path)] = model
-    while len(_KERAS_MODELS) > _KERAS_KEPT:
-        _KERAS_MODELS.popitem(last=False)
-
-
-def save_keras(model: Any, path: Path) -> None:
-    """Keras insists on a `.keras` suffix: save beside the target under a temporary one, then rename.
-
-    The same model gives the same bytes (DVC compares bytes): Keras stamps the archive with the time of saving
-    (`date_saved`, and the weights entry's date) and numbers shared objects by their address in memory, both
-    set aside here.
-    """
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(tmp)
-        _reproducible(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _remember_keras(path, model)
-
-
-def _reproducible(archive: Path) -> None:
-    """Rewrite a Keras archive with every entry dated 1980-01-01, no `date_saved` in its `metadata.json`, and its
-    config's `shared_object_id`s (memory addresses) numbered 1, 2, ... in order of appearance."""
-    import zipfile
-
-    with zipfile.ZipFile(archive) as z:
-        entries = [(info, z.read(info)) for info in z.infolist()]
-    with zipfile.ZipFile(archive, "w") as z:
-        for info, data in entries:
-            if info.filename == "metadata.json":
-                meta = json.loads(data)
-                meta.pop("date_saved", None)
-                data = json.dumps(meta).encode()
-            elif info.filename == "config.json":
-                data = json.dumps(_renumbered(json.loads(data), {})).encode()
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
-            z.writestr(fixed, data)
-
-
-def _renumbered(node: Any, ids: dict[int, int]) -> Any:
-    if isinstance(node, dict):
-        return {k: ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _renumbered(v, ids)
-                for k, v in node.items()}  # fmt: skip
-    if isinstance(node, list):
-        return [_renumbered(v, ids) for v in node]
-    return node
-
-
-def load_keras(path: Path) -> Any:
-    """A Keras model saved by `save_keras` (the same object, when this process saved or loaded these bytes)."""
-    import keras
-
-    model = _KERAS_MODELS.get(md5(Path(path)))
-    if model is None:
-        model = keras.models.load_model(path)
-        _remember_keras(Path(path), model)
-    return model

@@ -161,6 +161,23 @@ def deferred_signals() -> Iterator[None]:
     check_signals()
 
 
+def host() -> str:
+    """This machine's name, as runs and workspaces record it (a dead process is judged only on its own host)."""
+    import socket
+
+    return socket.gethostname()
+
+
+def process_started(pid: int) -> float | None:
+    """When process `pid` started (to tell it from a later process that reused the number), None if gone."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
 def exit_without_hooks(code: int) -> NoReturn:
     """End the process now, once everything is recorded: the libraries' exit hooks (TensorFlow's, Prefect's,
     MLflow's) take seconds and have nothing left to do. MLflow's queues, when a user turned asynchronous

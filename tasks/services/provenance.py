@@ -62,6 +62,30 @@ def describe(ticker: str, params: Params, root: Path, limit: int = 6) -> str:
     return " ".join(words)
 
 
+def run_name(settings: str) -> str:
+    """A run's name: its settings described (`describe`), after the DVC experiment's name when DVC runs it."""
+    import os
+
+    exp = os.environ.get("DVC_EXP_NAME")
+    return f"{exp}: {settings}" if exp else settings
+
+
+SETTINGS_FILE = "params.yaml"  # the run's artifact: params.yaml as the run read it, its overrides applied
+
+
+def settings_file(root: Path, overrides: list[str] | tuple[str, ...]) -> str:
+    """params.yaml with `overrides` applied, as text: put in a project, it gives the run's settings with no `--set`.
+
+    MLflow's params are flat strings (a list reads back as its repr); this file is what `stockflow reproduce` uses.
+    """
+    import yaml
+
+    from stockflow.config import apply_overrides
+    from tasks.services.workspace import read_params_file
+
+    return yaml.safe_dump(apply_overrides(read_params_file(root / "params.yaml"), overrides), sort_keys=False)
+
+
 def fingerprint(paths: list[Path]) -> str:
     """A short hash of files' names and contents (a missing file counts too)."""
     digest = hashlib.sha256()

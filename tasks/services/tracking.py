@@ -12,13 +12,15 @@ next execution on the same host (`fail_dead_runs`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from tasks.services.process import host, process_started
 
 # Run statuses.
 RUNNING, FINISHED, FAILED = "RUNNING", "FINISHED", "FAILED"
@@ -41,7 +43,8 @@ KIND, MONITOR = "stockflow.kind", "monitor"  # a monitor check's run; training r
 # On a registered version: what it was trained and judged on (its live days start after DATA_THROUGH) ...
 DATA_THROUGH, TRAIN_WINDOW, TEST_WINDOW = "stockflow.data_through", "stockflow.train_window", "stockflow.test_window"
 TEST_MAE_RATIO = "stockflow.test_mae_ratio"
-INTERVAL_LEVEL, TEST_COVERAGE = "stockflow.interval_level", "stockflow.test_coverage"
+TEST_COVERAGE = "stockflow.test_coverage"
+INTERVAL_LEVEL = "stockflow.interval_level"  # read from versions registered before the forecaster carried its level
 # ... and what the last monitor check said of it.
 MONITOR_VERDICT, MONITOR_RATIO, MONITOR_AT = "monitor.verdict", "monitor.live_mae_ratio", "monitor.checked_at"
 MONITOR_RUN, MONITOR_ALARMED, MONITOR_ALARMS = "monitor.run_id", "monitor.alarmed_on", "monitor.alarms_raised"
@@ -114,19 +117,60 @@ def model_name(ticker: str) -> str:
     return f"stockflow-{ticker}"
 
 
-def host() -> str:
-    """This machine's name, as runs record it (a dead run is judged only on its own host)."""
-    return socket.gethostname()
+class Store:
+    """An MLflow store seen across its experiments, for commands that start from a run's id (`reproduce`)."""
+
+    def __init__(self, uri: str):
+        from mlflow import MlflowClient
+
+        check_reachable(uri)
+        self.uri, self.client = uri, MlflowClient(uri)
+
+    def run(self, run_id: str) -> Any | None:
+        """The run, or None when the store has no run of that id."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_run(run_id)
+        except MlflowException:
+            return None
+
+    def artifacts(self, run_id: str) -> frozenset[str]:
+        """The paths of the run's top-level artifacts."""
+        return frozenset(a.path for a in self.client.list_artifacts(run_id))
+
+    def download(self, run_id: str, path: str, folder: str) -> str:
+        """One artifact of the run into `folder`; its local path."""
+        return self.client.download_artifacts(run_id, path, folder)
+
+    def newest_named(self, experiment_id: str, name: str, since_ms: int) -> Any | None:
+        """The newest run of that name in the experiment started at or after `since_ms`, if any."""
+        found = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"attributes.run_name = '{name}' and attributes.start_time >= {since_ms}",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return found[0] if found else None
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        self.client.set_tag(run_id, key, value)
 
 
-def process_started(pid: int) -> float | None:
-    """When process `pid` started (to tell it from a later process that reused the number), None if gone."""
-    import psutil
+def tracker_for(root: Path, params: Any) -> Tracker:
+    """The Tracker of the project's experiment (`mlflow.experiment`): one per store and experiment in a process
+    (it holds a database connection pool)."""
+    return _tracker(store_uri(root), str(root), params.mlflow.experiment)
 
-    try:
-        return psutil.Process(pid).create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
+
+def monitor_tracker_for(root: Path, params: Any) -> Tracker:
+    """The monitor checks' experiment (`<experiment>-monitor`): apart from training runs, in the same store."""
+    return _tracker(store_uri(root), str(root), f"{params.mlflow.experiment}-{MONITOR}")
+
+
+@functools.lru_cache(maxsize=8)
+def _tracker(uri: str, root: str, experiment: str) -> Tracker:
+    return Tracker(Path(root), experiment)
 
 
 class Tracker:
@@ -306,8 +350,9 @@ class Tracker:
 
     # --- the model, logged and registered --------------------------------------------------------------------
 
-    def log_forecaster(self, run_id: str, model_file: Path, transform_file: Path, settings: dict, meta: dict) -> None:
-        """Log the self-contained pyfunc forecaster (network, transform, feature code) into the run.
+    def log_forecaster(self, run_id: str, forecaster_file: Path, settings: dict, meta: dict) -> None:
+        """Log the self-contained pyfunc forecaster (the forecaster's one file, its signal rule, the code) into
+        the run; its metadata names its architecture, lookback and features (read from the file) and `meta`.
 
         MLflow logs models into the active run only; the run is made active for this call
         and left active, so the run's last step (`end`) closes it with its true status.
@@ -319,7 +364,10 @@ class Tracker:
         import mlflow
 
         import stockflow
+        from stockflow.forecaster import manifest
 
+        about = manifest(Path(forecaster_file).read_bytes())
+        meta = {**{k: about[k] for k in ("architecture", "lookback", "features")}, **meta}
         if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
             mlflow.start_run(run_id=run_id)
         with tempfile.TemporaryDirectory() as tmp:
@@ -328,7 +376,7 @@ class Tracker:
             mlflow.pyfunc.log_model(
                 name=MODEL_ARTIFACT,
                 python_model=str(Path(__file__).with_name("serving_model.py")),
-                artifacts={"model": str(model_file), "transform": str(transform_file), "settings": str(settings_file)},
+                artifacts={"forecaster": str(forecaster_file), "settings": str(settings_file)},
                 code_paths=[str(Path(stockflow.__file__).parent)],
                 signature=_signature(),
                 pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
@@ -400,6 +448,9 @@ class Tracker:
         except MlflowException:
             return {}
 
+    def version_tags(self, ticker: str, version: str | int) -> dict[str, str]:
+        return dict(self.client.get_model_version(model_name(ticker), str(version)).tags)
+
     def set_version_tags(self, ticker: str, version: str | int, tags: dict[str, Any]) -> None:
         for key, value in tags.items():
             self.client.set_model_version_tag(model_name(ticker), str(version), key, str(value))
@@ -449,6 +500,6 @@ def _signature():
     outputs = Schema(
         [ColSpec("datetime", "date"), ColSpec("double", "close"), ColSpec("double", "forecast"),
          ColSpec("double", "expected_return"), ColSpec("long", "signal"), ColSpec("double", "lower"),
-         ColSpec("double", "upper")]
+         ColSpec("double", "upper"), ColSpec("double", "level")]
     )  # fmt: skip
     return ModelSignature(inputs=inputs, outputs=outputs)

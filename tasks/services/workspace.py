@@ -12,6 +12,7 @@ a work folder for the stage outputs of one execution:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,6 +27,7 @@ from stockflow.config import Params, parse_params
 from stockflow.errors import ParamsError, UsageError, check_ticker
 
 RUNS = Path(".stockflow") / "runs"
+KEPT = "unrecorded.json"  # in a private work folder kept after its run: what it takes to record it later
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Workspace:
 
     root: Path  # the project: params.yaml, expectations/, data/, mlruns/
     work: Path  # this execution's data/, outputs/ and metrics/: `root` itself, or a private folder
+    run_id: str | None = None  # the MLflow run the execution records into, once it is open (the last stage's)
 
     @classmethod
     def project(cls, root: Path | str) -> Workspace:
@@ -87,7 +90,9 @@ class Workspace:
         return md5(target)
 
     def load_params(self, overrides: list[str] | tuple[str, ...] = ()) -> Params:
-        return parse_params(read_params_file(self.params_file), overrides)
+        """The project's settings with `overrides` applied, validated: parsed once per process for the same text
+        (a run's command, flow, name and stages all ask)."""
+        return _parsed(self.params_file, _text(self.params_file), tuple(overrides))
 
     def load_suite(self, name: str) -> dict[str, Any]:
         path = self.suite_file(name)
@@ -100,15 +105,56 @@ class Workspace:
         if self.is_private:
             shutil.rmtree(self.work, ignore_errors=True)
 
+    def claim(self) -> None:
+        """Name this process as the private work folder's owner, so a later execution can tell an abandoned one."""
+        from tasks.services.process import host, process_started
+
+        if self.is_private:
+            owner = {"host": host(), "pid": os.getpid(), "started": process_started(os.getpid())}
+            (self.work / "owner.json").write_text(json.dumps(owner))
+
+
+def remove_abandoned(root: Path) -> None:
+    """Delete private work folders whose process is gone (a kill -9 leaves its folder behind), except those kept
+    to be recorded later (`KEPT`)."""
+    from tasks.services.process import host, process_started
+
+    for folder in (root / RUNS).glob("*") if (root / RUNS).is_dir() else []:
+        if (folder / KEPT).is_file():
+            continue  # waits for `stockflow record`
+        try:
+            info = json.loads((folder / "owner.json").read_text())
+        except (OSError, ValueError):
+            if time.time() - folder.stat().st_mtime > 3600:  # never claimed: a crash right at the start
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if info.get("host") != host():
+            continue  # another machine's (a shared project folder): only it can tell whether its process lives
+        if process_started(int(info["pid"])) != info["started"]:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _text(path: Path) -> str:
+    if not path.is_file():
+        raise ParamsError(f"{path} not found: is --root the project folder?")
+    return path.read_text()
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: Path, text: str, overrides: tuple[str, ...]) -> Params:
+    return parse_params(_mapping(path, text), overrides)
+
 
 def read_params_file(path: Path) -> dict[str, Any]:
     """params.yaml as a mapping; a missing, empty or broken file is a ParamsError naming it."""
+    return _mapping(path, _text(path))
+
+
+def _mapping(path: Path, text: str) -> dict[str, Any]:
     import yaml
 
-    if not path.is_file():
-        raise ParamsError(f"{path} not found: is --root the project folder?")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

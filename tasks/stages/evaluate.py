@@ -1,23 +1,18 @@
 """Stage `evaluate`: test-window forecasts of the model beside a ladder of naive and classical baselines;
-the model's interval calibrated on the validation window, scored on the test window beside volatility baselines."""
+the model's interval calibrated on the validation window, scored on the test window beside volatility baselines.
+The forecaster with its interval is the one the run registers (`forecaster.zip`)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 
 from stockflow import evaluation, robustness
 from stockflow.config import Params
-from stockflow.forecaster import Forecaster
 from tasks.services import catalog
-from tasks.services.files import (
-    load_dataset,
-    load_keras,
-    read_json,
-    read_price_file,
-    save_figure,
-    write_csv,
-    write_json,
-)
+from tasks.services.files import load_dataset, read_price_file, save_figure, write_csv, write_json
+from tasks.services.forecaster_file import load_forecaster, save_forecaster
 from tasks.services.workspace import Workspace
 
 STAGE = "evaluate"
@@ -31,13 +26,12 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     f = catalog.files(STAGE, ws, ticker)
     data = load_dataset(f.input("preprocess/dataset.npz"), f.input("preprocess/transform.joblib"))
     prices = read_price_file(f.input(catalog.DATA))
-    shrink = read_json(f.input("train/summary.json"))["shrink"]
-    forecaster = Forecaster(load_keras(f.input("train/model.keras")), data.transform, shrink)
+    forecaster = load_forecaster(f.input("train/forecaster.zip"))
     pred = evaluation.forecasts(data, forecaster, prices, params.evaluate.sma_window)
     interval = evaluation.calibrate_interval(data, prices, pred, params.evaluate.interval_level)
     pred = evaluation.with_intervals(pred, prices, interval)
     write_csv(pred, f.output("predictions.csv"))
-    write_json(f.output("interval.json"), interval.to_dict())
+    save_forecaster(dataclasses.replace(forecaster, interval=interval), f.output("forecaster.zip"))
     report = {**evaluation.score(pred), "interval": evaluation.score_intervals(pred, interval)}
 
     ev = params.evaluate

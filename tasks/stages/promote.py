@@ -1,7 +1,9 @@
-"""Stage `promote`: the gate between the run's model (challenger) and the registry's champion.
+"""Stage `promote`: record the run from the stages' files, then the gate between its model and the champion.
 
-Runs last, once the run's model is logged. Under a per-ticker lock, so two
-executions of one ticker never judge against the same champion at once:
+Runs last, into the execution's open MLflow run (`ws.run_id`). It logs every earlier
+stage's figures and files (`tasks/services/record.py`) and the registered model, then,
+under a per-ticker lock, so two executions of one ticker never judge against the same
+champion at once:
 
 - a model identical to a registered version (same data, model settings and code:
   `stockflow.model_key`) is not registered again; the run links to that version and
@@ -21,14 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from stockflow.config import Params
-from stockflow.headline import headline
+from stockflow.headline import for_mlflow, headline
 from stockflow.prices import REQUIRED
 from stockflow.promotion import decide, forecasts_on, score_window
-from tasks.services import catalog, tracking
+from tasks.services import catalog, record, tracking
 from tasks.services.files import read_json, read_price_file, write_json
 from tasks.services.process import deferred_signals
 from tasks.services.tracking import Tracker
-from tasks.services.workspace import Workspace
+from tasks.services.workspace import Workspace, md5
 
 STAGE = "promote"
 
@@ -42,9 +44,21 @@ def registry_lock(root: Path, ticker: str):
     return FileLock(str(folder / f"registry-{ticker}.lock"))
 
 
-def compute(ws: Workspace, params: Params, ticker: str, tracker: Tracker, run_id: str, tags: dict[str, str]) -> dict:
-    """Apply the gate and register (or link) the run's model; writes the stage summary and the headline file."""
+def compute(ws: Workspace, params: Params, ticker: str) -> dict:
+    """Record the run, log its model, apply the gate and register (or link) the model; writes the stage summary and
+    the headline file, and logs both."""
+    if ws.run_id is None:
+        raise RuntimeError("the promote stage records into its execution's run: begin the execution first")
     f = catalog.files(STAGE, ws, ticker)
+    tracker = tracking.tracker_for(ws.root, params)
+    record.log_stages(tracker, ws.run_id, ws, ticker, with_headline=False)  # logged once, complete, below
+    tracker.log_forecaster(
+        ws.run_id,
+        f.input("evaluate/forecaster.zip"),
+        {"threshold": params.backtest.threshold, "allow_short": params.backtest.allow_short},
+        {"ticker": ticker, "model_key": tracker.get_run(ws.run_id).data.tags[tracking.MODEL_KEY]},
+    )
+    tags = version_tags(f, tracker, ws.run_id)
     with registry_lock(ws.root, ticker):
         existing = tracker.version_with_key(ticker, tags[tracking.MODEL_KEY])
         champion = tracker.champion(ticker)
@@ -61,11 +75,33 @@ def compute(ws: Workspace, params: Params, ticker: str, tracker: Tracker, run_id
         else:
             report = _judge(f, params, ticker, tracker, champion)
             with deferred_signals():  # registered and aliases moved, or neither: never cut in two by a signal
-                _register(tracker, run_id, ticker, tags, report)
+                _register(tracker, ws.run_id, ticker, tags, report)
     write_json(f.output(catalog.SUMMARY), report)
     figures = headline(read_json(f.input("evaluate/summary.json")), read_json(f.input("backtest/summary.json")), report)
     write_json(f.headline, figures)
+    verdict = f"{'promoted' if report['promote'] else 'rejected'} v{report['version']}: {report['reason']}"
+    tracker.log_metrics(ws.run_id, {**{f"{STAGE}/{k}": v for k, v in report.items()}, **for_mlflow(figures)})
+    tracker.set_tags(ws.run_id, {tracking.PROMOTION: verdict, tracking.MODEL_VERSION: report["version"]})
     return report
+
+
+def version_tags(f: catalog.StageFiles, tracker: Tracker, run_id: str) -> dict[str, str]:
+    """What a registered version says of itself: its identity and data, when it was trained, and what it was
+    trained and judged on (the monitor's live days start after its data's last bar)."""
+    run = tracker.get_run(run_id)
+    pre, ev = read_json(f.input("preprocess/summary.json")), read_json(f.input("evaluate/summary.json"))
+    return {
+        tracking.MODEL_KEY: run.data.tags[tracking.MODEL_KEY],
+        tracking.DATA_VERSION: run.data.tags.get(tracking.DATA_VERSION, "unknown"),
+        tracking.DATA_FILE_MD5: md5(f.input(catalog.DATA)),
+        tracking.TRAINED_AT: trained_at(run.info.start_time),
+        "stockflow.run_id": run_id,
+        tracking.DATA_THROUGH: pre["data_through"],
+        tracking.TRAIN_WINDOW: f"{pre['train_start']}..{pre['train_end']}",
+        tracking.TEST_WINDOW: f"{pre['test_start']}..{pre['test_end']}",
+        tracking.TEST_MAE_RATIO: repr(float(ev["mae_ratio"])),
+        tracking.TEST_COVERAGE: repr(float(ev["interval"]["model"]["coverage"])),
+    }
 
 
 def _register(tracker: Tracker, run_id: str, ticker: str, tags: dict[str, str], report: dict) -> None:

@@ -1,4 +1,5 @@
-"""Stage `train`: fit the recurrent network on the training windows, watching the validation windows."""
+"""Stage `train`: fit the model (any family of stockflow/models/) on the training windows, watching the validation
+windows; the forecaster it makes is written as one file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 from stockflow.config import Params
 from stockflow.forecaster import fit_forecaster
 from tasks.services import catalog
-from tasks.services.files import load_dataset, save_figure, save_keras, write_csv, write_json
+from tasks.services.files import load_dataset, save_figure, write_csv, write_json
+from tasks.services.forecaster_file import save_forecaster
 from tasks.services.workspace import Workspace
 
 STAGE = "train"
@@ -15,7 +17,8 @@ CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 
 def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -> dict:
-    """Train the network (seeded) and choose its shrink factor; save it with its per-epoch history and loss curves.
+    """Train the model (seeded) and choose its shrink factor; save the forecaster with its per-epoch history and
+    loss curves.
 
     Its outputs are the same bytes for the same inputs (DVC compares bytes): how long it took is the execution's
     to record (`time/train_s`), not a result.
@@ -37,7 +40,7 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
     finally:
         bar.close()
 
-    save_keras(forecaster.model, f.output("model.keras"))
+    save_forecaster(forecaster, f.output("forecaster.zip"))
     curves = pd.DataFrame(
         {"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}}
     )
@@ -51,7 +54,7 @@ def compute(ws: Workspace, params: Params, ticker: str, progress: bool = True) -
         "final_loss": float(curves["loss"].iloc[-1]),
         "best_val_loss": float(curves["val_loss"].min()),
         "train_samples": int(len(data.y["train"])),
-        "parameters": int(forecaster.model.count_params()),
+        "parameters": forecaster.family.size(forecaster.model),
         "shrink": forecaster.shrink,  # the predicted move's factor, chosen on the validation window (1: off)
     }
     write_json(f.output(catalog.SUMMARY), summary)

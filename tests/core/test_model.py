@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from stockflow.config import TrainParams
-from stockflow.model import PREDICT_BATCH, _forward, build_model, fit, predict, seed_everything
+from stockflow.models.recurrent import PREDICT_BATCH, _forward, build_model, fit, predict, seed_everything
 
 pytestmark = pytest.mark.slow  # builds (tiny) networks
 

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 from mlflow import MlflowClient
 
-from tasks.services import execution, tracking
+from tasks.services import tracking, unrecorded
+from tasks.services.workspace import remove_abandoned
 from tests.helpers import BIN, env_with_venv, prefect_runs
 from tests.servers import free_port, mlflow_server, wait_until
 
@@ -53,10 +54,10 @@ def test_a_run_outlives_its_tracking_server_and_is_recorded_once_it_is_back(
         assert server.search_registered_models() == []  # nothing registered while the record could not be made
         # The next run's clean-up (as `begin` does it) keeps the outputs and says why the run was left open.
         monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-        execution.remove_abandoned_workspaces(project_dir)
+        remove_abandoned(project_dir)
         assert (kept / "unrecorded.json").is_file()
         tracker = tracking.Tracker(project_dir, "stockflow")
-        assert tracker.fail_dead_runs(execution._unrecorded_reasons(project_dir)) == [run_id]
+        assert tracker.fail_dead_runs(unrecorded.reasons(project_dir)) == [run_id]
         assert f"`stockflow record {run_id}`" in server.get_run(run_id).data.tags[tracking.FAILURE]
         recorded = subprocess.run([str(BIN / "stockflow"), "record", run_id], cwd=project_dir, env=env,
                                   capture_output=True, text=True, timeout=600)  # fmt: skip

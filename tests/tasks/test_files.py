@@ -1,29 +1,44 @@
-"""The trained model handed from stage to stage: by its file, and within one process as the very object saved."""
+"""The trained forecaster handed from stage to stage: one file, the same bytes for the same forecaster, and within
+one process the very object saved."""
 
 from __future__ import annotations
 
-import numpy as np
+import pandas as pd
 import pytest
 
-from stockflow.config import TrainParams
-from stockflow.model import build_model, seed_everything
-from tasks.services import files
+from stockflow import forecaster as forecasters
+from stockflow.config import PreprocessParams, TrainParams
+from stockflow.dataset import make_dataset
+from stockflow.forecaster import fit_forecaster
+from tasks.services import forecaster_file as files
 
-pytestmark = pytest.mark.slow  # builds (tiny) networks
+pytestmark = pytest.mark.slow  # trains (tiny) models
 
 
-def test_a_model_is_loaded_as_the_object_this_process_saved_with_those_bytes_else_read_from_its_file(tmp_path):
-    seed_everything(0)
-    first, second = (build_model(10, 1, TrainParams(epochs=1, units=u, patience=0)) for u in (4, 5))
-    path = tmp_path / "model.keras"
-    files.save_keras(first, path)
-    assert files.load_keras(path) is first  # evaluate after train in a flow: its traced graphs come with it
+@pytest.fixture(scope="module")
+def data():
+    from arch.data import sp500
 
-    files.save_keras(second, path)  # other bytes at the same path: the model they are
-    assert files.load_keras(path) is second
+    from stockflow.prices import normalise
 
-    files._KERAS_MODELS.clear()  # as in a process of its own (a DVC stage)
-    read = files.load_keras(path)
-    assert read is not second
-    assert all(np.array_equal(a, b) for a, b in zip(read.get_weights(), second.get_weights(), strict=True))
-    assert files.load_keras(path) is read  # read once per process
+    prices = normalise(sp500.load()).iloc[-500:].reset_index(drop=True)
+    return prices, make_dataset(prices, PreprocessParams(lookback=10))
+
+
+@pytest.mark.parametrize("architecture", ["lstm"])
+def test_a_forecaster_is_one_file_of_the_same_bytes_that_forecasts_as_it_did(architecture, data, tmp_path):
+    prices, dataset = data
+    params = TrainParams(architecture=architecture, epochs=3, units=4, patience=0)
+    first, _ = fit_forecaster(dataset, params)
+    again, _ = fit_forecaster(dataset, params)  # the same data, settings and seed: the same bytes
+    assert forecasters.dump(first) == forecasters.dump(again)
+    path = tmp_path / "forecaster.zip"
+    files.save_forecaster(first, path)
+    assert files.load_forecaster(path) is first  # evaluate after train in a flow: its traced graphs come with it
+
+    files._FORECASTERS.clear()  # as in a process of its own (a DVC stage)
+    read = files.load_forecaster(path)
+    assert read is not first and read.architecture == architecture and read.shrink == first.shrink
+    pd.testing.assert_frame_equal(read.forecast(prices), first.forecast(prices))
+    assert files.load_forecaster(path) is read  # read once per process
+    assert forecasters.manifest(path.read_bytes())["lookback"] == 10

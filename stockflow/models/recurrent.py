@@ -1,4 +1,4 @@
-"""The recurrent forecasters and their training loop.
+"""The recurrent networks (Keras): `lstm`, `gru` and `cnn_lstm`.
 
 The paper's network is the default architecture: LSTM(50) -> Dropout(0.1) ->
 LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
@@ -6,41 +6,17 @@ LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
 
 from __future__ import annotations
 
+import json
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from stockflow.config import TrainParams
+from stockflow import models
 
 if TYPE_CHECKING:
+    from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
-
-EpochCallback = Callable[[int, dict[str, float]], None]
-_batch_hooks: list[Callable[[], None]] = []
-_epoch_hooks: list[EpochCallback] = []
-
-
-@contextmanager
-def calling_every_batch(hook: Callable[[], None]) -> Iterator[None]:
-    """Call `hook` after every training batch of every fit in this block (e.g. to stop at a safe point)."""
-    _batch_hooks.append(hook)
-    try:
-        yield
-    finally:
-        _batch_hooks.remove(hook)
-
-
-@contextmanager
-def calling_every_epoch(hook: EpochCallback) -> Iterator[None]:
-    """Call `hook(epoch, logs)` after every epoch of every fit in this block (e.g. to show progress elsewhere)."""
-    _epoch_hooks.append(hook)
-    try:
-        yield
-    finally:
-        _epoch_hooks.remove(hook)
 
 
 def seed_everything(seed: int) -> None:
@@ -90,8 +66,8 @@ def fit(
     x_val: np.ndarray,
     y_val: np.ndarray,
     params: TrainParams,
-    on_epoch: EpochCallback | None = None,
-) -> dict[str, list[float]]:
+    on_epoch: models.EpochCallback | None = None,
+) -> models.History:
     """Train with the validation slice watched; returns the per-epoch history.
 
     With `patience` > 0, training stops when `val_loss` stops improving and
@@ -104,9 +80,9 @@ def fit(
         callbacks.append(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=params.patience, restore_best_weights=True)
         )
-    if _batch_hooks:
-        callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: _run_hooks()))
-    epoch_hooks = [*([on_epoch] if on_epoch is not None else []), *_epoch_hooks]
+    if models.batch_hooks_active():
+        callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: models.batch_done()))
+    epoch_hooks = models.epoch_hooks(on_epoch)
     if epoch_hooks:
 
         def each_epoch(epoch: int, logs: dict | None) -> None:
@@ -126,20 +102,6 @@ def fit(
         callbacks=callbacks,
     )
     return {k: [float(v) for v in values] for k, values in history.history.items()}
-
-
-def _run_hooks() -> None:
-    for hook in list(_batch_hooks):
-        hook()
-
-
-def train_model(data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, dict]:
-    """A fresh, seeded network fitted on `data`'s training windows; the model and its per-epoch history."""
-    seed_everything(params.seed)
-    _, lookback, n_features = data.x["train"].shape
-    model = build_model(lookback, n_features, params)
-    history = fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
-    return model, history
 
 
 PREDICT_BATCH = 1024
@@ -170,3 +132,78 @@ def _forward(model: Any) -> Any:
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         _FORWARDS[model] = tf.function(lambda v: ref()(v, training=False), input_signature=[spec])
     return _FORWARDS[model]
+
+
+def dump(model: Any) -> bytes:
+    """The `.keras` archive's bytes, the same for the same network: Keras stamps the archive with the time of
+    saving (`date_saved`, the weights entry's date) and numbers shared objects by their address in memory, both
+    set aside here."""
+    import io
+    import tempfile
+    import zipfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:  # Keras saves to a `.keras` path, not to a stream
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        with zipfile.ZipFile(path) as z:
+            entries = [(info, z.read(info)) for info in z.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info, data in entries:
+            if info.filename == "metadata.json":
+                meta = json.loads(data)
+                meta.pop("date_saved", None)
+                data = json.dumps(meta).encode()
+            elif info.filename == "config.json":
+                data = json.dumps(_renumbered(json.loads(data), {})).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+            z.writestr(fixed, data)
+    return out.getvalue()
+
+
+def _renumbered(node: Any, ids: dict[int, int]) -> Any:
+    """A Keras config with its `shared_object_id`s (memory addresses) numbered 1, 2, ... in order of appearance."""
+    if isinstance(node, dict):
+        return {k: ids.setdefault(v, len(ids) + 1) if k == "shared_object_id" else _renumbered(v, ids)
+                for k, v in node.items()}  # fmt: skip
+    if isinstance(node, list):
+        return [_renumbered(v, ids) for v in node]
+    return node
+
+
+def load(blob: bytes) -> Any:
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(blob)
+        return keras.models.load_model(path)
+
+
+class Recurrent:
+    """The recurrent networks as a model family: `train.architecture` lstm, gru or cnn_lstm."""
+
+    names = ("lstm", "gru", "cnn_lstm")
+    Settings = None  # the network's settings are train's own (layers, units, dropout, epochs, ...)
+
+    def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):
+        seed_everything(params.seed)
+        _, lookback, n_features = data.x["train"].shape
+        model = build_model(lookback, n_features, params)
+        history = fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
+        return model, history
+
+    predict = staticmethod(predict)
+    dump = staticmethod(dump)
+    load = staticmethod(load)
+
+    def size(self, model: Any) -> int:
+        return int(model.count_params())
+
+
+FAMILY = Recurrent()

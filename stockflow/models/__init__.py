@@ -1,0 +1,115 @@
+"""Model families: what learns the next day's target from the lookback windows.
+
+A family is one module here that defines `FAMILY`, an object with the `Family`
+methods; `train.architecture` in params.yaml names it (a family may answer to
+several names: the recurrent one is lstm, gru and cnn_lstm). Its own settings,
+if it has any, are `train.options`, validated by its `Settings`. Nothing else
+changes to add one: training, the forecaster's file, the registered model,
+serving, evaluation and the monitor all go through these methods.
+
+Training reports to the hooks below (`calling_every_batch`, `calling_every_epoch`):
+a stop requested between batches, progress shown elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from stockflow.config import TrainParams
+    from stockflow.dataset import Dataset
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+History = dict[str, list[float]]  # per epoch: loss, val_loss (MSE), mae, val_mae (MAE), in the target's scaled units
+
+
+class Family(Protocol):
+    """What a model family does; `names` are the `train.architecture` values it answers to."""
+
+    names: tuple[str, ...]
+    Settings: type[BaseModel] | None  # its `train.options`, or None when it has none
+
+    def fit(self, data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, History]:
+        """A fresh model, seeded by `params.seed`, fitted on the training windows, watching the validation ones."""
+
+    def predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
+        """One (scaled) output per window of shape (lookback, features)."""
+
+    def dump(self, model: Any) -> bytes:
+        """The model as bytes: the same model gives the same bytes (DVC compares them)."""
+
+    def load(self, blob: bytes) -> Any:
+        """The model `dump` gave these bytes for."""
+
+    def size(self, model: Any) -> int:
+        """How many numbers the model learnt (a network's weights, a tree ensemble's nodes)."""
+
+
+@functools.cache
+def _families() -> dict[str, Family]:
+    found: dict[str, Family] = {}
+    for info in pkgutil.iter_modules(__path__):
+        family = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FAMILY", None)
+        for name in getattr(family, "names", ()):
+            found[name] = family
+    return found
+
+
+def architectures() -> tuple[str, ...]:
+    """Every `train.architecture` a family answers to."""
+    return tuple(sorted(_families()))
+
+
+def family(architecture: str) -> Family:
+    """The family that `train.architecture` names; ValueError naming the choices when none does."""
+    if architecture not in _families():
+        raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(architectures())}")
+    return _families()[architecture]
+
+
+_batch_hooks: list[Callable[[], None]] = []
+_epoch_hooks: list[EpochCallback] = []
+
+
+@contextmanager
+def calling_every_batch(hook: Callable[[], None]) -> Iterator[None]:
+    """Call `hook` after every training batch of every fit in this block (e.g. to stop at a safe point)."""
+    _batch_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _batch_hooks.remove(hook)
+
+
+@contextmanager
+def calling_every_epoch(hook: EpochCallback) -> Iterator[None]:
+    """Call `hook(epoch, logs)` after every epoch of every fit in this block (e.g. to show progress elsewhere)."""
+    _epoch_hooks.append(hook)
+    try:
+        yield
+    finally:
+        _epoch_hooks.remove(hook)
+
+
+def batch_done() -> None:
+    """What a family calls after each training batch (or step)."""
+    for hook in list(_batch_hooks):
+        hook()
+
+
+def epoch_hooks(on_epoch: EpochCallback | None) -> list[EpochCallback]:
+    """The callbacks a family calls after each epoch (or boosting round): the caller's, then the hooks'."""
+    return [*([on_epoch] if on_epoch is not None else []), *_epoch_hooks]
+
+
+def batch_hooks_active() -> bool:
+    return bool(_batch_hooks)
