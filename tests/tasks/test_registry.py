@@ -103,3 +103,36 @@ def test_first_model_worse_than_persistence_is_not_champion_and_predict_says_so(
     assert got["upper"] / got["lower"] == pytest.approx((got["forecast"] / got["lower"]) ** 2)  # symmetric in log
     text = runner.invoke(app, ["predict", "--root", str(project_dir), "--allow-stale"]).output
     assert f"90% interval  {got['lower']:,.2f} .. {got['upper']:,.2f}" in text
+
+
+def test_a_model_family_that_is_not_a_network_is_registered_served_and_monitored_like_the_lstm(project_dir):
+    """Boosted trees (`train.architecture: gbm`), added through the model plug-in point alone: the same registry,
+    the same pyfunc (raw bars in, forecast and interval out), predict and the monitor."""
+    import pandas as pd
+
+    from stockflow.prices import to_csv_text
+    from tasks.commands import monitor
+    from tasks.commands.ingest import ingest
+    from tasks.commands.predict import next_day
+    from tasks.services.workspace import Workspace
+
+    ws = Workspace.project(project_dir)
+    full = pd.read_csv(project_dir / "data" / "sp500.csv", parse_dates=["Date"])
+    held = project_dir.parent / "held.csv"
+    held.write_text(to_csv_text(full[full["Date"] < "2018-06-30"]))
+    ingest(ws, ws.load_params(), f"csv:{held}", "sp500")
+    result = execute(project_dir, ["train.architecture=gbm", "train.epochs=40", *LOOSE])
+    assert result["promote"]["promote"] and result["train"]["epochs_run"] <= 40
+    run = client(project_dir).get_run(result["run_id"])
+    assert run.data.params["train.architecture"] == "gbm" and "Loss/validation" in run.data.metrics
+    model = tracking.Tracker(project_dir, "stockflow").load_version("sp500", 1)
+    assert model.metadata.metadata["architecture"] == "gbm"
+
+    rest = project_dir.parent / "full.csv"
+    rest.write_text(to_csv_text(full))
+    ingest(ws, ws.load_params(), f"csv:{rest}", "sp500")
+    params = ws.load_params()
+    forecast = next_day(ws, params, "sp500", allow_stale=True)
+    assert forecast.level == 0.9 and forecast.lower < forecast.forecast < forecast.upper
+    report = monitor.check(ws, params, "sp500")
+    assert report["live_days"] > 100 and report["interval_level"] == 0.9 and report["live_mae_ratio"] is not None
