@@ -174,8 +174,19 @@ class BacktestParams(_Section):
     allow_short: bool = False
     whole_units: bool = False
     risk_free_rate: float = 0.0
+    # What a run trades on its test window beside Buy-and-Hold: strategies of stockflow/strategies/, by name.
+    strategies: tuple[str, ...] = ("strategy", "optimised", "sized")
     optimise: OptimiseParams = OptimiseParams()
     sizing: SizingParams = SizingParams()
+
+    @field_validator("strategies")
+    @classmethod
+    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from stockflow import strategies
+
+        for name in names:
+            strategies.strategy(name)  # ValueError naming the choices
+        return names
 
 
 class PromoteParams(_Section):

@@ -16,17 +16,11 @@ def _num(value: float | None, fmt: str) -> str:
 
 def run_summary(results: dict[str, Any]) -> str:
     """The run's summary table (`results`: each stage's summary by name, plus ticker, preset and name)."""
+    from stockflow.strategies import table_rows
+
     ev, bt = results["evaluate"], results["backtest"]
     model, base = ev["model"], ev["baselines"]
-    strategies = [("model signals", bt["strategy"]), ("buy and hold", bt["buy_and_hold"])]
-    if "optimised" in bt:
-        opt = bt["optimised"]
-        strategies[1:1] = [("tuned, valid.", opt["validation"]), ("tuned, test", opt["test"])]
-        if "walk_forward" in opt:
-            strategies.insert(3, ("walk-forward", opt["walk_forward"]["pooled"]))
-    if "sized" in bt:
-        sized = bt["sized"]
-        strategies[-1:-1] = [("sized, valid.", sized["validation"]), ("sized, test", sized["test"])]
+    strategies, notes = table_rows(bt)
     rows = [
         f"stockflow: {results.get('name') or results['ticker']} (preset {results.get('preset', 'default')}), "
         f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
@@ -45,7 +39,7 @@ def run_summary(results: dict[str, Any]) -> str:
         *_interval_lines(ev.get("interval")),
         "",
         strategy_table(strategies),
-        *_sizing_lines(bt.get("sized")),
+        *notes,
         "",
         *_promotion_lines(results),
     ]
@@ -68,16 +62,6 @@ def _interval_lines(iv: dict[str, Any] | None) -> list[str]:
     lines.append(f"  Winkler score / the better baseline's: {iv['winkler_ratio']:.3f} (below 1 beats both); calibrated "
                  f"on {iv['calibration_days']} validation days")  # fmt: skip
     return lines
-
-
-def _sizing_lines(sized: dict[str, Any] | None) -> list[str]:
-    if not sized:
-        return []
-    t = sized["test"]
-    return [
-        f"  sized: holds min(1, {sized['target']:.1%} / the interval's downside) of the equity (target chosen on "
-        f"validation); on test {t['mean_weight']:.0%} held on average, {int(t['rebalances'])} rebalances"
-    ]
 
 
 def _training_line(train: dict[str, Any] | None, seconds: float | None) -> list[str]:

@@ -1,6 +1,6 @@
 """Stage `backtest`: trade the test-window forecasts and compare with Buy-and-Hold on the same bars.
 
-The strategies themselves are `stockflow/strategies.py`; this stage reads the
+The strategies themselves are `stockflow/strategies/`; this stage reads the
 forecasts and prices, and writes the equity curves, trades, search and figures.
 """
 
