@@ -14,13 +14,13 @@ def main() -> None:
     from stockflow import baselines
     from stockflow.dataset import make_dataset
     from stockflow.robustness import train_and_forecast
-    from tasks.commands.ingest import load_source
+    from tasks import sources
     from tasks.services.workspace import Workspace
 
     project = Workspace.project(Path.cwd())
     setups = {"paper preset": project.load_params(["preset=paper"]), "default": project.load_params()}
     for sample in ("sp500", "nasdaq"):
-        prices = load_source(f"sample:{sample}")[0].frame
+        prices = sources.load(f"sample:{sample}")[0].prices.frame
         closes = prices["Close"].to_numpy(dtype=float)
         day = {d: i for i, d in enumerate(prices["Date"].to_numpy())}
         forecasts, seconds, data = {}, {}, None

@@ -51,13 +51,13 @@ def downloads(folder: Path) -> dict[str, Path]:
 
 def series() -> dict[str, pd.DataFrame]:
     from stockflow.validation import validate_prices
-    from tasks.commands.ingest import load_source
+    from tasks import sources
     from tasks.services.files import read_download
     from tasks.services.workspace import Workspace
 
     project = Workspace.project(Path.cwd())
     params = project.load_params()
-    out = {name: load_source(f"sample:{name}")[0].frame for name in ("sp500", "nasdaq")}
+    out = {name: sources.load(f"sample:{name}")[0].prices.frame for name in ("sp500", "nasdaq")}
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in downloads(Path(tmp)).items():
             frame = read_download(path).frame

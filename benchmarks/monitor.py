@@ -144,14 +144,14 @@ def _policies(name: str, prices: pd.DataFrame) -> None:
 
 
 def main(replay: bool = True) -> None:
-    from tasks.commands.ingest import load_source
+    from tasks import sources
 
-    sp500 = load_source("sample:sp500")[0].frame
+    sp500 = sources.load("sample:sp500")[0].prices.frame
     _monitor_timing(sp500)
     for name in ("sp500", "nasdaq"):
-        prices = load_source(f"sample:{name}")[0].frame
+        prices = sources.load(f"sample:{name}")[0].prices.frame
         _stretches(name, prices)
     if replay:
         for name in ("sp500", "nasdaq"):
-            prices = load_source(f"sample:{name}")[0].frame
+            prices = sources.load(f"sample:{name}")[0].prices.frame
             _policies(name, prices)

@@ -22,7 +22,7 @@ WINDOWS = (("1999", "2003"), ("2004", "2008"), ("2009", "2013"), ("2014", "2018"
 def _project() -> tuple[Path, list[str]]:
     """A throwaway project (no DVC: nothing is published) holding the eight tickers."""
     from stockflow.prices import to_csv_text
-    from tasks.commands.ingest import load_source
+    from tasks import sources
 
     root = Path(tempfile.mkdtemp(prefix="stockflow-bench-watchlist-"))
     shutil.copy("params.yaml", root / "params.yaml")
@@ -30,7 +30,7 @@ def _project() -> tuple[Path, list[str]]:
     (root / "data").mkdir()
     tickers = []
     for sample in ("sp500", "nasdaq"):
-        prices = load_source(f"sample:{sample}")[0].frame
+        prices = sources.load(f"sample:{sample}")[0].prices.frame
         for first, last in WINDOWS:
             name = f"{sample}-{first}"
             part = prices[(prices["Date"] >= f"{first}-01-01") & (prices["Date"] <= f"{last}-12-31")]

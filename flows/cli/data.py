@@ -15,14 +15,18 @@ def ingest(
     source: Annotated[
         str,
         typer.Option(
-            help="sample:sp500 or sample:nasdaq (embedded real data), or csv:PATH: a daily CSV as "
-            "Yahoo, Kaggle, nasdaq.com or Stooq give it (read as-is; what is normalised is said)."
+            help="KIND:ARG, one of the sources of tasks/sources/: sample:sp500 or sample:nasdaq (embedded real "
+            "data), csv:PATH (a daily CSV as Yahoo, Kaggle, nasdaq.com or Stooq give it, read as-is; what is "
+            "normalised is said), and any other source there."
         ),
     ] = "sample:sp500",
     ticker: Annotated[
         Optional[str],
         typer.Option(
-            "--ticker", "-t", help="Store as data/TICKER.csv. Default: the sample's name, or the CSV file's name."
+            "--ticker",
+            "-t",
+            help="Store as data/TICKER.csv (a source of one series). Default: the source's name "
+            "for it (the sample's, the CSV file's).",
         ),
     ] = None,  # fmt: skip
     root: Root = None,
@@ -33,16 +37,14 @@ def ingest(
     """
     setup()
     from stockflow.errors import check_ticker
-    from tasks.commands.ingest import default_ticker
     from tasks.commands.ingest import ingest as do_ingest
 
-    name = check_ticker(ticker) if ticker is not None else default_ticker(source)
     ws = workspace(root)
     notes: list[str] = []
-    path = do_ingest(ws, ws.load_params(), source, name, notes)
+    paths = do_ingest(ws, ws.load_params(), source, None if ticker is None else check_ticker(ticker), notes)
     for note in notes:
         typer.echo(f"normalised: {note}")
-    typer.echo(f"{path.relative_to(ws.root)} written and recorded in data.dvc.")
+    typer.echo(f"{', '.join(str(p.relative_to(ws.root)) for p in paths)} written and recorded in data.dvc.")
 
 
 @command

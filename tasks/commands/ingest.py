@@ -9,59 +9,40 @@ over them again.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from pathlib import Path
 
 import pandas as pd
 
 from stockflow.config import Params
 from stockflow.errors import DataValidationError, UsageError, check_ticker
-from stockflow.formats import Normalised
-from stockflow.prices import normalise, to_csv_text
+from stockflow.prices import to_csv_text
 from stockflow.validation import validate_prices
+from tasks import sources
 from tasks.services import dvc_repo
 from tasks.services.files import atomic, read_download, read_price_file
 from tasks.services.workspace import Workspace, md5
 
-SAMPLES = {
-    "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",
-    "nasdaq": "NASDAQ Composite daily OHLCV 1999-2018 (arch package)",
-}
 
+def ingest(ws: Workspace, params: Params, source: str, ticker: str | None = None,
+           notes: list[str] | None = None) -> list[Path]:  # fmt: skip
+    """Validate each series of `source` (`tasks/sources/`) first, then write data/<ticker>.csv atomically and record
+    the new data version; the files written.
 
-def load_source(source: str) -> tuple[Normalised, str]:
-    """`sample:sp500` / `sample:nasdaq` (real daily data shipped inside the `arch` package) or `csv:PATH`.
-
-    The prices and what was normalised to read them (see `stockflow.formats`), and a description.
+    `ticker` names the one series of a source that holds one (default: the source's name for it). What was
+    normalised to read the source is appended to `notes`, when given.
     """
-    kind, _, arg = source.partition(":")
-    if kind == "sample":
-        if arg not in SAMPLES:
-            raise UsageError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
-        return Normalised(normalise(importlib.import_module(f"arch.data.{arg}").load())), SAMPLES[arg]
-    if kind == "csv" and arg:
-        return read_download(Path(arg)), arg
-    raise UsageError(f"source {source!r} is not 'sample:NAME' or 'csv:PATH'")
-
-
-def default_ticker(source: str) -> str:
-    """The ticker a source is stored under when none is given: the sample's name or the file's stem."""
-    kind, _, arg = source.partition(":")
-    if kind == "sample":
-        return arg
-    return check_ticker(Path(arg).stem, where=f"{Path(arg).name!r} gives the ticker")
-
-
-def ingest(ws: Workspace, params: Params, source: str, ticker: str, notes: list[str] | None = None) -> Path:
-    """Validate first, then write data/<ticker>.csv atomically and record the new data version.
-
-    What was normalised to read the source is appended to `notes`, when given.
-    """
-    check_ticker(ticker)
-    read, description = load_source(source)
-    if notes is not None:
-        notes.extend(read.notes)
-    return store(ws, params, read.frame, ticker, description, read.notes)
+    loaded = sources.load(source)
+    if ticker is not None and len(loaded) != 1:
+        raise UsageError(f"{source} holds {len(loaded)} series: --ticker names the one series of a source that "
+                         "holds one")  # fmt: skip
+    written = []
+    for item in loaded:
+        name = check_ticker(ticker) if ticker is not None else check_ticker(
+            item.ticker, where=f"{Path(item.description).name!r} gives the ticker")  # fmt: skip
+        if notes is not None:
+            notes.extend(item.prices.notes)
+        written.append(store(ws, params, item.prices.frame, name, item.description, item.prices.notes))
+    return written
 
 
 def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str,

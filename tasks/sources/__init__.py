@@ -1,0 +1,58 @@
+"""Where prices come from: `stockflow ingest --source KIND:ARG` and params.yaml's `data.source`.
+
+A source is one module here that defines `SOURCE`, an object with a `kind` (the part
+before the colon), a line of `help`, and `load(arg)`, which gives the price series it
+holds, each with the ticker it is stored under unless the user names one. Every series
+then passes the data gate before it becomes data (`tasks/commands/ingest.py`).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Protocol
+
+from stockflow.errors import UsageError
+from stockflow.formats import Normalised
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One price series from a source: its ticker, its rows as read (and what was normalised), where it came from."""
+
+    ticker: str
+    prices: Normalised
+    description: str
+
+
+class Source(Protocol):
+    kind: str
+    help: str  # `KIND:ARG  what it gives`, for --help and for an unknown source's message
+
+    def load(self, arg: str) -> list[Loaded]:
+        """The series `arg` names (UsageError when it names none)."""
+
+
+@functools.cache
+def _sources() -> dict[str, Source]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        source = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SOURCE", None)
+        if source is not None:
+            found[source.kind] = source
+    return found
+
+
+def described() -> str:
+    """Every source, one `KIND:ARG  what it gives` each."""
+    return "; ".join(s.help for _, s in sorted(_sources().items()))
+
+
+def load(source: str) -> list[Loaded]:
+    """The series of `KIND:ARG`; UsageError naming the sources when none fits."""
+    kind, _, arg = source.partition(":")
+    if kind not in _sources() or not arg:
+        raise UsageError(f"source {source!r} is not one of: {described()}")
+    return _sources()[kind].load(arg)

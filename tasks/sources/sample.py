@@ -1,0 +1,29 @@
+"""`sample:NAME`: real daily OHLCV shipped inside the `arch` package (works offline)."""
+
+from __future__ import annotations
+
+import importlib
+
+from stockflow.errors import UsageError
+from stockflow.formats import Normalised
+from stockflow.prices import normalise
+from tasks.sources import Loaded
+
+SAMPLES = {
+    "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",
+    "nasdaq": "NASDAQ Composite daily OHLCV 1999-2018 (arch package)",
+}
+
+
+class Sample:
+    kind = "sample"
+    help = "sample:sp500 or sample:nasdaq (embedded real data)"
+
+    def load(self, arg: str) -> list[Loaded]:
+        if arg not in SAMPLES:
+            raise UsageError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
+        frame = normalise(importlib.import_module(f"arch.data.{arg}").load())
+        return [Loaded(arg, Normalised(frame), SAMPLES[arg])]
+
+
+SOURCE = Sample()
