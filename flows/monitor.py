@@ -1,7 +1,9 @@
-"""The `monitor` flow: after the close, take new bars, check each champion, and raise an alarm on decay or drift.
+"""The `monitor` flow: after the close, take new bars, check each champion, and raise an alarm when a check calls
+for one.
 
-An alarm is a Prefect event, `stockflow.champion.decayed`, `.miscovered` or `.drifted`,
-about the resource `stockflow.model.<ticker>`, with the check's figures as its payload.
+An alarm is a Prefect event, `stockflow.champion.<verdict>` (`decayed`, `miscovered`,
+`drifted`: one per statistic of `stockflow/monitors/`), about the resource
+`stockflow.model.<ticker>`, with the check's figures as its payload.
 `prefect.yaml` deploys this flow as `monitor` and gives the `retrain` deployment a
 trigger on those events: the retrain starts for that ticker only, with the reason and
 the monitor run as parameters. A champion that raised an alarm raises the next one only
@@ -18,14 +20,10 @@ from prefect.cache_policies import NO_CACHE
 from flows.schedule import take_new_bars
 from flows.tagging import tag_this_flow_run
 from stockflow.errors import MonitorError, StockflowError
+from stockflow.monitor_report import Report
 from tasks.services import tracking
+from tasks.services.files import strict
 from tasks.services.workspace import Workspace, project_root
-
-ALARMS = {
-    "decayed": "stockflow.champion.decayed",
-    "miscovered": "stockflow.champion.miscovered",
-    "drifted": "stockflow.champion.drifted",
-}
 
 
 def resource_id(ticker: str) -> str:
@@ -33,82 +31,49 @@ def resource_id(ticker: str) -> str:
     return f"stockflow.model.{ticker}"
 
 
-def alarm_reason(report: dict[str, Any]) -> str:
-    """The alarm in a line: what the check found, with its figures."""
-    if report["verdict"] == "decayed":
-        return (f"decayed: live MAE/persistence {report['live_mae_ratio']:.3f} over {report['live_days']} days "
-                f"(test window {report['test_mae_ratio']:.3f}); CUSUM {report['cusum']:.1f} > {report['threshold']:.1f}"
-                f" since {report['decay_day']}")  # fmt: skip
-    if report["verdict"] == "miscovered":
-        return (f"miscovered: its {report['interval_level']:.0%} interval covered {report['live_coverage']:.1%} of "
-                f"{report['live_days']} live days (Kupiec p {report['coverage_pvalue']:.2g})")  # fmt: skip
-    moved = [f"{name} PSI {s['psi']:.2f}, KS {s['ks_stat']:.2f}" for name, s in report["drift_inputs"].items()
-             if s["drifted"]]  # fmt: skip
-    return f"drifted: {'; '.join(moved)} (last {report['live_days']} live days against the training window)"
-
-
-def emit_alarm(report: dict[str, Any]) -> Any:
-    """Send the alarm event; MonitorError if Prefect did not take it (emit_event says None when events are off)."""
+def emit_alarm(report: Report) -> Any:
+    """Send the alarm event (`stockflow.champion.<verdict>`, the check's figures as payload); MonitorError if Prefect
+    did not take it (emit_event says None when events are off)."""
     from prefect.events import emit_event
 
-    ticker = report["ticker"]
     event = emit_event(
-        event=ALARMS[report["verdict"]],
+        event=report.event,
         resource={
-            "prefect.resource.id": resource_id(ticker),
-            "prefect.resource.name": tracking.model_name(ticker),
-            "stockflow.ticker": ticker,
-            "stockflow.version": str(report["version"]),
-        },  # fmt: skip
-        payload={
-            "ticker": ticker,
-            "reason": alarm_reason(report),
-            "monitor_run_id": report["run_id"],
-            **{
-                k: report[k]
-                for k in (
-                    "version",
-                    "verdict",
-                    "live_days",
-                    "live_mae_ratio",
-                    "test_mae_ratio",
-                    "decay",
-                    "drift",
-                    "decay_day",
-                    "live_coverage",
-                    "miscovered",
-                )
-            },
-        },  # fmt: skip
+            "prefect.resource.id": resource_id(report.ticker),
+            "prefect.resource.name": tracking.model_name(report.ticker),
+            "stockflow.ticker": report.ticker,
+            "stockflow.version": str(report.version),
+        },
+        payload=strict(report.payload()),
     )
     if event is None:
-        raise MonitorError(f"the alarm for {ticker} was not sent: Prefect events are off here (no PREFECT_API_URL "
-                           "and no temporary server), so no retrain can answer it")  # fmt: skip
+        raise MonitorError(f"the alarm for {report.ticker} was not sent: Prefect events are off here (no "
+                           "PREFECT_API_URL and no temporary server), so no retrain can answer it")  # fmt: skip
     return event
 
 
 @task(name="monitor", cache_policy=NO_CACHE)
-def check_champion(root: str, ticker: str) -> dict[str, Any]:
+def check_champion(root: str, ticker: str) -> Report:
     """Check the champion of `ticker` on its live days; record the check as a monitor run."""
     from tasks.commands import monitor
 
     ws = Workspace.project(root)
     links = {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
     report = monitor.check(ws, ws.load_params(), ticker, trigger="prefect", links=links)
-    for line in monitor.monitor_text(report).splitlines():
+    for line in report.text().splitlines():
         get_run_logger().info(line)
     return report
 
 
 @task(name="raise_alarm", cache_policy=NO_CACHE)
-def raise_alarm(root: str, report: dict[str, Any]) -> str:
-    """Emit the alarm event for a decayed or drifted champion and note it on the version; the event's id."""
+def raise_alarm(root: str, report: Report) -> str:
+    """Emit the alarm event for a champion whose check calls for one and note it on the version; the event's id."""
     from tasks.commands import monitor
 
     event = emit_alarm(report)
     ws = Workspace.project(root)
     monitor.note_alarm(ws, ws.load_params(), report)
-    get_run_logger().warning("%s: %s -> event %s (%s)", report["ticker"], alarm_reason(report), event.event, event.id)
+    get_run_logger().warning("%s: %s -> event %s (%s)", report.ticker, report.reason(), event.event, event.id)
     return str(event.id)
 
 
@@ -134,8 +99,9 @@ def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
         try:
             if take_bars:
                 take_new_bars(root_path, ticker)
-            checks[ticker] = report = check_champion(root_path, ticker)
-            if report["alarm"]:
+            report = check_champion(root_path, ticker)
+            checks[ticker] = report.to_dict()
+            if report.alarm:
                 alarms[ticker] = raise_alarm(root_path, report)
         except StockflowError as exc:
             failed[ticker] = str(exc).splitlines()[0]

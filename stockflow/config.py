@@ -216,6 +216,18 @@ class PredictParams(_Section):
 class MonitorParams(_Section):
     """How the champion is watched between retrains (`stockflow monitor`; see stockflow/monitoring.py)."""
 
+    # The questions asked of a champion, statistics of stockflow/monitors/; the first that fires gives the verdict.
+    statistics: tuple[str, ...] = ("decay", "coverage", "drift")
+
+    @field_validator("statistics")
+    @classmethod
+    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from stockflow import monitors
+
+        for name in names:
+            monitors.statistic(name)  # ValueError naming the choices
+        return names
+
     min_days: int = Field(20, ge=1, description="fewer live days than this: verdict `too few days`, no alarm")
     decay_margin: float = Field(0.05, gt=0, description="rise of the MAE ratio the CUSUM is tuned to catch")
     false_alarm_rate: float = Field(0.05, gt=0, lt=1, description="chance of a decay alarm within horizon_days "

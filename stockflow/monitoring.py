@@ -51,7 +51,7 @@ ratio does; a p-value re-read every day is looked at many times, so the level is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,7 @@ from stockflow.config import BacktestParams, MonitorParams
 from stockflow.features import build_features
 from stockflow.forecast_metrics import diebold_mariano, mae_ratio
 from stockflow.intervals import kupiec
+from stockflow.monitors import Context, Finding, by_verdict, statistic
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
 
@@ -69,7 +70,6 @@ DRIFT_INPUTS = ("log_return", "volatility_20")
 # What "wilder than training" means for each watched input: returns more dispersed, volatility higher.
 WILDNESS = {"log_return": np.std, "volatility_20": np.median}
 SCALE_DAYS = 20  # the trailing window of absolute daily moves that scales the loss differential
-VERDICTS = ("ok", "decayed", "miscovered", "drifted", "too few days")
 BOUNDS = ("lower", "upper")
 
 
@@ -261,49 +261,6 @@ def adverse_drift(drifts: dict[str, dict[str, Any]]) -> bool:
     return any(v["drifted"] and v["wilder"] for v in drifts.values())
 
 
-# --- the check ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Check:
-    """One look at a champion: its live days against persistence, the decay and drift tests, the verdict."""
-
-    live_days: int
-    live_mae_ratio: float | None
-    test_mae_ratio: float
-    live_mae: float | None
-    persistence_mae: float | None
-    decay: bool
-    drift: bool
-    verdict: str
-    cusum: float  # the statistic on the last live day
-    threshold: float
-    decay_day: str | None  # the first live day the CUSUM crossed its threshold
-    drift_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    live_dm_stat: float | None = None
-    live_dm_pvalue: float | None = None
-    first_day: str | None = None
-    last_day: str | None = None
-    decay_testable: bool = True  # False when the champion forecasts persistence itself (shrink 0): nothing can decay
-    interval_level: float | None = None  # None: the champion gives no interval
-    live_coverage: float | None = None
-    test_coverage: float | None = None
-    coverage_pvalue: float | None = None  # Kupiec's test on the live days
-    miscovered: bool = False
-    drift_adverse: bool = False  # an input drifted toward a wilder market than training: drift that alarms
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def verdict(live: int, decay: bool, drift: bool, min_days: int, miscovered: bool = False) -> str:
-    """`too few days` below `min_days`; else `decayed`, then `miscovered`, then `drifted`: a worse forecast
-    outranks an interval that stopped covering, which outranks odd inputs."""
-    if live < min_days:
-        return "too few days"
-    return "decayed" if decay else "miscovered" if miscovered else "drifted" if drift else "ok"
-
-
 def coverage_test(days: pd.DataFrame, level: float, alpha: float) -> dict[str, Any]:
     """Live coverage of the interval, Kupiec's p-value, and whether it misses significantly too often."""
     known = days.dropna(subset=list(BOUNDS))
@@ -316,59 +273,100 @@ def coverage_test(days: pd.DataFrame, level: float, alpha: float) -> dict[str, A
             "miscovered": bool(misses / n > 1 - level and p < alpha)}  # fmt: skip
 
 
+# --- the check ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One look at a champion: its live days against persistence, each statistic's finding, the verdict."""
+
+    live_days: int
+    live_mae_ratio: float | None
+    test_mae_ratio: float
+    live_mae: float | None
+    persistence_mae: float | None
+    verdict: str
+    findings: dict[str, Finding]  # by statistic, in the order `monitor.statistics` lists them
+    live_dm_stat: float | None = None
+    live_dm_pvalue: float | None = None
+    first_day: str | None = None
+    last_day: str | None = None
+
+    @property
+    def decided_by(self) -> Finding | None:
+        """The finding whose verdict is the check's (None for `ok` and `too few days`)."""
+        statistic = by_verdict(self.verdict)
+        return None if statistic is None else self.findings.get(statistic.name)
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """Every figure, flat: the live days' and each statistic's (the keys of `stockflow monitor --json`)."""
+        base = {k: getattr(self, k) for k in ("live_days", "live_mae_ratio", "test_mae_ratio", "live_mae",
+                                              "persistence_mae", "verdict", "live_dm_stat", "live_dm_pvalue",
+                                              "first_day", "last_day")}  # fmt: skip
+        for finding in self.findings.values():
+            base |= finding.figures
+        return base
+
+
+def verdict(live: int, decay: bool, drift: bool, min_days: int, miscovered: bool = False) -> str:
+    """`too few days` below `min_days`; else `decayed`, then `miscovered`, then `drifted`: a worse forecast
+    outranks an interval that stopped covering, which outranks odd inputs (the order of `monitor.statistics`)."""
+    if live < min_days:
+        return "too few days"
+    return "decayed" if decay else "miscovered" if miscovered else "drifted" if drift else "ok"
+
+
 def check(days: pd.DataFrame, inputs: pd.DataFrame, windows: dict[str, tuple], data_through: pd.Timestamp,
           p: MonitorParams, level: float | None = None) -> tuple[Check, pd.DataFrame]:  # fmt: skip
-    """The champion's check from its forecasts for every day (`day_frame`) and the inputs of every bar.
+    """The champion's check from its forecasts for every day (`day_frame`) and the inputs of every bar: each
+    statistic of `p.statistics` (`stockflow/monitors/`) asked in turn.
 
     `windows` holds its `train` and `test` windows as (first, last) decision days; `level` is its interval's
-    (None: no interval, no coverage test). Returns the check and the live days with their loss differential,
-    CUSUM, cumulative MAE ratio and cumulative error (and, with an interval, whether each day was inside).
+    (None: no interval). Returns the check and the live days with each statistic's columns per day, and the
+    cumulative MAE ratio and error against persistence.
     """
-    test = window(days, *windows["test"])
-    cal = calibrate(loss_differential(test), p)
-    live = live_days(days, data_through)
-    d = loss_differential(live)
-    decay = decay_test(d, cal)
-    drifts = drift_test(*input_windows(inputs, windows["train"], data_through, p.drift_window), p)
+    test, live = window(days, *windows["test"]), live_days(days, data_through)
+    ctx = Context(days, test, live, inputs, windows, pd.Timestamp(data_through), level, p)
+    findings = {name: statistic(name).check(ctx) for name in p.statistics}
     n = len(live)
     err_model = (live["forecast"] - live["actual"]).abs()
     err_persist = (live["close"] - live["actual"]).abs()
-    trail = live.assign(
-        loss_differential=d,
-        cusum=decay.path,
-        cum_mae_ratio=err_model.cumsum() / err_persist.cumsum(),
-        cum_error_vs_persistence=(err_model - err_persist).cumsum(),
-    )
+    trail = live.assign(cum_mae_ratio=err_model.cumsum() / err_persist.cumsum(),
+                        cum_error_vs_persistence=(err_model - err_persist).cumsum())  # fmt: skip
+    for finding in findings.values():
+        trail = trail.assign(**finding.columns)
+    fired = [statistic(name).verdict for name, f in findings.items() if f.fired]
     dm, dm_p = diebold_mariano(live["actual"], live["forecast"], live["close"]) if n >= 3 else (None, None)
-    drifted = any(v["drifted"] for v in drifts.values())
-    covered: dict[str, Any] = {}
-    if level is not None and set(BOUNDS) <= set(live.columns):
-        covered = {"interval_level": level, **coverage_test(live, level, p.coverage_alpha),
-                   "test_coverage": coverage_test(test, level, p.coverage_alpha)["live_coverage"]}  # fmt: skip
-        trail["inside"] = ((live["actual"] >= live["lower"]) & (live["actual"] <= live["upper"])).astype(float)
-        trail["cum_coverage"] = trail["inside"].expanding().mean()
     result = Check(
         live_days=n,
         live_mae_ratio=mae_ratio(live["actual"], live["forecast"], live["close"]) if n else None,
         test_mae_ratio=mae_ratio(test["actual"], test["forecast"], test["close"]),
         live_mae=float(err_model.mean()) if n else None,
         persistence_mae=float(err_persist.mean()) if n else None,
-        decay=decay.alarmed,
-        drift=drifted,
-        verdict=verdict(n, decay.alarmed, drifted, p.min_days, covered.get("miscovered", False)),
-        cusum=float(decay.path[-1]) if n else 0.0,
-        threshold=decay.threshold,
-        decay_day=str(live["target_date"].iloc[decay.alarm_day].date()) if decay.alarmed else None,
-        drift_inputs=drifts,
+        verdict="too few days" if n < p.min_days else fired[0] if fired else "ok",
+        findings=findings,
         live_dm_stat=_finite_or_none(dm),
         live_dm_pvalue=_finite_or_none(dm_p),
         first_day=str(live["target_date"].iloc[0].date()) if n else None,
         last_day=str(live["target_date"].iloc[-1].date()) if n else None,
-        decay_testable=cal.std > 1e-9,
-        drift_adverse=adverse_drift(drifts),
-        **covered,
     )
     return result, trail
+
+
+def due(finding: Finding | None, once: bool, alarmed_before: bool, days_since_alarm: int | None,
+        cooldown_days: int) -> bool:  # fmt: skip
+    """Whether the finding that decided a check's verdict raises an alarm, given this champion's earlier alarms.
+
+    A finding that does not call for one (drift toward a calmer market) never does. A statistic that alarms
+    `once` per champion (drift) does not again: its challenger, trained on the drifted days, was judged against
+    the champion there, and a champion that survived that gate has shown it still works on them. The others
+    (decay, coverage) alarm again only after `cooldown_days` more live days: a retrain the gate rejected leaves
+    the champion in place, and without the cool-down every daily check would start another.
+    """
+    if finding is None or not finding.alarms or (once and alarmed_before):
+        return False
+    return days_since_alarm is None or days_since_alarm >= cooldown_days
 
 
 def live_strategy(prices: pd.DataFrame, live: pd.DataFrame, p: BacktestParams) -> dict[str, dict[str, float]]:
@@ -390,20 +388,9 @@ def _finite_or_none(value: Any) -> float | None:
 
 def alarm_due(verdict_: str, days_since_alarm: int | None, cooldown_days: int, drift_alarmed: bool = False,
               drift_adverse: bool = True) -> bool:  # fmt: skip
-    """Whether a check's verdict raises an alarm, given the alarms this champion raised before.
-
-    `drifted` alarms only when the drift goes against the champion (`drift_adverse`: a wilder market than
-    training); a calmer market is reported, not alarmed.
-
-    `decayed` (and `miscovered`, alike) alarms, unless this champion raised an alarm fewer than `cooldown_days` live
-    days ago
-    (a retrain the gate rejected leaves it in place, still decayed: without the cool-down every
-    daily check would start another). `drifted` alarms once per champion: its challenger, trained
-    on the drifted days, was then judged against it there, and a champion that survived that gate
-    has shown it still works on them; drift alone says nothing new the next day.
-    """
-    if verdict_ == "drifted" and (drift_alarmed or not drift_adverse):
-        return False
+    """`due` for a verdict alone, as the replay of retraining policies asks it (decay and drift only)."""
     if verdict_ not in ("decayed", "miscovered", "drifted"):
         return False
-    return days_since_alarm is None or days_since_alarm >= cooldown_days
+    drifted = verdict_ == "drifted"
+    finding = Finding(fired=True, alarms=drift_adverse or not drifted)
+    return due(finding, drifted, drift_alarmed and drifted, days_since_alarm, cooldown_days)

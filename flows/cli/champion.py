@@ -111,22 +111,24 @@ def monitor(
     import json
 
     from stockflow.errors import UsageError
-    from tasks.commands.monitor import check, monitor_text
+    from tasks.commands.monitor import check
+    from tasks.services.files import strict
 
     ws = workspace(root)
     params = ws.load_params()
     if not all_tickers:
         report = check(ws, params, chosen_ticker(ticker, params))
-        typer.echo(json.dumps(report, indent=2) if as_json else monitor_text(report))
+        typer.echo(json.dumps(strict(report.to_dict()), indent=2) if as_json else report.text())
         return
     if ticker is not None:
         raise UsageError("give --ticker or --all, not both")
     found, failed = _every_ticker(ws, lambda name: check(ws, params, name))
     if as_json:
-        typer.echo(json.dumps({"checks": found, "failed": failed}, indent=2))
+        checks = {name: strict(report.to_dict()) for name, report in found.items()}
+        typer.echo(json.dumps({"checks": checks, "failed": failed}, indent=2))
     else:
         for report in found.values():
-            typer.echo(monitor_text(report) + "\n")
+            typer.echo(report.text() + "\n")
         for name, why in failed.items():
             typer.echo(f"{name}: not checked: {why}")
     if failed:

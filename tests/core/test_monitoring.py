@@ -139,7 +139,7 @@ def _champion_check(sp500: pd.DataFrame, train: tuple[str, str], test: tuple[str
     days = monitoring.day_frame(prices, pd.DataFrame({"date": prices["Date"], "forecast": prices["Close"]}))
     windows = {"train": tuple(map(pd.Timestamp, train)), "test": tuple(map(pd.Timestamp, test))}
     result, _ = monitoring.check(days, monitoring.model_inputs(prices), windows, pd.Timestamp(through), P)
-    return result, monitoring.alarm_due(result.verdict, None, P.cooldown_days, False, result.drift_adverse)
+    return result.figures, monitoring.due(result.decided_by, True, False, None, P.cooldown_days)
 
 
 def test_a_calmer_market_is_reported_and_a_wilder_one_alarms(sp500):
@@ -147,12 +147,12 @@ def test_a_calmer_market_is_reported_and_a_wilder_one_alarms(sp500):
     (its volatility drifted, downward) with no alarm; trained on 2003-2006, the autumn of 2008 alarms."""
     calm, calm_alarm = _champion_check(sp500, ("2005-01-03", "2011-06-30"), ("2011-07-01", "2012-12-31"),
                                        "2012-12-31", "2014-06-30")  # fmt: skip
-    assert calm.verdict == "drifted" and calm.drift_inputs["volatility_20"]["drifted"]
-    assert not calm.drift_inputs["volatility_20"]["wilder"] and not calm.drift_adverse and not calm_alarm
+    assert calm["verdict"] == "drifted" and calm["drift_inputs"]["volatility_20"]["drifted"]
+    assert not calm["drift_inputs"]["volatility_20"]["wilder"] and not calm["drift_adverse"] and not calm_alarm
     crisis, crisis_alarm = _champion_check(sp500, ("2003-01-02", "2006-06-30"), ("2006-07-03", "2007-06-29"),
                                            "2007-06-29", "2008-12-31")  # fmt: skip
-    assert crisis.verdict == "drifted" and crisis.drift_adverse and crisis_alarm
-    assert crisis.drift_inputs["volatility_20"]["wilder"] and crisis.drift_inputs["log_return"]["wilder"]
+    assert crisis["verdict"] == "drifted" and crisis["drift_adverse"] and crisis_alarm
+    assert crisis["drift_inputs"]["volatility_20"]["wilder"] and crisis["drift_inputs"]["log_return"]["wilder"]
     # The rule itself: drift that goes toward a calmer market never alarms; toward a wilder one, once per champion.
     assert not monitoring.alarm_due("drifted", None, 63, drift_adverse=False)
     assert monitoring.alarm_due("drifted", None, 63, drift_adverse=True)

@@ -131,9 +131,9 @@ def test_the_decay_threshold_is_set_on_the_test_window_only():
     shaken_prices, shaken = wild(prices, pred, through)
     live = monitoring.day_frame(shaken_prices, shaken[["date", "forecast"]])
     again, _ = monitoring.check(live, monitoring.model_inputs(shaken_prices), windows, through, p)
-    assert (again.threshold, again.test_mae_ratio) == (check.threshold, check.test_mae_ratio)
+    assert (again.figures["threshold"], again.test_mae_ratio) == (check.figures["threshold"], check.test_mae_ratio)
     assert again.live_mae_ratio != check.live_mae_ratio  # the live days did change
     test_changed = days.assign(forecast=np.where(days["date"] <= windows["test"][1], days["forecast"] * 1.002,
                                                  days["forecast"]))  # fmt: skip
     moved, _ = monitoring.check(test_changed, monitoring.model_inputs(prices), windows, through, p)
-    assert moved.threshold != check.threshold
+    assert moved.figures["threshold"] != check.figures["threshold"]
