@@ -170,10 +170,15 @@ def prefect_api(meanwhile: Callable[[], Any] | None = None) -> Iterator[str]:
                 os.environ["PREFECT_API_URL"] = previous
             refresh_global_settings_context()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=5)
         log.close()
+
+
+def stop(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `timeout` seconds; reaped either way."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

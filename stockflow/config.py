@@ -182,11 +182,9 @@ class BacktestParams(_Section):
     @field_validator("strategies")
     @classmethod
     def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from stockflow import strategies
+        from stockflow.strategies import strategy
 
-        for name in names:
-            strategies.strategy(name)  # ValueError naming the choices
-        return names
+        return _plugins(names, strategy)
 
 
 class PromoteParams(_Section):
@@ -222,11 +220,9 @@ class MonitorParams(_Section):
     @field_validator("statistics")
     @classmethod
     def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from stockflow import monitors
+        from stockflow.monitors import statistic
 
-        for name in names:
-            monitors.statistic(name)  # ValueError naming the choices
-        return names
+        return _plugins(names, statistic)
 
     min_days: int = Field(20, ge=1, description="fewer live days than this: verdict `too few days`, no alarm")
     decay_margin: float = Field(0.05, gt=0, description="rise of the MAE ratio the CUSUM is tuned to catch")
@@ -280,6 +276,15 @@ class Params(_Section):
     def flat(self) -> dict[str, Any]:
         """Every setting as `section.key`: what MLflow records as the run's params."""
         return flatten(self.model_dump(by_alias=True, mode="json"))
+
+
+def _plugins(names: tuple[str, ...], lookup: Any) -> tuple[str, ...]:
+    """`names` if `lookup` finds a plug-in for each (it raises ValueError naming the choices); never empty."""
+    if not names:
+        raise ValueError("name at least one")
+    for name in names:
+        lookup(name)
+    return names
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -40,12 +40,9 @@ def wait_until(check, what: str, proc: subprocess.Popen | None = None, log: Path
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    from flows.server import stop as terminate
+
+    terminate(proc, timeout=20)
 
 
 class PostgreSQL(str):

@@ -14,13 +14,13 @@ a stop requested between batches, progress shown elsewhere.
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from stockflow import plugins
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -56,24 +56,12 @@ class Family(Protocol):
 
 @functools.cache
 def _families() -> dict[str, Family]:
-    found: dict[str, Family] = {}
-    for info in pkgutil.iter_modules(__path__):
-        family = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FAMILY", None)
-        for name in getattr(family, "names", ()):
-            found[name] = family
-    return found
-
-
-def architectures() -> tuple[str, ...]:
-    """Every `train.architecture` a family answers to."""
-    return tuple(sorted(_families()))
+    return plugins.discover(__name__, __path__, "FAMILY", "names")
 
 
 def family(architecture: str) -> Family:
     """The family that `train.architecture` names; ValueError naming the choices when none does."""
-    if architecture not in _families():
-        raise ValueError(f"unknown architecture {architecture!r}; choose from {', '.join(architectures())}")
-    return _families()[architecture]
+    return plugins.chosen(_families(), architecture, "architecture")
 
 
 _batch_hooks: list[Callable[[], None]] = []

@@ -14,14 +14,13 @@ module: the report, the record, the text and the alarm follow from what it decla
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from stockflow import plugins
 from stockflow.config import MonitorParams
 
 
@@ -65,12 +64,7 @@ class Statistic(Protocol):
 
 @functools.cache
 def _statistics() -> dict[str, Statistic]:
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        statistic = getattr(importlib.import_module(f"{__name__}.{info.name}"), "STATISTIC", None)
-        if statistic is not None:
-            found[statistic.name] = statistic
-    return found
+    return plugins.discover(__name__, __path__, "STATISTIC", "name")
 
 
 def names() -> tuple[str, ...]:
@@ -79,9 +73,7 @@ def names() -> tuple[str, ...]:
 
 def statistic(name: str) -> Statistic:
     """The statistic of that name; ValueError naming the choices when there is none."""
-    if name not in _statistics():
-        raise ValueError(f"unknown monitor statistic {name!r}; choose from {', '.join(names())}")
-    return _statistics()[name]
+    return plugins.chosen(_statistics(), name, "monitor statistic")
 
 
 def by_verdict(verdict: str) -> Statistic | None:

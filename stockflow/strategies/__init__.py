@@ -12,13 +12,12 @@ it (`Strategy.rows`), so adding one changes no other module.
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pandas as pd
 
+from stockflow import plugins
 from stockflow.backtest import Rules, buy_and_hold
 from stockflow.config import BacktestParams
 from stockflow.optimise import Window, trading_window
@@ -56,23 +55,12 @@ class Strategy(Protocol):
 
 @functools.cache
 def _strategies() -> dict[str, Strategy]:
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        strategy = getattr(importlib.import_module(f"{__name__}.{info.name}"), "STRATEGY", None)
-        if strategy is not None:
-            found[strategy.name] = strategy
-    return found
-
-
-def names() -> tuple[str, ...]:
-    return tuple(sorted(_strategies()))
+    return plugins.discover(__name__, __path__, "STRATEGY", "name")
 
 
 def strategy(name: str) -> Strategy:
     """The strategy of that name; ValueError naming the choices when there is none."""
-    if name not in _strategies():
-        raise ValueError(f"unknown strategy {name!r}; choose from {', '.join(names())}")
-    return _strategies()[name]
+    return plugins.chosen(_strategies(), name, "strategy")
 
 
 @dataclass(frozen=True)

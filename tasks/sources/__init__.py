@@ -9,11 +9,10 @@ then passes the data gate before it becomes data (`tasks/commands/ingest.py`).
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Protocol
 
+from stockflow import plugins
 from stockflow.errors import UsageError
 from stockflow.formats import Normalised
 
@@ -37,12 +36,7 @@ class Source(Protocol):
 
 @functools.cache
 def _sources() -> dict[str, Source]:
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        source = getattr(importlib.import_module(f"{__name__}.{info.name}"), "SOURCE", None)
-        if source is not None:
-            found[source.kind] = source
-    return found
+    return plugins.discover(__name__, __path__, "SOURCE", "kind")
 
 
 def described() -> str:
