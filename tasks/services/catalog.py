@@ -183,10 +183,10 @@ def code_deps(module: str) -> tuple[str, ...]:
 @functools.cache  # each stage's walk passes through the same core modules: parse each file once
 def _imported(path: Path) -> tuple[str, ...]:
     """The modules (and module.name candidates) that the file at `path` imports, at any level. A package that finds
-    its plug-ins itself (`pkgutil.iter_modules`: the model families) imports every module in it."""
+    its plug-ins itself (`stockflow/plugins.py`: model families, strategies, ...) imports every module in it."""
     names: list[str] = []
     text = path.read_text()
-    if path.name == "__init__.py" and "pkgutil.iter_modules" in text:
+    if path.name == "__init__.py" and "discover(__name__, __path__" in text:
         package = ".".join(path.parent.relative_to(REPO).parts)
         names.extend(f"{package}.{module.stem}" for module in sorted(path.parent.glob("*.py")))
     for node in ast.walk(ast.parse(text)):
