@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +15,8 @@ import psutil
 import pytest
 
 from tasks.services import tracking
-from tests.helpers import BIN, all_runs, client, env_with_venv, execute, prefect_runs
+from tests.conftest import REPO
+from tests.helpers import BIN, all_runs, client, env_with_venv, execute
 
 pytestmark = pytest.mark.slow
 LONG = ["--set", "train.epochs=1000", "--set", "train.patience=0"]
@@ -79,16 +81,21 @@ def test_ctrl_c_sigterm_and_kill_9_mid_training(project_dir, tmp_path):
     assert killed.info.status == "FAILED" and "ended without finishing the run" in killed.data.tags[tracking.FAILURE]
     assert len(list((project_dir / ".stockflow" / "runs").iterdir())) == 0  # the dead run's workspace went too
 
-    # Prefect agrees once stockflow next starts a server on that database: the killed run CRASHED, none RUNNING.
-    from flows.server import prefect_api
-
-    with prefect_api():
-        flow_runs = {r.id: r for r in prefect_runs("retrain")}
-    by_process = {r.infrastructure_pid.rsplit(":", 1)[1]: r for r in flow_runs.values()}
+    # Prefect agrees once stockflow next starts a server on that database (the runs' own, in this test process's
+    # Prefect home): the killed run CRASHED, none RUNNING.
+    code = ("import json; from flows.server import prefect_api; from tests.helpers import prefect_runs\n"
+            "with prefect_api():\n"
+            "    print(json.dumps([[r.infrastructure_pid, r.state.type.value, r.state.message]\n"
+            "                      for r in prefect_runs('retrain')]))")  # fmt: skip
+    out = subprocess.run([str(BIN / "python"), "-c", code], capture_output=True, text=True, env=env_with_venv(),
+                         cwd=REPO, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    flow_runs = json.loads(out.stdout.strip().splitlines()[-1])
+    by_process = {owner.rsplit(":", 1)[1]: (state, message) for owner, state, message in flow_runs}
     assert set(by_process) >= {str(p.pid) for p in procs.values()}
-    assert by_process[str(procs["kill"].pid)].state.type.value == "CRASHED"
-    assert "ended without finishing the flow run" in by_process[str(procs["kill"].pid)].state.message
-    assert "RUNNING" not in {r.state.type.value for r in flow_runs.values()}
+    state, message = by_process[str(procs["kill"].pid)]
+    assert state == "CRASHED" and "ended without finishing the flow run" in message
+    assert "RUNNING" not in {state for state, _ in by_process.values()}
 
 
 def start_watchlist(root, log) -> subprocess.Popen:
