@@ -23,18 +23,20 @@ from flows.server import TEMPORARY
 from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
 from tasks.services import catalog, execution, tracking
+from tasks.services.catalog import Subject
 from tasks.services.execution import Execution
 from tasks.services.workspace import Workspace, project_root
 
 
 @task(name="begin", cache_policy=NO_CACHE)
-def begin(root: str, ticker: str, overrides: list[str], name: str | None, trigger: str, parent_run_id: str | None,
-          links: dict[str, str] | None = None):  # fmt: skip
+def begin(root: str, subject: str | Subject, overrides: list[str], name: str | None, trigger: str,
+          parent_run_id: str | None, links: dict[str, str] | None = None):  # fmt: skip
     """Load the settings once, snapshot the data into a private workspace, open the MLflow run."""
     links = {**(links or {}), tracking.PREFECT_RUN: str(runtime.flow_run.id)}
     if runtime.flow_run.ui_url and not os.environ.get(TEMPORARY):  # a temporary server's page dies with it
         links[tracking.PREFECT_URL] = runtime.flow_run.ui_url
-    ex = execution.begin(root, ticker, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id, links=links)
+    ex = execution.begin(root, subject, overrides, trigger=trigger, name=name, parent_run_id=parent_run_id,
+                         links=links)  # fmt: skip
     tracker = ex.tracker
     get_run_logger().info("MLflow run %s (%s): %s", ex.run_id, ex.name, tracker.run_url(ex.run_id))
     return ex
@@ -57,7 +59,7 @@ def training_progress(ex: Execution) -> Iterator[None]:
 
     from stockflow.models import calling_every_epoch
 
-    epochs = ex.params.train.epochs
+    epochs = (ex.params.universe.train if ex.subject.universe else ex.params.train).epochs
     artifact = create_progress_artifact(
         0.0, key=artifact_key("train", ex.ticker),
         description=f"Epochs of {ex.ticker}'s training done, of at most {epochs} (early stopping may end it sooner).",
@@ -95,7 +97,7 @@ def training_progress(ex: Execution) -> Iterator[None]:
 
 def _stage(name: str):
     def run(ex: Execution, progress: bool = False) -> dict[str, Any]:
-        with training_progress(ex) if name == "train" else contextlib.nullcontext():
+        with training_progress(ex) if name in TRAINING else contextlib.nullcontext():
             summary = execution.compute(ex, name, progress=progress)
         get_run_logger().info(stage_line(name, summary, execution.stage_times(ex).get(name)))
         return summary
@@ -105,7 +107,9 @@ def _stage(name: str):
     return task(name=name, cache_policy=NO_CACHE)(run)
 
 
-STAGE_TASKS = {name: _stage(name) for name in catalog.NAMES[:-1]}
+TRAINING = ("train", "universe_train")  # the stages whose epochs show as progress in the Prefect UI
+# One task per stage of both pipelines (a ticker's, a universe's), but their last: `promote` ends either.
+STAGE_TASKS = {name: _stage(name) for name in (*catalog.NAMES[:-1], *catalog.UNIVERSE_NAMES[:-1])}
 
 
 @task(name="promote", cache_policy=NO_CACHE)
@@ -113,7 +117,8 @@ def promote(ex: Execution) -> dict[str, Any]:
     """Record the run in MLflow from the stages' files, apply the gate, publish the outputs for DVC."""
     results = execution.conclude(ex)
     logger = get_run_logger()
-    logger.info(stage_line("promote", results["promote"]))
+    last = ex.subject.names[-1]
+    logger.info(stage_line(last, results[last]))
     logger.info("outputs published to %s", results["published"])
     _link_mlflow_run(ex)
     return results
@@ -165,9 +170,14 @@ def retrain(
     # (the Prefect cache of "no limits" expires): a 503, and the next stage started 2 s late.
     tag_this_flow_run(ticker, f"preset:{params.preset}", f"trigger:{trigger}", "kind:retrain")
     ex = begin(str(root_path), ticker, overrides, name, trigger, parent_run_id, links)
+    return run_stages(ex, progress)
+
+
+def run_stages(ex: Execution, progress: bool) -> dict[str, Any]:
+    """Each stage of the execution's pipeline as a task, then `promote`; the execution aborted on any error."""
     try:
-        for stage, run in STAGE_TASKS.items():
-            run(ex, progress=progress and stage == "train")
+        for stage in ex.subject.names[:-1]:
+            STAGE_TASKS[stage](ex, progress=progress and stage in TRAINING)
         return promote(ex)
     except BaseException as exc:
         execution.abort(ex, exc)

@@ -23,6 +23,7 @@ class DataParams(_Section):
     """Which tickers make the watchlist, where `make run` gets its data, where new bars arrive."""
 
     tickers: tuple[str, ...] = Field(("sp500",), min_length=1, description="the watchlist: data/<ticker>.csv each")
+    universes: tuple[str, ...] = Field((), description="the universes `dvc repro` trains (of `universes`)")
     source: str = "sample:sp500"
     drop_folder: str = "incoming"  # scheduled runs take new bars from <drop_folder>/<ticker>*.csv
 
@@ -43,8 +44,10 @@ class ValidateParams(_Section):
     """The thresholds of the data-quality gate (the rules themselves are expectations/<suite>.json)."""
 
     suite: str = "ohlcv"
+    close_suite: str = Field("close", description="the suite of a close-only file (a universe's, e.g. adjusted closes)")
     min_rows: int = Field(300, ge=2)
     max_abs_return: float = Field(0.4, gt=0)
+    close_max_abs_return: float = Field(0.9, gt=0, description="the same bound for a close-only file (a stock's)")
     max_gap_days: int = Field(10, ge=1)
     warn_gap_days: int = Field(5, ge=1)
 
@@ -240,6 +243,70 @@ class MonitorParams(_Section):
                                                                 "too often has stopped covering")  # fmt: skip
 
 
+# The default real universe: 20 S&P 500 stocks, adjusted closes 1990-2022 (`stockflow ingest --source skfolio:sp500`).
+SP20 = ("aapl", "amd", "bac", "bby", "cvx", "ge", "hd", "jnj", "jpm", "ko", "lly", "mrk", "msft", "pep", "pfe", "pg",
+        "rrc", "unh", "wmt", "xom")  # fmt: skip
+
+
+class UniversePreprocessParams(_Section):
+    """How a universe becomes a panel: windows of the causal features, labels ranked across the universe each day."""
+
+    lookback: int = Field(60, ge=2, description="days of history per window")
+    label: Literal["rank", "zscore"] = "rank"  # the next day's return, normalised across the universe that day
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="the last dates, the same for every ticker")
+    val_fraction: float = Field(0.1, gt=0, lt=1, description="of the dates before the test window")
+
+
+class UniverseEvaluateParams(_Section):
+    """The universe's scores judged on the test window beside the baselines."""
+
+    seeds: int = Field(1, ge=1, description="retrain with seeds train.seed .. +N-1; report the Rank IC's spread")
+    control: bool = Field(True, description="also train on labels shuffled within each day: an IC near zero expected")
+    ridge_samples: int = Field(100_000, ge=100, description="training windows the ridge baseline is fitted on")
+
+
+class PortfolioParams(_Section):
+    """TopkDropout on the scores: k, n and the weighting chosen on the validation window (stockflow/portfolio.py)."""
+
+    ks: tuple[int, ...] = Field((3, 5, 10), min_length=1, description="names held")
+    ns: tuple[int, ...] = Field((1, 2), min_length=1, description="names replaced a day at most")
+    weightings: tuple[Literal["equal", "inverse_volatility"], ...] = ("equal", "inverse_volatility")
+    objective: Literal["information_ratio", "sharpe", "annual_return"] = "information_ratio"
+
+    @field_validator("ks", "ns")
+    @classmethod
+    def _positive(cls, values: tuple[int, ...]) -> tuple[int, ...]:
+        if any(v < 1 for v in values):
+            raise ValueError("must be positive")
+        return values
+
+
+class UniversePromoteParams(_Section):
+    """The gate of a universe's model: its test Rank IC, and the champion's on the same days."""
+
+    min_rank_ic_t: float = Field(2.0, description="the test Rank IC's t-statistic must reach this (and its mean > 0)")
+    min_rank_ic_gain: float = Field(0.0, description="the challenger's mean Rank IC minus the champion's, at least")
+
+
+class UniverseTrainParams(TrainParams):
+    """The network across a universe: the paper's, with batches and epochs for a pooled panel of many windows."""
+
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(512, ge=1)
+    patience: int = Field(3, ge=0, description="early-stopping patience; 0 turns it off")
+    shrink: bool = False  # scores rank, they are not a move toward persistence
+
+
+class UniverseParams(_Section):
+    """How universes are trained, scored and traded (`stockflow run --universe NAME`, docs/universes.md)."""
+
+    preprocess: UniversePreprocessParams = UniversePreprocessParams()
+    train: UniverseTrainParams = UniverseTrainParams()
+    evaluate: UniverseEvaluateParams = UniverseEvaluateParams()
+    portfolio: PortfolioParams = PortfolioParams()
+    promote: UniversePromoteParams = UniversePromoteParams()
+
+
 class MlflowParams(_Section):
     """Where runs are recorded (the experiment; the store comes from MLFLOW_TRACKING_URI or mlruns/)."""
 
@@ -264,6 +331,9 @@ class Params(_Section):
     predict: PredictParams = PredictParams()
     monitor: MonitorParams = MonitorParams()
     mlflow: MlflowParams = MlflowParams()
+    # Named lists of ingested tickers, each trained as one universe (`stockflow run --universe NAME`).
+    universes: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"sp20": SP20})
+    universe: UniverseParams = UniverseParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -271,6 +341,27 @@ class Params(_Section):
     def _gaps_ordered(self) -> Params:
         if self.validate_.warn_gap_days > self.validate_.max_gap_days:
             raise ValueError("validate.warn_gap_days must not exceed validate.max_gap_days")
+        return self
+
+    @field_validator("universes")
+    @classmethod
+    def _named(cls, universes: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for name, tickers in universes.items():
+            try:
+                check_ticker(name, where="universe")
+                for ticker in tickers:
+                    check_ticker(ticker)
+            except InvalidName as exc:
+                raise ValueError(str(exc)) from None
+            if len(set(tickers)) != len(tickers):
+                raise ValueError(f"universe {name}: a ticker is listed twice")
+        return universes
+
+    @model_validator(mode="after")
+    def _pipeline_universes_defined(self) -> Params:
+        missing = [name for name in self.data.universes if name not in self.universes]
+        if missing:
+            raise ValueError(f"data.universes names {', '.join(missing)}, not defined under universes")
         return self
 
     def flat(self) -> dict[str, Any]:
@@ -366,13 +457,23 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
     return tree
 
 
-def changes(params: Params, baseline: Params) -> list[str]:
-    """`key=value` for each setting that differs from `baseline`, in definition order.
+UNIVERSE_KEYS = ("universe.", "validate.", "backtest.commission", "backtest.slippage")  # what a universe's run reads
+
+
+def changes(params: Params, baseline: Params, universe: bool = False) -> list[str]:
+    """`key=value` for each setting that differs from `baseline`, in definition order: of a ticker's run, or (with
+    `universe`) of a universe's run, each leaving out the settings the other reads.
 
     Keys are as short as stays unambiguous (`epochs=2`, but `evaluate.walk_forward_folds=2`).
-    The preset and the watchlist are left out: a run's name says them separately.
+    The preset, the watchlist and the universes' lists are left out: a run's name says them separately.
     """
-    now, base = params.flat(), baseline.flat()
+
+    def read(key: str) -> bool:
+        if key.startswith("universes."):
+            return False
+        return key.startswith(UNIVERSE_KEYS) if universe else not key.startswith("universe.")
+
+    now, base = {k: v for k, v in params.flat().items() if read(k)}, baseline.flat()
     leaf_count: dict[str, int] = {}
     for key in now:
         leaf = key.rsplit(".", 1)[-1]

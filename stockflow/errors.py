@@ -43,6 +43,11 @@ class DataValidationError(StockflowError):
         super().__init__("\n".join(filter(None, [report.to_text(), consequence])))
 
 
+class UniverseError(StockflowError):
+    """A universe that cannot be trained as given: undefined, fewer than two tickers, a ticker with no data or bad
+    data; the message names the ticker and the reason. Nothing was trained, recorded as data, or registered."""
+
+
 class PredictError(StockflowError):
     """No forecast can be given honestly (no champion, invalid or stale data)."""
 

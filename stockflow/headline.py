@@ -35,6 +35,19 @@ MEANING = {
     "max_dd_pct": "the strategy's deepest fall from a peak, in %",
     "promoted": "1 if the gate made this run's model champion (or did, for an identical model), else 0",
 }
+# A universe's run heads with how its scores rank the next day's returns, and how its portfolio traded.
+UNIVERSE_NAMES = ("rank_ic", "rank_ic_t", "ic", "icir", "excess_pct", "ir", "sharpe", "max_dd_pct", "promoted")
+UNIVERSE_MEANING = {
+    "rank_ic": "the mean daily Rank IC of the scores with the next day's returns on the test window (above 0 ranks)",
+    "rank_ic_t": "its t-statistic over the test days (the gate asks for 2 or more)",
+    "ic": "the mean daily IC (Pearson) on the test window",
+    "icir": "the Rank IC's mean over its spread",
+    "excess_pct": "the portfolio's annual return over equal weight of the universe, net of costs, in %",
+    "ir": "the information ratio of that excess return",
+    "sharpe": "the portfolio's Sharpe ratio, net of costs",
+    "max_dd_pct": "the portfolio's deepest fall from a peak, in %",
+    "promoted": "1 if the gate made this run's model champion (or did, for an identical model), else 0",
+}
 MLFLOW_PREFIX = "Headline/"
 
 
@@ -51,6 +64,24 @@ def headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dic
         "return_pct": _round(strategy["total_return"], 2, 100),
         "bh_return_pct": _round(hold["total_return"], 2, 100),
         "max_dd_pct": _round(strategy["max_drawdown"], 2, 100),
+    }
+    if promote is not None:
+        out["promoted"] = 1.0 if promote["promote"] else 0.0
+    return out
+
+
+def universe_headline(evaluate: dict, backtest: dict, promote: dict | None = None) -> dict[str, float | None]:
+    """The headline figures of a universe's run from its evaluate, backtest and (when it ran) promote reports."""
+    card, traded = evaluate["test"]["model"], backtest["test"]["model"]
+    out = {
+        "rank_ic": _round(card["rank_ic"]["mean"], 4),
+        "rank_ic_t": _round(card["rank_ic"]["t_stat"], 2),
+        "ic": _round(card["ic"]["mean"], 4),
+        "icir": _round(card["rank_ic"]["icir"], 3),
+        "excess_pct": _round(traded["excess_return"], 2, 100),
+        "ir": _round(traded["information_ratio"], 3),
+        "sharpe": _round(traded["sharpe"], 3),
+        "max_dd_pct": _round(traded["max_drawdown"], 2, 100),
     }
     if promote is not None:
         out["promoted"] = 1.0 if promote["promote"] else 0.0
@@ -75,7 +106,7 @@ def _round(value: float | None, digits: int, scale: float = 1.0) -> float | None
 
 def for_mlflow(figures: dict[str, float]) -> dict[str, float]:
     """The headline figures under their MLflow names (`Headline/mae_pct`, ...); other keys are left out."""
-    return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items() if k in NAMES}
+    return {f"{MLFLOW_PREFIX}{k}": v for k, v in figures.items() if k in NAMES or k in UNIVERSE_NAMES}
 
 
 def from_mlflow(metrics: dict[str, float]) -> dict[str, float]:

@@ -170,6 +170,20 @@ def equity_curves(equity: pd.DataFrame, title: str) -> Any:
     return fig
 
 
+def cumulative_ic(ic: pd.DataFrame, title: str) -> Any:
+    """Each scorer's daily Rank IC summed over the days (`ic`: date, scorer, rank_ic): a steady climb is a signal
+    that holds, a random walk around zero is none."""
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for scorer, rows in ic.groupby("scorer", sort=False):
+        ax.plot(pd.to_datetime(rows["date"]), rows["rank_ic"].cumsum(), lw=1.6 if scorer == "model" else 0.9,
+                label=str(scorer).replace("_", " "))  # fmt: skip
+    ax.axhline(0, color="gray", lw=0.6)
+    ax.set(title=title, xlabel="date", ylabel="cumulative Rank IC")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def watchlist_chart(table: pd.DataFrame, title: str) -> Any:
     """Per ticker: the forecast's error against persistence, and the strategy's return against Buy-and-Hold."""
     ok = table[table["status"] == "ok"]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from stockflow.backtest import Rules, run_backtest
-from stockflow.config import BacktestParams, PromoteParams
+from stockflow.config import BacktestParams, PromoteParams, UniversePromoteParams
 from stockflow.forecast_metrics import forecast_metrics
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
@@ -107,3 +107,20 @@ def forecasts_on(forecast: Callable[[pd.DataFrame], pd.DataFrame], prices: pd.Da
     if found.isna().any():
         raise ValueError(f"the model cannot forecast {int(found.isna().sum())} of the days (too little history)")
     return found
+
+
+def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromoteParams) -> tuple[bool, str]:
+    """The universe gate on the challenger's test window: its mean Rank IC positive with a t-statistic of at least
+    `gate.min_rank_ic_t`, and, when a champion exists, at least the champion's on the same days plus the margin.
+
+    `challenger` and `champion` are Rank IC summaries (`stockflow.ranking.summary`).
+    """
+    mean, t = challenger["mean"], challenger["t_stat"]
+    if not (mean == mean and mean > 0 and t >= gate.min_rank_ic_t):
+        return False, f"Rank IC {mean:.4f} (t {t:.2f}) is not a signal: needs > 0 with t >= {gate.min_rank_ic_t:g}"
+    if champion is None:
+        return True, f"first model: Rank IC {mean:.4f} (t {t:.2f})"
+    theirs = champion["mean"]
+    if not mean >= theirs + gate.min_rank_ic_gain:
+        return False, f"Rank IC {mean:.4f} not above the champion's {theirs:.4f} on the same days"
+    return True, f"beats the champion: Rank IC {mean:.4f} >= {theirs:.4f} on the same days (t {t:.2f})"

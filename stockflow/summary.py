@@ -10,14 +10,19 @@ from typing import Any
 
 
 def _num(value: float | None, fmt: str) -> str:
-    """A figure, or n/a where there is none (the DM test when the forecasts are persistence's)."""
-    return "n/a" if value is None or value != value else format(value, fmt)
+    """A figure, or n/a where there is none (the DM test when the forecasts are persistence's), as wide as `fmt`."""
+    if value is None or value != value:
+        width = fmt.lstrip("<>^").split(".")[0].rstrip("%fgd,")
+        return format("n/a", f">{width}") if width.isdigit() else "n/a"
+    return format(value, fmt)
 
 
 def run_summary(results: dict[str, Any]) -> str:
     """The run's summary table (`results`: each stage's summary by name, plus ticker, preset and name)."""
     from stockflow.strategies import table_rows
 
+    if "universe_evaluate" in results:
+        return universe_summary(results)
     ev, bt = results["evaluate"], results["backtest"]
     model, base = ev["model"], ev["baselines"]
     strategies, notes = table_rows(bt)
@@ -64,6 +69,56 @@ def _interval_lines(iv: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+SCORERS = {"model": "model", "reversal": "reversal (-5d)", "momentum": "momentum (12-1)", "ridge": "ridge",
+           "shuffled_labels": "shuffled labels"}  # fmt: skip
+
+
+def universe_summary(results: dict[str, Any]) -> str:
+    """A universe's run: its scores ranked against the next day's returns beside the baselines, its portfolio
+    beside equal weight and the best baseline's, the gate."""
+    from stockflow.portfolio import summary_row
+
+    pre, ev, bt = results["universe_preprocess"], results["universe_evaluate"], results["universe_backtest"]
+    fills = (
+        "closes only: features from closes, fills at the next close" if pre["close_only"] else "fills at the next open"
+    )
+    rows = [
+        f"stockflow: {results.get('name') or 'universe ' + results['ticker']} ({pre['tickers']} tickers; {fills}), "
+        f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
+        *_training_line(results.get("universe_train"), results.get("seconds", {}).get("universe_train")),
+        "",
+        f"  {'scores, test window':<22}{'Rank IC':>9}{'t-stat':>8}{'ICIR':>7}{'IC':>9}{'positive':>10}",
+    ]  # the daily correlation of the scores with the next day's returns across the universe
+    for name, label in SCORERS.items():
+        if name in ev["test"]:
+            card = ev["test"][name]
+            r = card["rank_ic"]
+            rows.append(f"  {label:<22}{_num(r['mean'], '>9.4f')}{_num(r['t_stat'], '>8.2f')}{_num(r['icir'], '>7.3f')}"
+                        f"{_num(card['ic']['mean'], '>9.4f')}{_num(r['positive'], '>10.1%')}")  # fmt: skip
+    if "seeds" in ev:
+        s = ev["seeds"]
+        rows.append(f"  {len(s['runs'])} seeds: Rank IC {s['rank_ic_mean']:.4f} +/- {s['rank_ic_std']:.4f} (mean, std)")
+    if "shuffled_labels" in ev["test"]:
+        rows.append("  shuffled labels: the same network trained on labels shuffled within each day (near 0 expected)")
+    rows.append("")
+    chosen, test = bt["chosen"], bt["test"]
+    rule = f"top {chosen['k']}, {chosen['n']}/day, {chosen['weighting'].replace('_', ' ')}"
+    rows += [
+        f"  {'portfolio, test (net)':<26}{'annual':>8}{'excess':>9}{'IR':>7}{'Sharpe':>8}{'max DD':>9}{'turnover':>9}"
+        f"{'cost/yr':>8}",
+        summary_row(f"model: {rule}", test["model"]),
+        summary_row(f"{test['baseline']['name']} (best baseline)", test["baseline"]),
+        summary_row("equal weight, monthly", test["equal_weight"]),
+        f"  rules chosen on the validation window by {bt['objective'].replace('_', ' ')} "
+        f"({bt['validation'][bt['objective']]:.2f} there); traded once on the test window, fills at {bt['fills']}",
+        "",
+        *_promotion_lines(
+            {**results, "promote": results.get("universe_promote")}, f"stockflow-universe-{results['ticker']}"
+        ),
+    ]
+    return "\n".join(rows)
+
+
 def _training_line(train: dict[str, Any] | None, seconds: float | None) -> list[str]:
     if not train:
         return []
@@ -74,7 +129,7 @@ def _training_line(train: dict[str, Any] | None, seconds: float | None) -> list[
     elif train["best_epoch"] != train["epochs_run"]:
         why = f"; best validation loss at epoch {train['best_epoch']}"
     lines = [f"  trained {train['epochs_run']} epoch(s){took}{why}"]
-    shrink = train.get("shrink", 1.0)
+    shrink = train.get("shrink", 1.0)  # a universe's network has none
     if shrink < 1.0:
         lines.append(f"  predicted moves scaled by {shrink:.2f} toward persistence (chosen on the validation window)"
                      + ("; 0: the forecast is persistence itself" if shrink == 0 else ""))  # fmt: skip
@@ -108,9 +163,32 @@ def _stage_line(stage: str, summary: dict[str, Any]) -> str:
         s, b = summary["strategy"], summary["buy_and_hold"]
         return (f"backtest: return {s['total_return']:.1%} (Sharpe {s['sharpe']:.2f}) vs buy and hold "
                 f"{b['total_return']:.1%} (Sharpe {b['sharpe']:.2f}), {int(s['trades'])} trades")  # fmt: skip
-    if stage == "promote":
+    if stage in ("promote", "universe_promote"):
         verdict = "promoted" if summary["promote"] else "rejected"
-        return f"promote: {verdict} v{summary['version']}: {summary['reason']}"
+        return f"{stage}: {verdict} v{summary['version']}: {summary['reason']}"
+    return _universe_stage_line(stage, summary)
+
+
+def _universe_stage_line(stage: str, summary: dict[str, Any]) -> str:
+    if stage == "universe_validate":
+        return (f"universe_validate: {summary['tickers']} tickers, {summary['failed']} failed, "
+                f"{summary['close_only']} of closes only")  # fmt: skip
+    if stage == "universe_preprocess":
+        sizes = f"{summary['train_samples']}/{summary['val_samples']}/{summary['test_samples']}"
+        return (
+            f"universe_preprocess: {sizes} train/val/test windows, test {summary['test_start']}..{summary['test_end']}"
+        )
+    if stage == "universe_train":
+        return f"universe_train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}"
+    if stage == "universe_evaluate":
+        r = summary["test"]["model"]["rank_ic"]
+        best = summary["best_baseline"]
+        return (f"universe_evaluate: Rank IC {_num(r['mean'], '.4f')} (t {_num(r['t_stat'], '.2f')}); {best} "
+                f"{_num(summary['test'][best]['rank_ic']['mean'], '.4f')}")  # fmt: skip
+    if stage == "universe_backtest":
+        m, c = summary["test"]["model"], summary["chosen"]
+        return (f"universe_backtest: top {c['k']}, {c['n']}/day, {c['weighting']}: {m['annual_return']:.1%} a year, "
+                f"{m['excess_return']:+.1%} over equal weight (IR {m['information_ratio']:.2f})")  # fmt: skip
     return f"{stage}: done"
 
 
@@ -143,11 +221,11 @@ def _robustness_lines(ev: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _promotion_lines(results: dict[str, Any]) -> list[str]:
-    if "promote" not in results:
+def _promotion_lines(results: dict[str, Any], name: str | None = None) -> list[str]:
+    if not results.get("promote"):
         return []
     pr = results["promote"]
-    name = f"stockflow-{results['ticker']}"
+    name = name or f"stockflow-{results['ticker']}"
     if not pr.get("registered", True):
         return [f"  Registry:   {name} v{pr['version']}: {pr['reason']}"]
     verdict = "now champion" if pr["promote"] else "champion unchanged"

@@ -119,6 +119,9 @@ def suite_parameters(params: ValidateParams, today: dt.date | None = None) -> di
         "min_rows": params.min_rows,
         "min_return": -params.max_abs_return,
         "max_return": params.max_abs_return,
+        # A single stock's adjusted close moves more than an index's (AAPL -52% on 2000-09-29, RRC -67% in 1990).
+        "min_close_return": -params.close_max_abs_return,
+        "max_close_return": params.close_max_abs_return,
         "max_gap_days": params.max_gap_days,
         "warn_gap_days": params.warn_gap_days,
         # Bounds on datetime columns must be datetime objects; allow the whole of today.

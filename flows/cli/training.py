@@ -19,6 +19,13 @@ def run(
         typer.Option("--tickers", help="A watchlist for this run: a,b,c (default: data.tickers in params.yaml)."),
     ] = None,  # fmt: skip
     all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/.")] = False,
+    universe: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A universe of params.yaml's `universes` (e.g. sp20), trained as one network across its "
+            "tickers; for one run: --set 'universes.NAME=[a,b,c]'. See docs/universes.md."
+        ),
+    ] = None,  # fmt: skip
     preset: Annotated[
         Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
     ] = None,
@@ -55,6 +62,10 @@ def run(
     With several tickers (--tickers, --all, or data.tickers) every ticker gets its own run under one
     parent run, side by side (--workers); the table at the end compares them, and a ticker that fails
     is reported there while the others finish (exit code 1).
+
+    With --universe NAME the universe's tickers are trained as one: one network across them, scored by the daily
+    Rank IC of its scores with the next day's returns beside naive baselines, traded as a portfolio (top k names,
+    at most n replaced a day) beside equal weight, and registered as stockflow-universe-NAME behind its gate.
     """
     setup(verbose)
     sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
@@ -62,8 +73,10 @@ def run(
 
     ws = workspace(root)
     params = ws.load_params(sets)
-    if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None)) > 1:
-        raise UsageError("give one of --ticker, --tickers and --all")
+    if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None, universe)) > 1:
+        raise UsageError("give one of --ticker, --tickers, --all and --universe")
+    if universe is not None:
+        return _run_universe(ws, params, check_ticker(universe, where="universe"), sets, name)
     if all_tickers:
         from tasks.commands.watchlist import tickers_in
 
@@ -90,6 +103,24 @@ def run(
         from flows.retrain import retrain
 
         results = retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
+    typer.echo(run_summary(results))
+    typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
+    skip_exit_hooks()
+
+
+def _run_universe(ws, params, universe: str, sets: list[str], name: str | None) -> None:
+    """One universe's flow, its summary; refused before anything starts when it cannot be trained."""
+    from flows.server import prefect_api
+    from stockflow.summary import run_summary
+    from tasks.services.tracking import check_reachable, store_uri
+    from tasks.stages.universe_validate import tickers_of
+
+    tickers_of(params, universe)  # undefined, or fewer than two tickers: said before any server starts
+    check_reachable(store_uri(ws.root))
+    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):
+        from flows.universe import retrain_universe
+
+        results = retrain_universe(universe, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(run_summary(results))
     typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
     skip_exit_hooks()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.panel import Windows
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 History = dict[str, list[float]]  # per epoch: loss, val_loss (MSE), mae, val_mae (MAE), in the target's scaled units
@@ -40,6 +41,10 @@ class Family(Protocol):
 
     def fit(self, data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, History]:
         """A fresh model, seeded by `params.seed`, fitted on the training windows, watching the validation ones."""
+
+    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
+                    on_epoch: EpochCallback | None = None) -> tuple[Any, History]:  # fmt: skip
+        """The same on a universe's windows, gathered batch by batch as training asks for them (never all at once)."""
 
     def predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
         """One (scaled) output per window of shape (lookback, features)."""

@@ -21,6 +21,7 @@ from stockflow import models
 if TYPE_CHECKING:
     from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.panel import Windows
 
 
 class Settings(BaseModel):
@@ -45,11 +46,19 @@ class Boosting:
     Settings = Settings
 
     def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):
+        return self._fit(data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
+
+    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
+                    on_epoch: models.EpochCallback | None = None):  # fmt: skip
+        # Trees need every row at once: a universe's windows are gathered whole (mind the memory on a large one).
+        return self._fit(train.take(slice(None)), y_train, val.take(slice(None)), y_val, params, on_epoch)
+
+    def _fit(self, x_train, y_train, x_val, y_val, params: TrainParams, on_epoch: models.EpochCallback | None):
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         s = Settings.model_validate(params.options)
-        x, y = _rows(data.x["train"]), np.asarray(data.y["train"], dtype=np.float64)
-        x_val, y_val = _rows(data.x["val"]), np.asarray(data.y["val"], dtype=np.float64)
+        x, y = _rows(x_train), np.asarray(y_train, dtype=np.float64)
+        x_val, y_val = _rows(x_val), np.asarray(y_val, dtype=np.float64)
         model = HistGradientBoostingRegressor(
             learning_rate=s.learning_rate, max_iter=params.epochs, max_leaf_nodes=s.max_leaf_nodes,
             min_samples_leaf=s.min_samples_leaf, l2_regularization=s.l2_regularization,

@@ -17,6 +17,7 @@ from stockflow import models
 if TYPE_CHECKING:
     from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.panel import Windows
 
 
 def seed_everything(seed: int) -> None:
@@ -61,14 +62,15 @@ def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
 
 def fit(
     model: Any,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
+    x_train: Any,
+    y_train: np.ndarray | None,
+    x_val: Any,
+    y_val: np.ndarray | None,
     params: TrainParams,
     on_epoch: models.EpochCallback | None = None,
 ) -> models.History:
-    """Train with the validation slice watched; returns the per-epoch history.
+    """Train with the validation slice watched; returns the per-epoch history. `x_train` and `x_val` are arrays with
+    their labels in `y_train` and `y_val`, or batches that carry their labels (`y_*` None).
 
     With `patience` > 0, training stops when `val_loss` stops improving and
     the best weights are restored.
@@ -91,13 +93,14 @@ def fit(
                 hook(epoch, values)
 
         callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=each_epoch))
+    arrays = y_train is not None
     history = model.fit(
         x_train,
         y_train,
-        validation_data=(x_val, y_val),
+        validation_data=(x_val, y_val) if arrays else x_val,
         epochs=params.epochs,
-        batch_size=params.batch_size,
-        shuffle=True,
+        batch_size=params.batch_size if arrays else None,
+        shuffle=arrays,  # batches shuffle themselves
         verbose=0,
         callbacks=callbacks,
     )
@@ -185,6 +188,32 @@ def load(blob: bytes) -> Any:
         return keras.models.load_model(path)
 
 
+def batches(windows: Windows, y: np.ndarray, batch_size: int, seed: int | None) -> Any:
+    """A Keras PyDataset of (windows, labels) batches gathered on demand; shuffled each epoch when `seed` is given
+    (the same order for the same seed)."""
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch, self.order = 0, np.arange(len(windows))
+            self.on_epoch_end()
+
+        def __len__(self) -> int:
+            return -(-len(windows) // batch_size)
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            which = np.sort(self.order[i * batch_size : (i + 1) * batch_size])  # sorted: the gather reads in order
+            return windows.take(which), y[which]
+
+        def on_epoch_end(self) -> None:
+            if seed is not None:
+                self.order = np.random.default_rng((seed, self.epoch)).permutation(len(windows))
+                self.epoch += 1
+
+    return Batches()
+
+
 class Recurrent:
     """The recurrent networks as a model family: `train.architecture` lstm, gru or cnn_lstm."""
 
@@ -196,6 +225,14 @@ class Recurrent:
         _, lookback, n_features = data.x["train"].shape
         model = build_model(lookback, n_features, params)
         history = fit(model, data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
+        return model, history
+
+    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
+                    on_epoch: models.EpochCallback | None = None):  # fmt: skip
+        seed_everything(params.seed)
+        model = build_model(train.lookback, train.scaled.shape[-1], params)
+        history = fit(model, batches(train, y_train, params.batch_size, params.seed), None,
+                      batches(val, y_val, max(params.batch_size, 1024), None), None, params, on_epoch)  # fmt: skip
         return model, history
 
     predict = staticmethod(predict)

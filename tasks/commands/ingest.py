@@ -48,7 +48,10 @@ def ingest(ws: Workspace, params: Params, source: str, ticker: str | None = None
 def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str,
           notes: list[str] = ()) -> Path:  # fmt: skip
     """Validate `frame`; only if it passes, write it as data/<ticker>.csv and record it in data.dvc."""
-    report = validate_prices(frame, ws.load_suite(params.validate_.suite), params.validate_, source=description)
+    from tasks.stages.validate import suite_for
+
+    suite = ws.load_suite(suite_for(params, frame.columns))
+    report = validate_prices(frame, suite, params.validate_, source=description)
     report = dataclasses.replace(report, notes=list(notes))
     if not report.success:
         raise DataValidationError(report, "Refused: data/ and data.dvc are unchanged.")

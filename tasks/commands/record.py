@@ -13,6 +13,7 @@ from typing import Any
 
 from stockflow.errors import StockflowError, UsageError
 from tasks.services import tracking, unrecorded
+from tasks.services.catalog import Subject
 from tasks.services.execution import Execution, abort, conclude
 from tasks.services.workspace import RUNS, Workspace
 
@@ -32,7 +33,8 @@ def record_later(root: Path | str, run_id: str) -> dict[str, Any]:
     params = parse_params(yaml.safe_load(state["settings"]))
     tracker = tracking.tracker_for(root, params)
     tracking.check_reachable(tracker.uri)
-    ex = Execution(Workspace(root, folder, run_id), state["ticker"], params, state["name"], tuple(state["overrides"]),
+    subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), state.get("universe", False))
+    ex = Execution(Workspace(root, folder, run_id), subject, params, state["name"], tuple(state["overrides"]),
                    state["inputs"], state["tags"], state["publish"], state["settings"])  # fmt: skip
     ex.ws.claim()  # this process owns it now: no other execution's clean-up removes it meanwhile
     unrecorded.release(folder)

@@ -19,6 +19,8 @@ from tasks.services.workspace import Workspace
 SUMMARY = "summary.json"  # every stage's figures, numbers and words; its numbers become `<stage>/...` metrics
 DATA = "data"  # the ticker's price file
 SUITE = "suite"  # the expectation suite named by validate.suite
+TICKERS = "tickers"  # a universe's price files, one per ticker (data/ as a whole, for DVC)
+SUITES = "suites"  # the suites a universe's files are checked by: validate.suite, and validate.close_suite
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -121,7 +123,128 @@ STAGES: tuple[Stage, ...] = (
     ),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
-BY_NAME = {s.name: s for s in STAGES}
+
+# A universe: the same six steps for a named list of tickers trained as one (docs/universes.md).
+_UNIVERSE = ("preset", "presets", "universe.preprocess", "universe.train")
+UNIVERSE_STAGES: tuple[Stage, ...] = (
+    Stage(
+        "universe_validate",
+        "the data-quality gate on every ticker of the universe (OHLCV files by the OHLCV suite, close-only files by "
+        "the close suite); a ticker with no data or that fails, or fewer than two tickers, stops everything after it",
+        reads=(TICKERS, SUITES),
+        writes=("report.json", "report.md", SUMMARY),
+        params=("validate", "universes.${item}"),
+        logged=("report.json", "report.md"),
+    ),
+    Stage(
+        "universe_preprocess",
+        "the tickers aligned on their dates, causal features from closes, next-day returns ranked across the "
+        "universe each day, split by date, the scaler fitted on training dates only",
+        reads=(TICKERS, "universe_validate/report.json"),
+        writes=("panel.npz", SUMMARY),
+        params=("universes.${item}", "universe.preprocess"),
+    ),
+    Stage(
+        "universe_train",
+        "one network trained on the windows of every ticker pooled, gathered batch by batch",
+        reads=("universe_preprocess/panel.npz",),
+        writes=("ranker.zip", "history.csv", "loss_curves.png", SUMMARY),
+        params=("universes.${item}", *_UNIVERSE),
+        logged=("history.csv", "loss_curves.png"),
+    ),
+    Stage(
+        "universe_evaluate",
+        "daily IC and Rank IC on the test window of the model beside reversal, momentum, a ridge on the same inputs "
+        "and a network trained on shuffled labels",
+        reads=("universe_preprocess/panel.npz", "universe_train/ranker.zip"),
+        writes=("scores.npz", "ic.csv", "cumulative_ic.png", SUMMARY),
+        params=("universes.${item}", *_UNIVERSE, "universe.evaluate"),
+        logged=("ic.csv", "cumulative_ic.png"),
+    ),
+    Stage(
+        "universe_backtest",
+        "TopkDropout on the scores (k, n and the weighting chosen on the validation window), traded once on the "
+        "test window beside equal weight and the best baseline, with costs on every change of weight",
+        reads=(
+            "universe_preprocess/panel.npz",
+            "universe_evaluate/scores.npz",
+            "universe_evaluate/summary.json",
+            "universe_train/ranker.zip",
+        ),
+        writes=("ranker.zip", "equity.csv", "search.csv", "equity.png", SUMMARY),
+        params=("universes.${item}", "universe.portfolio", "backtest.commission", "backtest.slippage"),
+        logged=("equity.csv", "search.csv", "equity.png"),
+    ),
+    Stage(
+        "universe_promote",
+        "records the run in MLflow from the files above, then the gate: a positive test Rank IC with a t-statistic of "
+        "at least universe.promote.min_rank_ic_t, and no worse than the champion on the same days",
+        reads=(
+            "universe_validate/report.json",
+            "universe_validate/report.md",
+            "universe_validate/summary.json",
+            "universe_preprocess/summary.json",
+            "universe_train/history.csv",
+            "universe_train/loss_curves.png",
+            "universe_train/summary.json",
+            "universe_evaluate/ic.csv",
+            "universe_evaluate/cumulative_ic.png",
+            "universe_evaluate/summary.json",
+            "universe_preprocess/panel.npz",
+            "universe_backtest/ranker.zip",
+            "universe_backtest/equity.csv",
+            "universe_backtest/search.csv",
+            "universe_backtest/equity.png",
+            "universe_backtest/summary.json",
+        ),
+        writes=(SUMMARY,),
+        params=(
+            "preset",
+            "presets",
+            "validate",
+            "universes.${item}",
+            "universe",
+            "backtest.commission",
+            "backtest.slippage",
+            "mlflow",
+        ),
+    ),
+)
+UNIVERSE_NAMES: tuple[str, ...] = tuple(s.name for s in UNIVERSE_STAGES)
+BY_NAME = {s.name: s for s in (*STAGES, *UNIVERSE_STAGES)}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What one execution trains and registers: one ticker, or a universe (a named list of tickers)."""
+
+    name: str
+    tickers: tuple[str, ...]
+    universe: bool = False
+
+    @classmethod
+    def ticker(cls, name: str) -> Subject:
+        return cls(name, (name,))
+
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return UNIVERSE_STAGES if self.universe else STAGES
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)
+
+    @property
+    def registered(self) -> str:
+        """Its key in the registry: the ticker, or `universe-NAME` (registered as `stockflow-universe-NAME`)."""
+        return f"universe-{self.name}" if self.universe else self.name
+
+
+def subject_of(stage_name: str, name: str, universes: dict[str, tuple[str, ...]]) -> Subject:
+    """The subject a stage runs for: a universe's for a universe stage (its tickers from `universes`)."""
+    if stage_name in UNIVERSE_NAMES:
+        return Subject(name, tuple(universes.get(name, ())), universe=True)
+    return Subject.ticker(name)
 
 
 def stage(name: str) -> Stage:
@@ -130,14 +253,27 @@ def stage(name: str) -> Stage:
 
 
 class StageFiles:
-    """The paths one stage may read and write for one ticker in one workspace, and no others."""
+    """The paths one stage may read and write for one ticker (or universe) in one workspace, and no others."""
 
     def __init__(self, stage: Stage, ws: Workspace, ticker: str, suite: str = "ohlcv"):
         self.stage, self.ws, self.ticker, self.suite = stage, ws, ticker, suite
 
-    def input(self, ref: str) -> Path:
+    def prices(self, tickers: tuple[str, ...]) -> dict[str, Path]:
+        """A universe's price files, one per ticker."""
+        self._declared(TICKERS)
+        return {t: self.ws.data_file(t) for t in tickers}
+
+    def suites(self, *names: str) -> dict[str, Path]:
+        """The expectation suites a universe's files are checked by, by name."""
+        self._declared(SUITES)
+        return {name: self.ws.suite_file(name) for name in names}
+
+    def _declared(self, ref: str) -> None:
         if ref not in self.stage.reads:
             raise KeyError(f"stage {self.stage.name} reads {ref!r} without declaring it in tasks/services/catalog.py")
+
+    def input(self, ref: str) -> Path:
+        self._declared(ref)
         if ref == DATA:
             return self.ws.data_file(self.ticker)
         if ref == SUITE:
@@ -154,7 +290,8 @@ class StageFiles:
 
     @property
     def headline(self) -> Path:
-        return self.ws.headline_file(self.ticker)
+        universe = self.stage in UNIVERSE_STAGES
+        return self.ws.headline_file(f"universe-{self.ticker}" if universe else self.ticker)
 
 
 def files(name: str, ws: Workspace, ticker: str, suite: str = "ohlcv") -> StageFiles:
@@ -208,43 +345,50 @@ def _module_path(name: str) -> Path | None:
     return None
 
 
-def _path(ref: str) -> str:
+def _path(ref: str) -> list[str]:
     if ref == DATA:
-        return "data/${item}.csv"
+        return ["data/${item}.csv"]
     if ref == SUITE:
-        return "expectations/${validate.suite}.json"
+        return ["expectations/${validate.suite}.json"]
+    if ref == TICKERS:
+        return ["data"]
+    if ref == SUITES:
+        return ["expectations/${validate.suite}.json", "expectations/${validate.close_suite}.json"]
     upstream, name = ref.split("/", 1)
-    return f"outputs/${{item}}/{upstream}/{name}"
+    return [f"outputs/${{item}}/{upstream}/{name}"]
 
 
 def render_dvc_yaml() -> str:
-    """dvc.yaml: each stage once per ticker of `data.tickers`, running `python -m tasks STAGE TICKER`."""
+    """dvc.yaml: each ticker stage once per ticker of `data.tickers`, each universe stage once per universe of
+    `data.universes`, running `python -m tasks STAGE NAME`."""
     import yaml
 
     stages = {}
-    for s in STAGES:
+    for s in (*STAGES, *UNIVERSE_STAGES):
         out_dir = f"outputs/${{item}}/{s.name}"
-        last = s.name == NAMES[-1]
+        last = s.name in (NAMES[-1], UNIVERSE_NAMES[-1])
         # The last stage records the run: never restored from DVC's run-cache (persist), so each repro records one.
         outs = [{f"{out_dir}/{f}": {"persist": True, "cache": False}} if last else f"{out_dir}/{f}"
                 for f in s.writes if f not in s.figures]  # fmt: skip
         body = {
             "desc": s.purpose,
             "cmd": f"python -m tasks {s.name} ${{item}}",
-            "deps": [_path(r) for r in s.reads] + list(code_deps(f"tasks.stages.{s.name}")),
+            "deps": [path for r in s.reads for path in _path(r)] + list(code_deps(f"tasks.stages.{s.name}")),
             "params": list(s.params),
             "outs": outs,
         }
         if s.figures:
             body["plots"] = [f"{out_dir}/{f}" for f in s.figures]
         if last:
-            body["metrics"] = [{"metrics/${item}.json": {"cache": False, "persist": True}}]
-        stages[s.name] = {"foreach": "${data.tickers}", "do": body}
+            headline = "metrics/universe-${item}.json" if s in UNIVERSE_STAGES else "metrics/${item}.json"
+            body["metrics"] = [{headline: {"cache": False, "persist": True}}]
+        stages[s.name] = {"foreach": "${data.universes}" if s in UNIVERSE_STAGES else "${data.tickers}", "do": body}
     header = (
         "# Rendered from tasks/services/catalog.py by `make dvc.yaml`: edit the catalog, not this file\n"
         "# (tests/tasks/test_catalog.py fails when they disagree).\n"
         "# Each stage runs the stage function the Prefect flow runs (tasks/stages/<stage>.py), once per ticker in\n"
-        "# params.yaml's data.tickers: `dvc repro` for the watchlist, `dvc repro train@sp500` for one stage.\n"
+        "# params.yaml's data.tickers: `dvc repro` for the watchlist, `dvc repro train@sp500` for one stage; the\n"
+        "# universe_* stages once per universe of data.universes (`dvc repro universe_train@sp20`).\n"
         "# Use the project's Python: `make repro`, or `source .venv/bin/activate && dvc repro`.\n"
     )
     return header + yaml.safe_dump({"stages": stages}, sort_keys=False, width=120)

@@ -119,33 +119,36 @@ def restore_validated_data_version(root: Path) -> bool:
     return True
 
 
-def publish(ws: Workspace, ticker: str) -> None:
-    """Move a private workspace's outputs of `ticker` into the project and record them in dvc.lock.
+def publish(ws: Workspace, subject: catalog.Subject) -> None:
+    """Move a private workspace's outputs of a ticker (or universe) into the project and record them in dvc.lock.
 
     DVC's Python API assumes the current folder is the repository, which a process
     running several executions cannot promise; so this runs in a short child process there.
     """
+    kind = "universe" if subject.universe else "ticker"
     out = subprocess.run(
-        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), ticker],
+        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), subject.name, kind],
         cwd=ws.root, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
-        raise RuntimeError(f"publishing {ticker}'s outputs to DVC failed: {out.stderr.strip()[-2000:]}")
+        raise RuntimeError(f"publishing {subject.name}'s outputs to DVC failed: {out.stderr.strip()[-2000:]}")
 
 
-def _publish_here(work: Path, ticker: str) -> None:
-    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the ticker's stages."""
+def _publish_here(work: Path, name: str, universe: bool) -> None:
+    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the subject's stages."""
     project = Workspace.project(Path.cwd())
     private = Workspace(project.root, work)
+    stages = catalog.UNIVERSE_STAGES if universe else catalog.STAGES
     with locked_repo(project.root) as repo:
-        for s in catalog.STAGES:
-            target = project.stage_dir(ticker, s.name)
+        for s in stages:
+            target = project.stage_dir(name, s.name)
             target.mkdir(parents=True, exist_ok=True)
-            for name in s.writes:
-                os.replace(private.stage_dir(ticker, s.name) / name, target / name)
-        project.headline_file(ticker).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(private.headline_file(ticker), project.headline_file(ticker))
-        _commit_stages(repo, [f"{s.name}@{ticker}" for s in catalog.STAGES])
+            for written in s.writes:
+                os.replace(private.stage_dir(name, s.name) / written, target / written)
+        headline = catalog.files(stages[-1].name, project, name).headline
+        headline.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(catalog.files(stages[-1].name, private, name).headline, headline)
+        _commit_stages(repo, [f"{s.name}@{name}" for s in stages])
 
 
 def _commit_stages(repo: Any, names: list[str]) -> None:
@@ -197,11 +200,12 @@ def share_config(root: Path, other: Path) -> None:
     merged.write()
 
 
-def pipeline_tickers(root: Path) -> tuple[str, ...]:
-    """The tickers `dvc.yaml` iterates over: params.yaml's data.tickers."""
+def pipeline(root: Path, universes: bool = False) -> tuple[str, ...]:
+    """The tickers `dvc.yaml` iterates over (params.yaml's data.tickers), or its universes (data.universes)."""
     from tasks.services.workspace import read_params_file
 
-    return tuple((read_params_file(root / "params.yaml").get("data") or {}).get("tickers") or ())
+    return tuple((read_params_file(root / "params.yaml").get("data") or {}).get("universes" if universes else "tickers")
+                 or ())  # fmt: skip
 
 
 def experiment() -> dict[str, str]:
@@ -253,8 +257,8 @@ def stages_ran(root: Path, ticker: str) -> dict[str, float] | None:
     return {key.split("@")[0]: seconds for key, seconds in ran.items() if key.split("@", 1)[1] == ticker}
 
 
-if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK TICKER (see `publish`)
+if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK NAME ticker|universe (see `publish`)
     from tasks.services.process import quiet
 
     quiet()
-    _publish_here(Path(sys.argv[2]), sys.argv[3])
+    _publish_here(Path(sys.argv[2]), sys.argv[3], sys.argv[4] == "universe")

@@ -20,21 +20,23 @@ from tasks.services.workspace import Workspace
 
 
 def main(stage: str, ticker: str) -> int:
-    """Run `stage` for `ticker` as `dvc repro` asks; the exit code (0, or the error's)."""
+    """Run `stage` for `ticker` (or, for a universe stage, the universe of that name) as `dvc repro` asks; the exit
+    code (0, or the error's)."""
     ws = Workspace.project(Path.cwd())
     try:
         check_ticker(ticker)
-        if stage not in catalog.NAMES:
-            raise UsageError(f"no stage {stage!r}; stages: {', '.join(catalog.NAMES)}")
+        if stage not in catalog.BY_NAME:
+            raise UsageError(f"no stage {stage!r}; stages: {', '.join(catalog.BY_NAME)}")
         params = ws.load_params()
+        subject = catalog.subject_of(stage, ticker, params.universes)
     except StockflowError as exc:
         print(f"stockflow: {exc}", file=sys.stderr)
         return exc.exit_code
     try:
-        if stage == catalog.NAMES[-1]:
+        if stage == subject.names[-1]:
             ran = dvc_repo.stages_ran(ws.root, ticker)
-            reused = None if ran is None else [s for s in catalog.NAMES[:-1] if s not in ran]
-            ex = execution.begin(ws.root, ticker, trigger=_trigger(), ws=ws)
+            reused = None if ran is None else [s for s in subject.names[:-1] if s not in ran]
+            ex = execution.begin(ws.root, subject, trigger=_trigger(), ws=ws)
             try:
                 execution.conclude(ex, reused=reused, times=ran or {})
             except BaseException as exc:
@@ -43,12 +45,12 @@ def main(stage: str, ticker: str) -> int:
         else:
             started = time.perf_counter()
             execution.run_stage(ws, params, ticker, stage)
-            if stage == "validate":
+            if stage == subject.names[0]:  # the data gate passed
                 dvc_repo.remember_validated_data_version(ws.root)
             dvc_repo.note_stage_ran(ws.root, stage, ticker, time.perf_counter() - started)
         return 0
     except BaseException as exc:  # noqa: BLE001 - every failure is recorded, then reported
-        return _failed(ws, params, ticker, stage, exc)
+        return _failed(ws, params, subject, stage, exc)
 
 
 def _trigger() -> str:
@@ -57,18 +59,19 @@ def _trigger() -> str:
     return "dvc exp" if os.environ.get("DVC_EXP_NAME") else "dvc"
 
 
-def _failed(ws: Workspace, params, ticker: str, stage: str, exc: BaseException) -> int:
+def _failed(ws: Workspace, params, subject: catalog.Subject, stage: str, exc: BaseException) -> int:
     """Record this repro's FAILED run (unless the last stage already did), undo DVC's data.dvc rewrite, report."""
-    if stage != catalog.NAMES[-1]:
+    if stage != subject.names[-1]:
         tracker = tracking.tracker_for(ws.root, params)
+        tickers = subject.tickers if subject.universe else None
         run_id = tracker.open_run(
-            f"{ticker} failed at {stage}",
+            f"{subject.name} failed at {stage}",
             params.flat(),
-            {tracking.TICKER: ticker, tracking.TRIGGER: _trigger(), tracking.PRESET: params.preset,
-             **dvc_repo.experiment()},
+            {**tracking.subject_tags(subject.name, tickers), tracking.TRIGGER: _trigger(),
+             tracking.PRESET: params.preset, **dvc_repo.experiment()},
         )  # fmt: skip
         try:
-            record.log_stages(tracker, run_id, ws, ticker, upto=stage)
+            record.log_stages(tracker, run_id, ws, subject.name, subject.stages, upto=stage)
         finally:
             tracker.finish(run_id, failure=f"{stage}: {failure_reason(exc)}")
     if isinstance(exc, DataValidationError):

@@ -1,4 +1,4 @@
-"""One execution of the pipeline for one ticker, whichever orchestrator starts it.
+"""One execution of the pipeline for one ticker, or one universe of tickers, whichever orchestrator starts it.
 
     begin -> compute each stage -> conclude (the last stage records and gates; publish; end)     or abort
 
@@ -25,17 +25,18 @@ from typing import Any
 from stockflow.config import Params
 from stockflow.errors import StockflowError, TrackingError, check_ticker
 from stockflow.summary import run_summary
-from tasks.services import catalog, dvc_repo, provenance, record, tracking, unrecorded
+from tasks.services import dvc_repo, provenance, record, tracking, unrecorded
+from tasks.services.catalog import Subject
 from tasks.services.failures import failure_reason, stopped
 from tasks.services.workspace import Workspace, md5, remove_abandoned
 
 
 @dataclass(frozen=True)
 class Execution:
-    """One execution in flight: its workspace (with its MLflow run), ticker and settings (loaded once)."""
+    """One execution in flight: its workspace (with its MLflow run), subject (a ticker, a universe) and settings."""
 
     ws: Workspace
-    ticker: str
+    subject: Subject
     params: Params
     name: str
     overrides: tuple[str, ...] = ()
@@ -49,44 +50,54 @@ class Execution:
         return self.ws.run_id
 
     @property
+    def ticker(self) -> str:
+        """The ticker's name, or the universe's: what the stages, the outputs and the record are named by."""
+        return self.subject.name
+
+    @property
     def tracker(self) -> tracking.Tracker:
         return tracking.tracker_for(self.ws.root, self.params)
 
 
-def begin(root: Path | str, ticker: str, overrides: list[str] | tuple[str, ...] = (), trigger: str = "cli",
-          name: str | None = None, parent_run_id: str | None = None, links: dict[str, str] | None = None,
-          ws: Workspace | None = None) -> Execution:  # fmt: skip
-    """Load the settings once, give the execution its workspace and snapshot of the data, open its run."""
+def begin(root: Path | str, subject: str | Subject, overrides: list[str] | tuple[str, ...] = (),
+          trigger: str = "cli", name: str | None = None, parent_run_id: str | None = None,
+          links: dict[str, str] | None = None, ws: Workspace | None = None) -> Execution:  # fmt: skip
+    """Load the settings once, give the execution its workspace and snapshot of the data, open its run.
+
+    `subject`: a ticker's name, or a universe (`Subject`, its tickers from params.yaml's `universes`).
+    """
     root = Path(root).resolve()
-    check_ticker(ticker)
     params_md5 = md5(root / "params.yaml") if (root / "params.yaml").is_file() else ""
     params = Workspace.project(root).load_params(overrides)
+    subject = Subject.ticker(check_ticker(subject)) if isinstance(subject, str) else subject
     private = ws is None
-    ws = ws or Workspace.private(root, ticker)
+    ws = ws or Workspace.private(root, subject.registered)
     try:
         ws.claim()
-        data_md5 = ws.snapshot_data(ticker)
+        files = {t: ws.snapshot_data(t) for t in subject.tickers}  # ticker -> md5 of its price file
+        data_md5 = files[subject.name] if not subject.universe else provenance.digest_of(files)
         tracker = tracking.tracker_for(root, params)
         tracker.fail_dead_runs(unrecorded.reasons(root))
         remove_abandoned(root)
         code_tags, diff = provenance.code_version(root)
-        settings = provenance.describe(ticker, params, root)
+        settings = provenance.describe(subject.name, params, root, universe=subject.universe)
         tags = {
             **code_tags,
             **dvc_repo.experiment(),
             **(links or {}),
-            tracking.TICKER: ticker,
+            **tracking.subject_tags(subject.name, subject.tickers if subject.universe else None),
             tracking.PRESET: params.preset,
             tracking.SETTINGS: settings,
             tracking.TRIGGER: trigger,
             tracking.DATA_VERSION: dvc_repo.data_version(root),
             tracking.DATA_FILE_MD5: data_md5,
-            tracking.MODEL_KEY: provenance.model_key(data_md5, params),
+            tracking.MODEL_KEY: provenance.model_key(data_md5, params, subject.universe),
             tracking.WORKSPACE: str(ws.work.relative_to(root)) if ws.work.is_relative_to(root) else str(ws.work),
         }
         run_name = name or provenance.run_name(settings)
         run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
-        tracker.log_dataset(run_id, ws.data_file(ticker), ticker, data_md5, tags[tracking.DATA_VERSION])
+        for ticker, digest in files.items():
+            tracker.log_dataset(run_id, ws.data_file(ticker), ticker, digest, tags[tracking.DATA_VERSION])
         settings_text = provenance.settings_file(root, overrides)
         tracker.log_text(run_id, settings_text, provenance.SETTINGS_FILE)
         if diff:
@@ -95,8 +106,8 @@ def begin(root: Path | str, ticker: str, overrides: list[str] | tuple[str, ...] 
         if private:
             ws.remove()
         raise
-    inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint()}
-    return Execution(dataclasses.replace(ws, run_id=run_id), ticker, params, run_name, tuple(overrides), inputs,
+    inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint(), "files": files}
+    return Execution(dataclasses.replace(ws, run_id=run_id), subject, params, run_name, tuple(overrides), inputs,
                      tags, private, settings_text)  # fmt: skip
 
 
@@ -105,7 +116,7 @@ def compute(ex: Execution, stage: str, progress: bool = False) -> dict:
     and to the execution's own record of times (`stage_times`), never into the stage's outputs."""
     started = time.perf_counter()
     summary = run_stage(ex.ws, ex.params, ex.ticker, stage, progress)
-    if stage == "validate":
+    if stage == ex.subject.names[0]:  # the data gate passed
         _record_data_version(ex)
     seconds = time.perf_counter() - started
     unrecorded.note(ex.ws, ex.tracker, ex.run_id, metrics={f"time/{stage}_s": seconds})
@@ -123,7 +134,8 @@ def stage_times(ex: Execution) -> dict[str, float]:
     return json.loads(times.read_text()) if ex.ws.is_private and times.is_file() else {}
 
 
-TRAINING_STAGES = ("train", "evaluate")  # evaluate retrains for its seed spread and walk-forward refits
+# Evaluate retrains for its seed spread and walk-forward refits (a universe's, for its control and seeds).
+TRAINING_STAGES = ("train", "evaluate", "universe_train", "universe_evaluate")
 
 
 def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: bool = False) -> dict:
@@ -132,7 +144,7 @@ def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: 
     from tasks.services.process import check_signals, deferred_signals
 
     module = importlib.import_module(f"tasks.stages.{stage}")
-    kwargs = {"progress": progress} if stage == "train" else {}
+    kwargs = {"progress": progress} if stage in ("train", "universe_train") else {}
     if stage not in TRAINING_STAGES:
         return module.compute(ws, params, ticker, **kwargs)
     with deferred_signals(), calling_every_batch(check_signals):
@@ -140,9 +152,9 @@ def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: 
 
 
 def _record_data_version(ex: Execution) -> None:
-    """Validated data becomes the recorded DVC version, unless the project's file changed meanwhile."""
-    root, validated = ex.ws.root, {f"{ex.ticker}.csv": ex.inputs["data"]}
-    if not ex.ws.is_private or md5(ex.ws.project_data_file(ex.ticker)) != ex.inputs["data"]:
+    """Validated data becomes the recorded DVC version, unless the project's files changed meanwhile."""
+    root, validated = ex.ws.root, {f"{t}.csv": digest for t, digest in ex.inputs["files"].items()}
+    if not ex.ws.is_private or _changed(ex):
         return
     version = dvc_repo.record_data(root, validated)
     if version is None and dvc_repo.is_repo(root):
@@ -169,8 +181,8 @@ def conclude(ex: Execution, reused: list[str] | None = None, times: dict[str, fl
     unrecorded.log_notes(ex.ws, tracker, ex.run_id)
     if times is not None:
         tracker.log_metrics(ex.run_id, {f"time/{stage}_s": seconds for stage, seconds in times.items()})
-    run_stage(ex.ws, ex.params, ex.ticker, catalog.NAMES[-1])
-    results = {**record.summaries(ex.ws, ex.ticker), "run_id": ex.run_id, "ticker": ex.ticker,
+    run_stage(ex.ws, ex.params, ex.ticker, ex.subject.names[-1])
+    results = {**record.summaries(ex.ws, ex.ticker, ex.subject.stages), "run_id": ex.run_id, "ticker": ex.ticker,
                "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"],
                "seconds": stage_times(ex) if times is None else times}  # fmt: skip
     results["published"] = _publish(ex)
@@ -195,18 +207,23 @@ def _publish(ex: Execution) -> str:
         why_not = "settings were overridden for this run (--set / --preset)"
     elif not dvc_repo.is_repo(root):
         why_not = "the project is not a DVC repository"
-    elif ex.ticker not in dvc_repo.pipeline_tickers(root):
-        why_not = f"{ex.ticker} is not in params.yaml's data.tickers"
+    elif ex.ticker not in dvc_repo.pipeline(root, ex.subject.universe):
+        why_not = f"{ex.ticker} is not in params.yaml's data.{'universes' if ex.subject.universe else 'tickers'}"
     elif md5(ex.ws.params_file) != ex.inputs["params"]:
         why_not = "params.yaml changed during the run"
-    elif md5(ex.ws.project_data_file(ex.ticker)) != ex.inputs["data"]:
-        why_not = f"data/{ex.ticker}.csv changed during the run"
+    elif _changed(ex):
+        why_not = f"data/{_changed(ex)}.csv changed during the run"
     elif provenance.code_fingerprint() != ex.inputs["code"]:
         why_not = "the code changed during the run"
     if why_not:
         return f"no: {why_not}"
-    dvc_repo.publish(ex.ws, ex.ticker)
+    dvc_repo.publish(ex.ws, ex.subject)
     return "outputs/ and dvc.lock"
+
+
+def _changed(ex: Execution) -> str | None:
+    """The first ticker whose project file is no longer the one the execution snapshotted, if any."""
+    return next((t for t, digest in ex.inputs["files"].items() if md5(ex.ws.project_data_file(t)) != digest), None)
 
 
 def abort(ex: Execution, exc: BaseException) -> str:
@@ -218,9 +235,10 @@ def abort(ex: Execution, exc: BaseException) -> str:
     reason = failure_reason(exc)
     tracker = ex.tracker
     if ex.ws.is_private and not unrecorded.answers(tracker.uri):
-        done = all((ex.ws.stage_dir(ex.ticker, s.name) / name).is_file() for s in catalog.STAGES[:-1]
+        done = all((ex.ws.stage_dir(ex.ticker, s.name) / name).is_file() for s in ex.subject.stages[:-1]
                    for name in s.writes)  # fmt: skip
-        state = {"run_id": ex.run_id, "ticker": ex.ticker, "name": ex.name, "overrides": list(ex.overrides),
+        state = {"run_id": ex.run_id, "ticker": ex.ticker, "tickers": list(ex.subject.tickers),
+                 "universe": ex.subject.universe, "name": ex.name, "overrides": list(ex.overrides),
                  "inputs": ex.inputs, "tags": ex.tags, "publish": ex.publish, "settings": ex.settings,
                  "failure": None if done else reason}  # fmt: skip
         unrecorded.keep(ex.ws, state)
@@ -231,7 +249,7 @@ def abort(ex: Execution, exc: BaseException) -> str:
                             f"{unrecorded.kept_message(ex.ws, ex.run_id)}")  # fmt: skip
     try:
         unrecorded.log_notes(ex.ws, tracker, ex.run_id)
-        record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker)
+        record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, ex.subject.stages)
     finally:
         tracker.end(ex.run_id, failure=reason)
         if ex.ws.is_private:

@@ -23,6 +23,7 @@ from stockflow.formats import Normalised, canonical
 
 if TYPE_CHECKING:
     from stockflow.dataset import Dataset
+    from stockflow.panel import PanelData
 
 
 def read_price_file(path: Path | str) -> pd.DataFrame:
@@ -153,3 +154,38 @@ def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
 
     with np.load(arrays_path, allow_pickle=False) as npz:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
+
+
+def save_panel(data: PanelData, path: Path) -> None:
+    """A universe made ready to train (`stockflow.panel.PanelData`) as one npz, atomically: the panel, the labels,
+    the scaled features, the scaler, the date split and each split's samples."""
+    panel, t = data.panel, data.transform
+    arrays = {
+        "dates": panel.dates.astype("datetime64[ns]").astype(np.int64),
+        "tickers": np.asarray(panel.tickers),
+        "close": panel.close,
+        "open": panel.open if panel.open is not None else np.zeros((0, 0)),
+        "y": data.y,
+        "scaled": data.windows["train"].scaled,
+        "mean": t.scaler.mean,
+        "std": t.scaler.std,
+        "settings": np.asarray([str(t.lookback), t.label]),
+        **{f"days_{s}": d for s, d in data.split_days.items()},
+        **{f"{key}_{s}": getattr(w, key) for s, w in data.windows.items() for key in ("date", "ticker")},
+    }
+    with atomic(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_panel(path: Path) -> PanelData:
+    """A universe saved by `save_panel`."""
+    from stockflow.panel import SPLITS, Panel, PanelData, Scaler, Transform, Windows
+
+    with np.load(path, allow_pickle=False) as z:
+        a = {k: z[k] for k in z.files}
+    lookback, label = int(a["settings"][0]), str(a["settings"][1])
+    panel = Panel(a["dates"].astype("datetime64[ns]"), tuple(str(t) for t in a["tickers"]), a["close"],
+                  a["open"] if a["open"].size else None)  # fmt: skip
+    windows = {s: Windows(a["scaled"], a[f"date_{s}"], a[f"ticker_{s}"], lookback) for s in SPLITS}
+    transform = Transform(lookback, label, Scaler(a["mean"], a["std"]))
+    return PanelData(panel, a["y"], windows, transform, {s: a[f"days_{s}"] for s in SPLITS})

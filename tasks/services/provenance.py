@@ -50,13 +50,15 @@ def committed_params(root: Path, preset: str) -> Params | None:
         return None
 
 
-def describe(ticker: str, params: Params, root: Path, limit: int = 6) -> str:
-    """`sp500 paper epochs=2`: the ticker, a preset other than default, and what differs from the committed settings."""
+def describe(ticker: str, params: Params, root: Path, limit: int = 6, universe: bool = False) -> str:
+    """`sp500 paper epochs=2`: the ticker (`universe sp20 ...`: the universe), a preset other than default, and what
+    differs from the committed settings (of those the run reads)."""
     baseline = committed_params(root, params.preset) or parse_params({"preset": "default"})
     if params.preset != "default" and baseline.preset != params.preset:
         baseline = params  # a preset HEAD does not define: name the preset, not every value in it
-    diff = changes(params, baseline)
-    words = [ticker] + ([params.preset] if params.preset != "default" else []) + diff[:limit]
+    diff = changes(params, baseline, universe)
+    words = [f"universe {ticker}" if universe else ticker] + ([params.preset] if params.preset != "default" else [])
+    words += diff[:limit]
     if len(diff) > limit:
         words.append(f"+{len(diff) - limit} more")
     return " ".join(words)
@@ -101,11 +103,21 @@ def code_fingerprint(stages: tuple[str, ...] = catalog.NAMES) -> str:
     return fingerprint(sorted(files))
 
 
-def model_key(data_md5: str, params: Params) -> str:
-    """Equal for two models made from the same price file, model settings (preprocess, train) and code."""
-    settings = {"preprocess": params.preprocess.model_dump(mode="json"), "train": params.train.model_dump(mode="json")}
-    payload = json.dumps(
-        {"data": data_md5, "settings": settings, "code": code_fingerprint(("preprocess", "train"))},
-        sort_keys=True,
-    )
+def digest_of(files: dict[str, str]) -> str:
+    """One md5 for several files' md5s (a universe's price files), equal when every file is."""
+    return hashlib.md5("".join(f"{name}:{digest}\n" for name, digest in sorted(files.items())).encode()).hexdigest()
+
+
+def model_key(data_md5: str, params: Params, universe: bool = False) -> str:
+    """Equal for two models made from the same price file(s), model settings (preprocess, train; a universe's) and
+    code."""
+    if universe:
+        u = params.universe
+        settings = {"preprocess": u.preprocess.model_dump(mode="json"), "train": u.train.model_dump(mode="json")}
+        stages = ("universe_preprocess", "universe_train")
+    else:
+        settings = {"preprocess": params.preprocess.model_dump(mode="json"),
+                    "train": params.train.model_dump(mode="json")}  # fmt: skip
+        stages = ("preprocess", "train")
+    payload = json.dumps({"data": data_md5, "settings": settings, "code": code_fingerprint(stages)}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import for_mlflow, headline
+from stockflow.headline import for_mlflow, headline, universe_headline
 from tasks.services import catalog
 from tasks.services.files import read_json
 from tasks.services.tracking import Tracker
@@ -28,26 +28,29 @@ CURVES = {
 }
 
 
-def summaries(ws: Workspace, ticker: str) -> dict[str, dict]:
+def summaries(ws: Workspace, ticker: str, stages: tuple[catalog.Stage, ...] = catalog.STAGES) -> dict[str, dict]:
     """Each finished stage's summary, by stage name (a stage that did not finish has none)."""
     found = {}
-    for s in catalog.STAGES:
+    for s in stages:
         path = ws.stage_dir(ticker, s.name) / catalog.SUMMARY
         if path.is_file():
             found[s.name] = read_json(path)
     return found
 
 
-def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: str = catalog.NAMES[-2],
+def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str,
+               stages: tuple[catalog.Stage, ...] = catalog.STAGES, upto: str | None = None,
                with_headline: bool = True) -> list[str]:  # fmt: skip
-    """Log every stage up to `upto` that left a summary; the names of those logged.
+    """Log every stage up to `upto` (default: all but the last, which records) that left a summary; the names of
+    those logged.
 
-    With `with_headline`, also the headline figures known so far (a run that stops before `promote`); a run that
-    gets to `promote` logs them once, complete, there.
+    With `with_headline`, also the headline figures known so far (a run that stops before its last stage); a run
+    that gets there logs them once, complete, there.
     """
-    done = summaries(ws, ticker)
+    done = summaries(ws, ticker, stages)
+    names = [s.name for s in stages]
     logged = []
-    for s in catalog.STAGES[: catalog.NAMES.index(upto) + 1]:
+    for s in stages[: names.index(upto) + 1 if upto else len(stages) - 1]:
         folder = ws.stage_dir(ticker, s.name)
         for name in s.logged:
             path = folder / name
@@ -56,9 +59,19 @@ def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, upto: 
         if s.name not in done:
             continue
         tracker.log_metrics(run_id, {f"{s.name}/{k}": v for k, v in flatten(done[s.name]).items()})
-        if s.name == "train" and (folder / "history.csv").is_file():
+        if s.name in ("train", "universe_train") and (folder / "history.csv").is_file():
             tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
         logged.append(s.name)
-    if with_headline and {"evaluate", "backtest"} <= done.keys():
-        tracker.log_metrics(run_id, for_mlflow(headline(done["evaluate"], done["backtest"])))
+    known = headline_of(done)
+    if with_headline and known:
+        tracker.log_metrics(run_id, for_mlflow(known))
     return logged
+
+
+def headline_of(done: dict[str, dict], promote: dict | None = None) -> dict[str, float | None]:
+    """The headline figures of a ticker's or a universe's stages once both their evaluate and backtest are done."""
+    if {"evaluate", "backtest"} <= done.keys():
+        return headline(done["evaluate"], done["backtest"], promote)
+    if {"universe_evaluate", "universe_backtest"} <= done.keys():
+        return universe_headline(done["universe_evaluate"], done["universe_backtest"], promote)
+    return {}

@@ -30,6 +30,7 @@ RUN_NAME, PARENT, NOTE, SOURCE = "mlflow.runName", "mlflow.parentRunId", "mlflow
 GIT_COMMIT = "mlflow.source.git.commit"
 GIT_DIRTY = "stockflow.git_dirty"
 TICKER, PRESET, SETTINGS, TRIGGER = "stockflow.ticker", "stockflow.preset", "stockflow.settings", "stockflow.trigger"
+UNIVERSE, TICKERS = "stockflow.universe", "stockflow.tickers"  # a universe's run: its name and its tickers
 DATA_VERSION, DATA_FILE_MD5 = "stockflow.data_version", "stockflow.data_file_md5"
 MODEL_KEY, MODEL_VERSION = "stockflow.model_key", "stockflow.model_version"
 PROMOTION, FAILURE = "stockflow.promotion", "stockflow.failure"
@@ -43,6 +44,7 @@ KIND, MONITOR = "stockflow.kind", "monitor"  # a monitor check's run; training r
 # On a registered version: what it was trained and judged on (its live days start after DATA_THROUGH) ...
 DATA_THROUGH, TRAIN_WINDOW, TEST_WINDOW = "stockflow.data_through", "stockflow.train_window", "stockflow.test_window"
 TEST_MAE_RATIO = "stockflow.test_mae_ratio"
+TEST_RANK_IC = "stockflow.test_rank_ic"  # a universe's version: its mean daily Rank IC on its test window
 TEST_COVERAGE = "stockflow.test_coverage"
 INTERVAL_LEVEL = "stockflow.interval_level"  # read from versions registered before the forecaster carried its level
 # ... and what the last monitor check said of it.
@@ -113,8 +115,14 @@ def wait_until_reachable(uri: str, wait_s: float, poll_s: float = 2.0) -> None:
 
 
 def model_name(ticker: str) -> str:
-    """The registered model of a ticker: `stockflow-<ticker>`."""
+    """The registered model of a ticker: `stockflow-<ticker>` (of a universe: `stockflow-universe-<name>`, its
+    registry key being `universe-<name>`)."""
     return f"stockflow-{ticker}"
+
+
+def subject_tags(name: str, tickers: tuple[str, ...] | None) -> dict[str, str]:
+    """What a run is of: a ticker (`stockflow.ticker`), or a universe and its tickers."""
+    return {TICKER: name} if tickers is None else {UNIVERSE: name, TICKERS: ",".join(tickers)}
 
 
 class Store:
@@ -352,36 +360,49 @@ class Tracker:
 
     def log_forecaster(self, run_id: str, forecaster_file: Path, settings: dict, meta: dict) -> None:
         """Log the self-contained pyfunc forecaster (the forecaster's one file, its signal rule, the code) into
-        the run; its metadata names its architecture, lookback and features (read from the file) and `meta`.
-
-        MLflow logs models into the active run only; the run is made active for this call
-        and left active, so the run's last step (`end`) closes it with its true status.
-        """
+        the run; its metadata names its architecture, lookback and features (read from the file) and `meta`."""
         import json
         import tempfile
+
+        from stockflow.forecaster import manifest
+
+        about = manifest(Path(forecaster_file).read_bytes())
+        meta = {**{k: about[k] for k in ("architecture", "lookback", "features")}, **meta}
+        with tempfile.TemporaryDirectory() as tmp:
+            settings_file = Path(tmp) / "settings.json"
+            settings_file.write_text(json.dumps(settings))
+            artifacts = {"forecaster": forecaster_file, "settings": settings_file}
+            self._log_pyfunc(run_id, "serving_model.py", artifacts, _signature(), meta)
+
+    def log_ranker(self, run_id: str, ranker_file: Path, meta: dict) -> None:
+        """Log a universe's self-contained pyfunc ranker (its one file, the code) into the run; its metadata names its
+        architecture, lookback, tickers and portfolio rules (read from the file) and `meta`."""
+        from stockflow.ranker import manifest
+
+        about = manifest(Path(ranker_file).read_bytes())
+        meta = {**{k: about[k] for k in ("architecture", "lookback", "tickers", "rules")}, **meta}
+        self._log_pyfunc(run_id, "serving_universe.py", {"ranker": ranker_file}, _universe_signature(), meta)
+
+    def _log_pyfunc(self, run_id: str, code: str, artifacts: dict[str, Path], signature: Any, meta: dict) -> None:
+        """MLflow logs models into the active run only; the run is made active for this call and left active, so
+        the run's last step (`end`) closes it with its true status."""
         from importlib.metadata import version
 
         import mlflow
 
         import stockflow
-        from stockflow.forecaster import manifest
 
-        about = manifest(Path(forecaster_file).read_bytes())
-        meta = {**{k: about[k] for k in ("architecture", "lookback", "features")}, **meta}
         if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
             mlflow.start_run(run_id=run_id)
-        with tempfile.TemporaryDirectory() as tmp:
-            settings_file = Path(tmp) / "settings.json"
-            settings_file.write_text(json.dumps(settings))
-            mlflow.pyfunc.log_model(
-                name=MODEL_ARTIFACT,
-                python_model=str(Path(__file__).with_name("serving_model.py")),
-                artifacts={"forecaster": str(forecaster_file), "settings": str(settings_file)},
-                code_paths=[str(Path(stockflow.__file__).parent)],
-                signature=_signature(),
-                pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
-                metadata=meta,
-            )
+        mlflow.pyfunc.log_model(
+            name=MODEL_ARTIFACT,
+            python_model=str(Path(__file__).with_name(code)),
+            artifacts={key: str(path) for key, path in artifacts.items()},
+            code_paths=[str(Path(stockflow.__file__).parent)],
+            signature=signature,
+            pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
+            metadata=meta,
+        )
 
     def end(self, run_id: str, failure: str | None = None) -> None:
         """`finish`, closing the run first if it is the active one (after `log_forecaster`)."""
@@ -432,7 +453,7 @@ class Tracker:
         name = model_name(ticker)
         if not self.client.search_registered_models(filter_string=f"name = '{name}'"):
             with contextlib.suppress(MlflowException):  # created meanwhile by another process: fine
-                self.client.create_registered_model(name, description=f"stockflow next-close forecaster for {ticker}")
+                self.client.create_registered_model(name, description=f"stockflow's model of {ticker}")
         # The model id is what a tracking server needs to accept a `models:/` source.
         return self.client.create_model_version(name, newest.model_uri, run_id=run_id, tags=tags,
                                                 model_id=newest.model_id)  # fmt: skip
@@ -489,6 +510,19 @@ def _finite(value: Any) -> bool:
     import math
 
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _universe_signature():
+    """Rows of every ticker as people read them, with a Ticker column; out, per date and ticker, the score and the
+    portfolio's target weight for the next session."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    inputs = Schema([ColSpec(AnyType(), "Date"), ColSpec(AnyType(), "Ticker"), ColSpec(AnyType(), "Close"),
+                     ColSpec(AnyType(), "Open", required=False)])  # fmt: skip
+    outputs = Schema([ColSpec("datetime", "date"), ColSpec("string", "ticker"), ColSpec("double", "score"),
+                      ColSpec("double", "weight")])  # fmt: skip
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def _signature():

@@ -12,7 +12,7 @@ from stockflow import evaluation, robustness
 from stockflow.config import Params
 from tasks.services import catalog
 from tasks.services.files import load_dataset, read_price_file, save_figure, write_csv, write_json
-from tasks.services.forecaster_file import load_forecaster, save_forecaster
+from tasks.services.model_files import load_forecaster, save_forecaster
 from tasks.services.workspace import Workspace
 
 STAGE = "evaluate"

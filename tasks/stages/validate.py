@@ -29,6 +29,14 @@ def check_file(ws: Workspace, params: Params, path: Path, source: str | None = N
     return dataclasses.replace(report, notes=read.notes)
 
 
+def suite_for(params: Params, columns) -> str:
+    """The suite a price file is checked by: the OHLCV one (validate.suite), or for a file without Open, High and
+    Low the close one (validate.close_suite: such a file can be part of a universe, not trained on alone)."""
+    return (
+        params.validate_.suite if all(c in columns for c in ("Open", "High", "Low")) else params.validate_.close_suite
+    )
+
+
 def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -> ValidationReport:
     """Validate prices already read (`source` names them in the report)."""
     return validate_prices(frame, suite, params.validate_, source=source)

@@ -15,12 +15,16 @@ def test_dvc_yaml_is_the_catalog_rendered():
     assert (REPO / "dvc.yaml").read_text() == catalog.render_dvc_yaml(), "run `make dvc.yaml` and commit it"
 
 
-def test_every_stage_runs_per_ticker_with_its_code_as_dependencies():
+def test_every_stage_runs_per_ticker_or_per_universe_with_its_code_as_dependencies():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == list(catalog.NAMES)
+    assert list(stages) == [*catalog.NAMES, *catalog.UNIVERSE_NAMES]
     for name, spec in stages.items():
-        assert spec["foreach"] == "${data.tickers}" and spec["do"]["cmd"] == f"python -m tasks {name} ${{item}}"
+        each = "${data.universes}" if name in catalog.UNIVERSE_NAMES else "${data.tickers}"
+        assert spec["foreach"] == each and spec["do"]["cmd"] == f"python -m tasks {name} ${{item}}"
         assert f"tasks/stages/{name}.py" in spec["do"]["deps"]
+    # A universe's stages read its tickers' files (data/ as a whole) and its own settings, and nothing of a ticker's.
+    assert "data" in stages["universe_validate"]["do"]["deps"]
+    assert "universes.${item}" in stages["universe_train"]["do"]["params"]
     # What a stage imports is what it depends on, through other modules too.
     # A plug-in package that finds its modules itself depends on each of them: every model family.
     assert {"stockflow/models/recurrent.py", "stockflow/models/boosting.py"} <= set(stages["train"]["do"]["deps"])
@@ -30,18 +34,21 @@ def test_every_stage_runs_per_ticker_with_its_code_as_dependencies():
 
 def test_the_last_stage_is_never_restored_from_the_run_cache():
     """A stage restored from DVC's run-cache runs no command: the stage that records the run must always run."""
-    last = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][catalog.NAMES[-1]]["do"]
-    assert all(next(iter(o.values())).get("persist") for o in last["outs"] + last["metrics"])
+    for name in (catalog.NAMES[-1], catalog.UNIVERSE_NAMES[-1]):
+        last = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][name]["do"]
+        assert all(next(iter(o.values())).get("persist") for o in last["outs"] + last["metrics"])
 
 
 def test_reads_name_files_that_earlier_stages_write():
-    written = {f"{s.name}/{f}" for s in catalog.STAGES for f in s.writes}
-    for s in catalog.STAGES:
-        for ref in s.reads:
-            assert ref in (catalog.DATA, catalog.SUITE) or ref in written, (s.name, ref)
-            if "/" in ref:
-                assert catalog.NAMES.index(ref.split("/")[0]) < catalog.NAMES.index(s.name)
-        assert catalog.SUMMARY in s.writes and set(s.logged) <= set(s.writes)
+    for stages in (catalog.STAGES, catalog.UNIVERSE_STAGES):
+        names = [s.name for s in stages]
+        written = {f"{s.name}/{f}" for s in stages for f in s.writes}
+        for s in stages:
+            for ref in s.reads:
+                assert ref in (catalog.DATA, catalog.SUITE, catalog.TICKERS, catalog.SUITES) or ref in written, ref
+                if "/" in ref:
+                    assert names.index(ref.split("/")[0]) < names.index(s.name)
+            assert catalog.SUMMARY in s.writes and set(s.logged) <= set(s.writes)
 
 
 def test_the_committed_lock_names_the_files_the_code_renders_with_their_current_bytes():
@@ -55,10 +62,10 @@ def test_the_committed_lock_names_the_files_the_code_renders_with_their_current_
     params = read_params_file(REPO / "params.yaml")
     lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
     rendered = yaml.safe_load(catalog.render_dvc_yaml())["stages"]
-    tickers = params["data"]["tickers"]
-    assert set(lock) == {f"{name}@{t}" for name in rendered for t in tickers}, "run `make lock` and commit dvc.lock"
+    each = {name: params["data"]["universes" if name in catalog.UNIVERSE_NAMES else "tickers"] for name in rendered}
+    assert set(lock) == {f"{name}@{t}" for name in rendered for t in each[name]}, "run `make lock` and commit dvc.lock"
     for name, spec in rendered.items():
-        for ticker in tickers:
+        for ticker in each[name]:
             entry, body = lock[f"{name}@{ticker}"], spec["do"]
             assert entry["cmd"] == body["cmd"].replace("${item}", ticker)
             deps = [d.replace("${item}", ticker).replace("${validate.suite}", params["validate"]["suite"])
@@ -67,8 +74,15 @@ def test_the_committed_lock_names_the_files_the_code_renders_with_their_current_
             for dep in entry["deps"]:
                 if not dep["path"].startswith(("data/", "outputs/")):  # code and suites: in git, so checkable here
                     assert dep["md5"] == md5(REPO / dep["path"]), f"{dep['path']} changed: run `make lock`"
-            for key in body["params"]:
-                assert entry["params"]["params.yaml"].get(key) == params.get(key), f"params.yaml {key}: `make lock`"
+            for key in (k.replace("${item}", ticker) for k in body["params"]):
+                assert entry["params"]["params.yaml"].get(key) == _value(params, key), f"params.yaml {key}: `make lock`"
             outs = body["outs"] + body.get("plots", []) + body.get("metrics", [])
             outs = [(next(iter(o)) if isinstance(o, dict) else o).replace("${item}", ticker) for o in outs]
             assert sorted(o["path"] for o in entry["outs"]) == sorted(outs), f"{name}: `make lock`"
+
+
+def _value(params: dict, key: str):
+    """A dotted key's value in params.yaml, as DVC records it."""
+    for part in key.split("."):
+        params = params.get(part) if isinstance(params, dict) else None
+    return params

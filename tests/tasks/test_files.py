@@ -11,7 +11,7 @@ from stockflow import forecaster as forecasters
 from stockflow.config import PreprocessParams, TrainParams
 from stockflow.dataset import make_dataset
 from stockflow.forecaster import fit_forecaster
-from tasks.services import forecaster_file as files
+from tasks.services import model_files as files
 
 pytestmark = pytest.mark.slow  # trains (tiny) models
 
@@ -37,7 +37,7 @@ def test_a_forecaster_is_one_file_of_the_same_bytes_that_forecasts_as_it_did(arc
     files.save_forecaster(first, path)
     assert files.load_forecaster(path) is first  # evaluate after train in a flow: its traced graphs come with it
 
-    files._FORECASTERS.clear()  # as in a process of its own (a DVC stage)
+    files._KEPT.clear()  # as in a process of its own (a DVC stage)
     read = files.load_forecaster(path)
     assert read is not first and read.architecture == architecture and read.shrink == first.shrink
     pd.testing.assert_frame_equal(read.forecast(prices), first.forecast(prices))

@@ -1,0 +1,227 @@
+"""A universe of tickers as one panel: dates x tickers x features, labels ranked across the universe each day,
+train / validation / test cut by date for every ticker, and lookback windows gathered lazily.
+
+Alignment: the panel's dates are every date any ticker has a bar on. A ticker absent on a
+day has no bar there (NaN), and nothing is filled forward past it: a return needs the
+ticker's closes on a date and on the panel's date before it, so its windows over the gap
+are not samples, and it is not scored on days it has no bar or no next bar.
+
+Features of ticker i on date t come from closes up to t only (causal), its own and the
+universe's the same days, so that lead and lag between stocks is learnable:
+`return_1` (the day's log return), `return_5`, `return_20`, `volatility_20`, the
+`market` (the universe's equal-weight return that day), `excess` (the ticker's return
+minus the market's) and `dispersion` (the cross-sectional spread of the day's returns).
+
+The label of (t, i) is ticker i's next-day log return, normalised across the tickers
+that have it that day: `rank` (the rank's quantile, centred, unit variance, as Qlib's
+CSRankNorm) or `zscore`. Dates are split in time order (the last `test_fraction` of
+sample dates is the test window, `val_fraction` of the rest before it validation), the
+same dates for every ticker; the feature scaler is fitted on training dates only.
+Windows are never built all at once: a sample is an index pair (date, ticker), and
+`Windows.take` gathers the rows of a batch when it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+FEATURES = ("return_1", "return_5", "return_20", "volatility_20", "market", "excess", "dispersion")
+SPLITS = ("train", "val", "test")
+WARM_UP = 21  # bars before the slowest feature (20-day return, 20-day volatility) is known
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Closes (and opens, when every ticker has them) of a universe on the union of its dates; NaN = no bar."""
+
+    dates: np.ndarray  # (T,) datetime64[ns], increasing
+    tickers: tuple[str, ...]  # (N,)
+    close: np.ndarray  # (T, N)
+    open: np.ndarray | None  # (T, N), or None for close-only data (then trades fill at the next close)
+
+    @property
+    def close_only(self) -> bool:
+        return self.open is None
+
+    def returns(self) -> np.ndarray:
+        """(T, N) log return of each ticker from the panel's previous date to this one; NaN across a gap."""
+        out = np.full(self.close.shape, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[1:] = np.log(self.close[1:] / self.close[:-1])
+        return out
+
+    def next_returns(self) -> np.ndarray:
+        """(T, N) the return a decision at the close of date t is about: t's close to the next date's close."""
+        out = np.full(self.close.shape, np.nan)
+        out[:-1] = self.returns()[1:]
+        return out
+
+    def frame(self, values: np.ndarray) -> pd.DataFrame:
+        """A (T, N) array as a frame indexed by date, one column per ticker."""
+        return pd.DataFrame(values, index=pd.DatetimeIndex(self.dates, name="date"), columns=list(self.tickers))
+
+
+def align(prices: Mapping[str, pd.DataFrame]) -> Panel:
+    """The tickers' price frames (Date, Close, and Open when they have one) on the union of their dates."""
+    if len(prices) < 2:
+        raise ValueError(f"a universe needs at least two tickers, got {len(prices)}")
+    closes = {t: f.set_index(pd.to_datetime(f["Date"]))["Close"].astype(float) for t, f in prices.items()}
+    close = pd.DataFrame(closes).sort_index()
+    opens = None
+    if all("Open" in f.columns and f["Open"].notna().all() for f in prices.values()):
+        opens = pd.DataFrame({t: f.set_index(pd.to_datetime(f["Date"]))["Open"].astype(float)
+                              for t, f in prices.items()}).reindex(close.index).to_numpy()  # fmt: skip
+    return Panel(close.index.to_numpy(dtype="datetime64[ns]"), tuple(prices), close.to_numpy(), opens)
+
+
+def features(panel: Panel) -> np.ndarray:
+    """(T, N, len(FEATURES)) causal features per ticker and date (see the module's docstring); NaN where unknown."""
+    r = panel.returns()
+    frame = pd.DataFrame(r)
+    market = frame.mean(axis=1).to_numpy()[:, None]  # over the tickers that have a return that day
+    dispersion = frame.std(axis=1, ddof=0).where(frame.count(axis=1) > 1).to_numpy()[:, None]
+    columns = {
+        "return_1": r,
+        "return_5": frame.rolling(5, min_periods=5).sum().to_numpy(),
+        "return_20": frame.rolling(20, min_periods=20).sum().to_numpy(),
+        "volatility_20": frame.rolling(20, min_periods=20).std().to_numpy(),
+        "market": np.broadcast_to(market, r.shape),
+        "excess": r - market,
+        "dispersion": np.broadcast_to(dispersion, r.shape),
+    }
+    out = np.stack([columns[name] for name in FEATURES], axis=-1)
+    out[np.isnan(r)] = np.nan  # a ticker without its own return that day has no features that day
+    return out
+
+
+def labels(panel: Panel, kind: str) -> np.ndarray:
+    """(T, N) each ticker's next-day log return normalised across the tickers that have one that day."""
+    nxt = panel.next_returns()
+    frame = pd.DataFrame(nxt)
+    if kind == "rank":
+        pct = frame.rank(axis=1, pct=True, method="average")
+        n = frame.notna().sum(axis=1).to_numpy()[:, None]
+        # Quantile of the rank, centred on 0: (rank - 0.5) / n - 0.5, times sqrt(12) for unit variance.
+        ranked = (pct.to_numpy() * n - 0.5) / np.maximum(n, 1) - 0.5
+        out = ranked * np.sqrt(12.0)
+    elif kind == "zscore":
+        mean = frame.mean(axis=1).to_numpy()[:, None]
+        std = frame.std(axis=1, ddof=0).to_numpy()[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (nxt - mean) / np.where(std > 0, std, np.nan)
+    else:
+        raise ValueError(f"label {kind!r}: rank or zscore")
+    counts = frame.notna().sum(axis=1).to_numpy()
+    out[counts < 2] = np.nan  # a day with one ticker ranks nothing
+    return out
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Per-feature mean and standard deviation over the training dates' cells."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, feats: np.ndarray) -> Scaler:
+        flat = feats.reshape(-1, feats.shape[-1])
+        mean, std = np.nanmean(flat, axis=0), np.nanstd(flat, axis=0)
+        return cls(mean, np.where(std > 0, std, 1.0))
+
+    def apply(self, feats: np.ndarray) -> np.ndarray:
+        return ((feats - self.mean) / self.std).astype(np.float32)
+
+
+def sample_dates(feats: np.ndarray, y: np.ndarray, lookback: int) -> np.ndarray:
+    """(T, N) whether (date, ticker) is a sample: a full window of known features ending that date, and a label."""
+    known = ~np.isnan(feats).any(axis=-1)
+    run = pd.DataFrame(known.astype(float)).rolling(lookback, min_periods=lookback).sum().to_numpy()
+    return (run == lookback) & ~np.isnan(y)
+
+
+def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float) -> dict[str, np.ndarray]:
+    """Date indices of each split: sample dates (dates with at least one sample) in time order."""
+    days = np.flatnonzero(ok.any(axis=1))
+    n_test = int(round(len(days) * test_fraction))
+    n_val = int(round((len(days) - n_test) * val_fraction))
+    n_train = len(days) - n_test - n_val
+    if min(n_train, n_val, n_test) < 1:
+        raise ValueError(f"{len(days)} sample dates are too few to split with test_fraction={test_fraction} and "
+                         f"val_fraction={val_fraction}")  # fmt: skip
+    return {"train": days[:n_train], "val": days[n_train : n_train + n_val], "test": days[n_train + n_val :]}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The lookback windows of a set of (date, ticker) samples, gathered from the scaled features on demand."""
+
+    scaled: np.ndarray  # (T, N, K) float32
+    date: np.ndarray  # (S,) date index of each sample (the window's last row)
+    ticker: np.ndarray  # (S,) ticker index of each sample
+    lookback: int
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+    def take(self, which: np.ndarray | slice) -> np.ndarray:
+        """(len(which), lookback, K): the windows of the samples `which`, gathered now."""
+        rows = self.date[which][:, None] + np.arange(1 - self.lookback, 1)
+        return self.scaled[rows, self.ticker[which][:, None], :]
+
+
+@dataclass(frozen=True)
+class Transform:
+    """What turns a universe's raw bars into its windows: the features, the lookback, the label, the scaler."""
+
+    lookback: int
+    label: str
+    scaler: Scaler
+
+    def windows(self, panel: Panel, min_date: int = 0) -> Windows:
+        """Every full window of the panel (date index >= `min_date`), label or not: what a forecast is made from."""
+        feats = features(panel)
+        known = ~np.isnan(feats).any(axis=-1)
+        run = pd.DataFrame(known.astype(float)).rolling(self.lookback, min_periods=self.lookback).sum().to_numpy()
+        date, ticker = np.nonzero(run == self.lookback)
+        keep = date >= min_date
+        return Windows(self.scaler.apply(np.nan_to_num(feats)), date[keep], ticker[keep], self.lookback)
+
+
+@dataclass(frozen=True)
+class PanelData:
+    """A universe made ready to train: the panel, its labels, and each split's samples as lazy windows."""
+
+    panel: Panel
+    y: np.ndarray  # (T, N) labels
+    windows: dict[str, Windows]
+    transform: Transform
+    split_days: dict[str, np.ndarray]  # date indices of each split
+
+    def labels_of(self, split: str) -> np.ndarray:
+        w = self.windows[split]
+        return self.y[w.date, w.ticker].astype(np.float32)
+
+    def sizes(self) -> dict[str, int]:
+        return {split: len(self.windows[split]) for split in SPLITS}
+
+
+def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float) -> PanelData:
+    """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs."""
+    feats, y = features(panel), labels(panel, label)
+    ok = sample_dates(feats, y, lookback)
+    days = split_dates(ok, test_fraction, val_fraction)
+    first_train_row = max(0, int(days["train"][0]) - lookback + 1)
+    scaler = Scaler.fit(feats[first_train_row : days["train"][-1] + 1])  # the rows training windows contain, no later
+    scaled = scaler.apply(np.nan_to_num(feats))
+    windows = {}
+    for split, d in days.items():
+        mask = np.zeros(len(panel.dates), dtype=bool)
+        mask[d] = True
+        date, ticker = np.nonzero(ok & mask[:, None])
+        windows[split] = Windows(scaled, date, ticker, lookback)
+    return PanelData(panel, y, windows, Transform(lookback, label, scaler), days)

@@ -1,0 +1,98 @@
+"""A universe's trained model, its transform and its portfolio rules: every ticker's bars in, scores and tomorrow's
+target weights out.
+
+What the registered universe model does: given the rows of all its tickers (as one panel),
+it scores every (date, ticker) that has a full window of history, each from that date's
+bars and earlier ones only, and turns the scores into the portfolio's target weight for
+the next session, following its own earlier holdings (TopkDropout: `stockflow/portfolio.py`).
+
+One artifact (`dump`, `load`): a zip of `ranker.json` (architecture, tickers, lookback,
+label, the rules once chosen), `model` (the family's bytes) and `scaler.npz`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stockflow import models
+from stockflow.panel import Panel, Scaler, Transform
+from stockflow.portfolio import Rules, last_targets
+
+PREDICT_CHUNK = 65_536  # windows gathered and scored at a time: memory stays flat however long the history
+
+
+@dataclass(frozen=True)
+class Ranker:
+    architecture: str
+    model: Any
+    transform: Transform
+    tickers: tuple[str, ...]
+    rules: Rules | None = None  # chosen on the validation window by the backtest stage
+
+    @property
+    def family(self) -> models.Family:
+        return models.family(self.architecture)
+
+    def scores(self, panel: Panel, min_date: int = 0) -> np.ndarray:
+        """(T, N) scores of every (date, ticker) with a full window from date index `min_date` on; NaN elsewhere."""
+        windows = self.transform.windows(panel, min_date)
+        out = np.full(panel.close.shape, np.nan)
+        for start in range(0, len(windows), PREDICT_CHUNK):
+            part = slice(start, start + PREDICT_CHUNK)
+            out[windows.date[part], windows.ticker[part]] = self.family.predict(self.model, windows.take(part))
+        return out
+
+    def rank(self, panel: Panel) -> pd.DataFrame:
+        """date, ticker, score and weight (the target for the next session) for every scored (date, ticker)."""
+        scores = self.scores(panel)
+        days = np.flatnonzero(~np.isnan(scores).all(axis=1))
+        weights = last_targets(panel, scores, days, self.rules) if self.rules is not None and len(days) else None
+        date, ticker = np.nonzero(~np.isnan(scores))
+        out = pd.DataFrame({"date": pd.to_datetime(panel.dates[date]), "ticker": np.asarray(panel.tickers)[ticker],
+                            "score": scores[date, ticker]})  # fmt: skip
+        out["weight"] = weights[date, ticker] if weights is not None else np.nan
+        return out.sort_values(["date", "ticker"], kind="stable").reset_index(drop=True)
+
+
+_MANIFEST, _MODEL, _SCALER = "ranker.json", "model", "scaler.npz"
+
+
+def dump(ranker: Ranker) -> bytes:
+    """The ranker as one zip, the same bytes for the same ranker."""
+    scaler = io.BytesIO()
+    np.savez(scaler, mean=ranker.transform.scaler.mean, std=ranker.transform.scaler.std)
+    manifest = {"architecture": ranker.architecture, "tickers": list(ranker.tickers),
+                "lookback": ranker.transform.lookback, "label": ranker.transform.label,
+                "rules": None if ranker.rules is None else asdict(ranker.rules)}  # fmt: skip
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in (
+            (_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()),
+            (_MODEL, ranker.family.dump(ranker.model)),
+            (_SCALER, scaler.getvalue()),
+        ):
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def manifest(blob: bytes) -> dict[str, Any]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return json.loads(z.read(_MANIFEST))
+
+
+def load(blob: bytes) -> Ranker:
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        meta = json.loads(z.read(_MANIFEST))
+        model = models.family(meta["architecture"]).load(z.read(_MODEL))
+        with np.load(io.BytesIO(z.read(_SCALER))) as s:
+            scaler = Scaler(s["mean"], s["std"])
+    rules = Rules(**meta["rules"]) if meta["rules"] else None
+    transform = Transform(int(meta["lookback"]), meta["label"], scaler)
+    return Ranker(meta["architecture"], model, transform, tuple(meta["tickers"]), rules)

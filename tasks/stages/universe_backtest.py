@@ -1,0 +1,69 @@
+"""Stage `universe_backtest`: the universe's scores traded as a portfolio (stockflow/portfolio.py), honestly.
+
+TopkDropout's k, n and weighting are chosen on the validation window only, by
+`universe.portfolio.objective` against equal weight; then the test window is traded once
+with them: decided at the close, filled at the next open (the next close for close-only
+data), commission and slippage (backtest.commission, backtest.slippage) on every change of
+weight. Beside it, with the same costs: equal weight of the universe rebalanced monthly,
+and the best baseline's scores (by validation Rank IC) traded by the same rules. The
+ranker is written again with its rules: the registered model serves its target weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from stockflow import portfolio
+from stockflow.config import Params
+from tasks.services import catalog
+from tasks.services.files import load_panel, read_json, save_figure, write_csv, write_json
+from tasks.services.model_files import load_ranker, save_ranker
+from tasks.services.workspace import Workspace
+
+STAGE = "universe_backtest"
+
+
+def compute(ws: Workspace, params: Params, name: str) -> dict:
+    """Choose the rules on validation, trade the test window once beside equal weight and the best baseline."""
+    from stockflow import plots
+
+    f = catalog.files(STAGE, ws, name)
+    data = load_panel(f.input("universe_preprocess/panel.npz"))
+    with np.load(f.input("universe_evaluate/scores.npz")) as z:
+        scores = {k: z[k] for k in z.files}
+    best_baseline = read_json(f.input("universe_evaluate/summary.json"))["best_baseline"]
+    p, costs = params.universe.portfolio, (params.backtest.commission, params.backtest.slippage)
+    panel, val, test = data.panel, data.split_days["val"], data.split_days["test"]
+    grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs)
+    rules, search = portfolio.choose(panel, scores["model"], val, grid, p.objective,
+                                     portfolio.equal_weight(panel, val, *costs))  # fmt: skip
+    equal = portfolio.equal_weight(panel, test, *costs)
+    traded = {name_: portfolio.trade(panel, scores[name_], test, rules) for name_ in ("model", best_baseline)}
+    traded["equal_weight"] = equal
+    report = {
+        "chosen": {"k": rules.k, "n": rules.n, "weighting": rules.weighting},
+        "objective": p.objective,
+        "candidates": len(grid),
+        "validation": {k: float(v) for k, v in search.iloc[0].items() if k not in ("k", "n", "weighting")},
+        "test": {
+            "model": portfolio.metrics(traded["model"], equal),
+            "baseline": {"name": best_baseline, **portfolio.metrics(traded[best_baseline], equal)},
+            "equal_weight": portfolio.metrics(equal),
+        },
+        "fills": "next close (close-only data)" if panel.close_only else "next open",
+        "start": str(pd.Timestamp(panel.dates[test[0]]).date()),
+        "end": str(pd.Timestamp(panel.dates[test[-1]]).date()),
+    }
+    ranker = load_ranker(f.input("universe_train/ranker.zip"))
+    save_ranker(dataclasses.replace(ranker, rules=rules), f.output("ranker.zip"))
+    equity = pd.DataFrame({k: v.equity for k, v in traded.items()})
+    equity.index.name = "date"
+    write_csv(equity, f.output("equity.csv"), index=True, float_format="%.8g")
+    write_csv(search, f.output("search.csv"), float_format="%.6g")
+    save_figure(plots.equity_curves(equity, f"{name}: {rules.label()} on the test window, net of costs"),
+                f.output("equity.png"))  # fmt: skip
+    write_json(f.output(catalog.SUMMARY), report)
+    return report

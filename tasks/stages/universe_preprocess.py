@@ -1,0 +1,39 @@
+"""Stage `universe_preprocess`: the universe as one panel (stockflow/panel.py): aligned on dates, causal features
+from closes, labels ranked across the universe each day, split by date, scaled on training dates only."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from stockflow.config import Params
+from stockflow.panel import align, make_panel_data
+from tasks.services import catalog
+from tasks.services.files import read_price_file, save_panel, write_json
+from tasks.services.workspace import Workspace
+from tasks.stages.universe_validate import tickers_of
+
+STAGE = "universe_preprocess"
+
+
+def compute(ws: Workspace, params: Params, name: str) -> dict:
+    """Build the panel and its samples; save them as one file."""
+    f = catalog.files(STAGE, ws, name)
+    p = params.universe.preprocess
+    panel = align({t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()})
+    data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction)
+    save_panel(data, f.output("panel.npz"))
+    day = lambda i: str(pd.Timestamp(panel.dates[i]).date())  # noqa: E731
+    summary = {
+        **{f"{split}_samples": n for split, n in data.sizes().items()},
+        **{f"{split}_days": int(len(d)) for split, d in data.split_days.items()},
+        "tickers": len(panel.tickers),
+        "lookback": p.lookback,
+        "close_only": panel.close_only,  # trades fill at the next close, features come from closes
+        "train_start": day(data.split_days["train"][0]),
+        "train_end": day(data.split_days["train"][-1]),
+        "test_start": day(data.split_days["test"][0]),
+        "test_end": day(data.split_days["test"][-1]),
+        "data_through": day(len(panel.dates) - 1),
+    }
+    write_json(f.output(catalog.SUMMARY), summary)
+    return summary
