@@ -15,14 +15,21 @@ BIN = Path(sys.executable).parent
 
 
 def execute(root: Path, overrides: list[str] | tuple[str, ...] = (), ticker: str = "sp500", upto: str | None = None,
-            name: str | None = None) -> dict:  # fmt: skip
+            name: str | None = None, universe: str | None = None) -> dict:  # fmt: skip
     """begin -> every stage -> conclude, as flows/retrain.py orders them; abort on any error (then re-raise).
 
-    With `upto`, stop after that stage and return the open execution instead (its run stays RUNNING).
+    With `upto`, stop after that stage and return the open execution instead (its run stays RUNNING). With
+    `universe`, the universe of that name (its tickers from the settings) instead of `ticker`.
     """
-    ex = execution.begin(root, ticker, list(overrides), trigger="test", name=name)
+    subject = ticker
+    if universe is not None:
+        from tasks.services.workspace import Workspace
+
+        tickers = Workspace.project(root).load_params(list(overrides)).universes.get(universe, ())
+        subject = catalog.Subject(universe, tuple(tickers), universe=True)
+    ex = execution.begin(root, subject, list(overrides), trigger="test", name=name)
     try:
-        for stage in catalog.NAMES[:-1]:
+        for stage in ex.subject.names[:-1]:
             execution.compute(ex, stage)
             if stage == upto:
                 return {"execution": ex}

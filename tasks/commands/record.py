@@ -34,6 +34,7 @@ def record_later(root: Path | str, run_id: str) -> dict[str, Any]:
     tracker = tracking.tracker_for(root, params)
     tracking.check_reachable(tracker.uri)
     subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), state.get("universe", False))
+    state["inputs"].setdefault("files", {state["ticker"]: state["inputs"]["data"]})  # kept before universes existed
     ex = Execution(Workspace(root, folder, run_id), subject, params, state["name"], tuple(state["overrides"]),
                    state["inputs"], state["tags"], state["publish"], state["settings"])  # fmt: skip
     ex.ws.claim()  # this process owns it now: no other execution's clean-up removes it meanwhile

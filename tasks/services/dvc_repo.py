@@ -119,6 +119,36 @@ def restore_validated_data_version(root: Path) -> bool:
     return True
 
 
+def why_not_publish(ws: Workspace, subject: catalog.Subject, overrides: tuple[str, ...],
+                    inputs: dict[str, Any]) -> str | None:  # fmt: skip
+    """Why an execution's outputs do not describe the project as it is now (then they are not published), or None.
+
+    `inputs`: the md5s of params.yaml (`params`) and of each price file (`files`) when the execution began, and the
+    code's fingerprint (`code`).
+    """
+    from tasks.services.provenance import code_fingerprint
+
+    root = ws.root
+    if overrides:
+        return "settings were overridden for this run (--set / --preset)"
+    if not is_repo(root):
+        return "the project is not a DVC repository"
+    if subject.name not in pipeline(root, subject.universe):
+        return f"{subject.name} is not in params.yaml's data.{'universes' if subject.universe else 'tickers'}"
+    if md5(ws.params_file) != inputs["params"]:
+        return "params.yaml changed during the run"
+    if changed_file(ws, inputs["files"]):
+        return f"data/{changed_file(ws, inputs['files'])}.csv changed during the run"
+    if code_fingerprint() != inputs["code"]:
+        return "the code changed during the run"
+    return None
+
+
+def changed_file(ws: Workspace, files: dict[str, str]) -> str | None:
+    """The first ticker whose project file is no longer the one an execution snapshotted (`files`: ticker -> md5)."""
+    return next((t for t, digest in files.items() if md5(ws.project_data_file(t)) != digest), None)
+
+
 def publish(ws: Workspace, subject: catalog.Subject) -> None:
     """Move a private workspace's outputs of a ticker (or universe) into the project and record them in dvc.lock.
 

@@ -70,6 +70,10 @@ def begin(root: Path | str, subject: str | Subject, overrides: list[str] | tuple
     params_md5 = md5(root / "params.yaml") if (root / "params.yaml").is_file() else ""
     params = Workspace.project(root).load_params(overrides)
     subject = Subject.ticker(check_ticker(subject)) if isinstance(subject, str) else subject
+    if subject.universe:  # undefined, or fewer than two tickers: refused before a run is opened
+        from tasks.stages.universe_validate import tickers_of
+
+        tickers_of(params, subject.name)
     private = ws is None
     ws = ws or Workspace.private(root, subject.registered)
     try:
@@ -154,7 +158,7 @@ def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: 
 def _record_data_version(ex: Execution) -> None:
     """Validated data becomes the recorded DVC version, unless the project's files changed meanwhile."""
     root, validated = ex.ws.root, {f"{t}.csv": digest for t, digest in ex.inputs["files"].items()}
-    if not ex.ws.is_private or _changed(ex):
+    if not ex.ws.is_private or dvc_repo.changed_file(ex.ws, ex.inputs["files"]):
         return
     version = dvc_repo.record_data(root, validated)
     if version is None and dvc_repo.is_repo(root):
@@ -199,31 +203,13 @@ def conclude(ex: Execution, reused: list[str] | None = None, times: dict[str, fl
 
 def _publish(ex: Execution) -> str:
     """Put the outputs where `dvc.yaml` expects them and in dvc.lock, when they describe params.yaml as it is."""
-    root = ex.ws.root
     if not ex.publish:
         return "by DVC"
-    why_not = None
-    if ex.overrides:
-        why_not = "settings were overridden for this run (--set / --preset)"
-    elif not dvc_repo.is_repo(root):
-        why_not = "the project is not a DVC repository"
-    elif ex.ticker not in dvc_repo.pipeline(root, ex.subject.universe):
-        why_not = f"{ex.ticker} is not in params.yaml's data.{'universes' if ex.subject.universe else 'tickers'}"
-    elif md5(ex.ws.params_file) != ex.inputs["params"]:
-        why_not = "params.yaml changed during the run"
-    elif _changed(ex):
-        why_not = f"data/{_changed(ex)}.csv changed during the run"
-    elif provenance.code_fingerprint() != ex.inputs["code"]:
-        why_not = "the code changed during the run"
+    why_not = dvc_repo.why_not_publish(ex.ws, ex.subject, ex.overrides, ex.inputs)
     if why_not:
         return f"no: {why_not}"
     dvc_repo.publish(ex.ws, ex.subject)
     return "outputs/ and dvc.lock"
-
-
-def _changed(ex: Execution) -> str | None:
-    """The first ticker whose project file is no longer the one the execution snapshotted, if any."""
-    return next((t for t, digest in ex.inputs["files"].items() if md5(ex.ws.project_data_file(t)) != digest), None)
 
 
 def abort(ex: Execution, exc: BaseException) -> str:

@@ -14,8 +14,8 @@ def failure_reason(exc: BaseException) -> str:
         name = getattr(exc, "signal_name", "SIGTERM")
         cause = stop_cause() if name == "SIGTERM" else ""  # set when this process stopped itself, and why
         return f"interrupted by {name}" + (f": {cause}" if cause else "")
-    if isinstance(exc, DataValidationError):
-        return "data validation failed: " + "; ".join(f.line() for f in exc.report.errors)
+    if isinstance(exc, DataValidationError):  # which file: a universe's run reads many
+        return "data validation failed: " + "; ".join(f.line() for f in exc.report.errors) + f" ({exc.report.source})"
     if isinstance(exc, StockflowError):
         return str(exc)
     if prefect_api_gone(exc):

@@ -1,0 +1,95 @@
+"""A universe through the whole execution on a real registry: one whose answer is known (a planted reversal) is
+found, traded past equal weight after costs and made champion; one of pure noise ranks nothing and is not; a
+universe that cannot be trained is refused before anything is recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stockflow import panel, ranking, synthetic
+from stockflow.errors import DataValidationError, UniverseError
+from stockflow.prices import to_csv_text
+from tasks.services import tracking
+from tests.helpers import all_runs, client, execute
+
+pytestmark = pytest.mark.slow
+
+TICKERS, DAYS = 12, 1500
+SMALL = ["universe.train.units=16", "universe.train.epochs=3", "universe.train.learning_rate=0.003",
+         "universe.preprocess.lookback=20", "universe.evaluate.ridge_samples=5000", "universe.portfolio.ks=[3,4]",
+         "universe.portfolio.ns=[1]", "universe.portfolio.weightings=[equal]"]  # fmt: skip
+
+
+def planted(root, name: str, reversion: float, seed: int) -> tuple[list[str], dict]:
+    """A synthetic universe of closes written to data/ (as `stockflow ingest` would), and its settings."""
+    frames = synthetic.universe(TICKERS, DAYS, reversion, seed=seed)
+    names = [f"{name}{t}" for t in frames]
+    for ticker, f in zip(names, frames.values(), strict=True):
+        (root / "data" / f"{ticker}.csv").write_text(to_csv_text(f))
+    return [f"universes.{name}=[{','.join(names)}]", *SMALL], dict(zip(names, frames.values(), strict=True))
+
+
+def test_a_planted_signal_is_found_traded_past_equal_weight_and_made_champion(project_dir):
+    overrides, frames = planted(project_dir, "p", synthetic.PLANTED, seed=2)
+    result = execute(project_dir, overrides, universe="p")
+    ev, bt = result["universe_evaluate"], result["universe_backtest"]
+    model = ev["test"]["model"]["rank_ic"]
+    # The oracle (who knows the rule) on the same test days: the network finds at least half of its Rank IC.
+    p = panel.align(frames)
+    days = np.flatnonzero(pd.DatetimeIndex(p.dates) >= pd.Timestamp(bt["start"]))[: ev["test_days"]]
+    oracle = ranking.summary(ranking.daily_ic(synthetic.oracle(frames), p.next_returns(), days, p.dates)["rank_ic"])
+    assert oracle["mean"] > 0.07 and model["mean"] >= 0.5 * oracle["mean"] and model["t_stat"] >= 2
+    assert abs(ev["test"]["shuffled_labels"]["rank_ic"]["t_stat"]) < 3  # the control ranks (next to) nothing
+    assert bt["test"]["model"]["excess_return"] > 0  # beats equal weight after commission and slippage
+    assert bt["test"]["model"]["cost_drag"] > 0 and bt["fills"].startswith("next close")
+    assert result["universe_promote"]["promote"] and result["universe_promote"]["version"] == 1
+
+    run = client(project_dir).get_run(result["run_id"])
+    assert run.data.tags[tracking.UNIVERSE] == "p" and run.data.tags[tracking.TICKERS].count(",") == TICKERS - 1
+    assert sorted(d.dataset.name for d in run.inputs.dataset_inputs) == sorted(frames)  # each ticker's data
+    assert run.data.metrics["Headline/rank_ic"] == pytest.approx(model["mean"], abs=1e-4)
+    assert {"Loss/validation", "universe_evaluate/test.model.rank_ic.mean"} <= set(run.data.metrics)
+    version = client(project_dir).get_model_version_by_alias("stockflow-universe-p", "champion")
+    assert float(version.tags[tracking.TEST_RANK_IC]) == pytest.approx(model["mean"])
+
+    # The registered model: every ticker's rows in (as read from their files, with a Ticker column), each
+    # (date, ticker)'s score and the portfolio's target weight out: k names, fully invested.
+    model_ = tracking.Tracker(project_dir, "stockflow").load_version("universe-p", 1)
+    rows = pd.concat([pd.read_csv(project_dir / "data" / f"{t}.csv").tail(200).assign(Ticker=t) for t in frames])
+    out = model_.predict(rows)
+    assert list(out.columns) == ["date", "ticker", "score", "weight"]
+    last = out[out["date"] == out["date"].max()]
+    chosen = result["universe_backtest"]["chosen"]
+    assert (last["weight"] > 0).sum() == chosen["k"] and last["weight"].sum() == pytest.approx(1.0)
+
+
+def test_a_universe_of_noise_ranks_nothing_and_is_not_made_champion(project_dir):
+    overrides, _ = planted(project_dir, "n", 0.0, seed=5)
+    result = execute(project_dir, [*overrides, "universe.evaluate.control=false"], universe="n")
+    rank_ic = result["universe_evaluate"]["test"]["model"]["rank_ic"]
+    assert abs(rank_ic["t_stat"]) < 2  # within two standard errors of zero
+    assert not result["universe_promote"]["promote"] and "not a signal" in result["universe_promote"]["reason"]
+    assert "champion" not in tracking.Tracker(project_dir, "stockflow").aliases("universe-n")
+
+
+def test_a_universe_that_cannot_be_trained_is_refused_naming_the_ticker_and_nothing_is_recorded(project_dir):
+    with pytest.raises(UniverseError, match="universe 'nope' is not defined"):
+        execute(project_dir, universe="nope")
+    with pytest.raises(UniverseError, match="has 1 ticker"):
+        execute(project_dir, ["universes.one=[sp500]"], universe="one")
+    with pytest.raises(Exception, match="ghost.csv not found"):
+        execute(project_dir, ["universes.two=[sp500,ghost]"], universe="two")
+    assert all_runs(project_dir) == []  # none of them opened a run
+
+    overrides, frames = planted(project_dir, "b", 0.0, seed=1)
+    bad = project_dir / "data" / f"{next(iter(frames))}.csv"
+    lines = bad.read_text().splitlines()
+    lines[50] = lines[50].split(",")[0] + ",-3.0"  # a negative close
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=f"(?s){bad.stem}.*Close is strictly positive"):
+        execute(project_dir, overrides, universe="b")
+    (run,) = all_runs(project_dir)
+    assert run.info.status == "FAILED" and bad.stem in run.data.tags[tracking.FAILURE]
+    assert not client(project_dir).search_registered_models()
