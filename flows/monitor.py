@@ -87,13 +87,52 @@ def _flow_run_name() -> str:
     return f"monitor {','.join(tickers)}" if tickers else "monitor"
 
 
+@task(name="monitor_universe", cache_policy=NO_CACHE)
+def check_universe(root: str, universe: str) -> dict[str, Any]:
+    """Check the champion of a universe on its live days; record the check as a monitor run."""
+    from tasks.commands import universe as universes
+
+    ws = Workspace.project(root)
+    report = universes.check(ws, ws.load_params(), universe, trigger="prefect",
+                             links={tracking.PREFECT_RUN: str(runtime.flow_run.id)})  # fmt: skip
+    for line in universes.text(report).splitlines():
+        get_run_logger().info(line)
+    return report
+
+
+@task(name="raise_universe_alarm", cache_policy=NO_CACHE)
+def raise_universe_alarm(root: str, report: dict[str, Any]) -> str:
+    """Emit `stockflow.universe.decayed` about `stockflow.universe.NAME` and note it on the version; the event's id."""
+    from prefect.events import emit_event
+
+    from tasks.commands import universe as universes
+
+    name = report["universe"]
+    event = emit_event(
+        event=f"{universes.EVENT_PREFIX}{report['verdict']}",
+        resource={"prefect.resource.id": f"stockflow.universe.{name}",
+                  "prefect.resource.name": tracking.model_name(universes.key(name)), "stockflow.universe": name},
+        payload={"universe": name, "reason": universes.reason(report), "monitor_run_id": report["run_id"],
+                 **{k: v for k, v in report.items() if not isinstance(v, dict)}},
+    )  # fmt: skip
+    if event is None:
+        raise MonitorError(f"the alarm for universe {name} was not sent: Prefect events are off here")
+    ws = Workspace.project(root)
+    universes.note_alarm(ws, ws.load_params(), report)
+    get_run_logger().warning("universe %s: %s -> event %s", name, universes.reason(report), event.event)
+    return str(event.id)
+
+
 @flow(name="monitor", flow_run_name=_flow_run_name, log_prints=True)
-def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
-                      take_bars: bool = True) -> dict[str, Any]:  # fmt: skip
-    """New bars from the drop folder, then each champion checked; alarms raised as events. Fails if any check did."""
+def monitor_champions(tickers: list[str] | None = None, root: str | None = None, take_bars: bool = True,
+                      universes: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """New bars from the drop folder, then each champion checked (the tickers', and the universes'); alarms raised as
+    events. Fails if any check did."""
     root_path = str(project_root(root))
-    names = list(tickers or Workspace.project(root_path).load_params().data.tickers)
-    tag_this_flow_run(*names, "kind:monitor")
+    params = Workspace.project(root_path).load_params()
+    names = list(tickers or params.data.tickers)
+    groups = list(params.data.universes if universes is None else universes)
+    tag_this_flow_run(*names, *(f"universe:{u}" for u in groups), "kind:monitor")
     checks, alarms, failed = {}, {}, {}
     for ticker in names:
         try:
@@ -106,6 +145,17 @@ def monitor_champions(tickers: list[str] | None = None, root: str | None = None,
         except StockflowError as exc:
             failed[ticker] = str(exc).splitlines()[0]
             get_run_logger().error("%s: not checked: %s", ticker, failed[ticker])
+    for universe in groups:
+        try:
+            if take_bars:
+                for ticker in params.universes.get(universe, ()):
+                    take_new_bars(root_path, ticker)
+            report = checks[f"universe {universe}"] = check_universe(root_path, universe)
+            if report["alarm"]:
+                alarms[f"universe {universe}"] = raise_universe_alarm(root_path, report)
+        except StockflowError as exc:
+            failed[f"universe {universe}"] = str(exc).splitlines()[0]
+            get_run_logger().error("universe %s: not checked: %s", universe, failed[f"universe {universe}"])
     if failed:  # one state in every tool: a check that failed is a failed flow run, as its ticker's run would be
         raise MonitorError("; ".join(f"{k}: {v}" for k, v in failed.items()))
     return {"checks": checks, "alarms": alarms}

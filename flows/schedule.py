@@ -58,3 +58,37 @@ def scheduled_retrain(ticker: str | None = None, root: str | None = None, reason
         get_run_logger().info("no bars newer than %s for %s: nothing to retrain", taken["last_date"], ticker)
         return {"ticker": ticker, "retrained": False, **taken}
     return {"retrained": True, **taken, **retrain(ticker, root_path, [], None, trigger="schedule")}
+
+
+@flow(name="scheduled-universe-retrain", flow_run_name=lambda: _universe_run_name(), log_prints=True)
+def scheduled_universe_retrain(universe: str, root: str | None = None, reason: str | None = None,
+                               monitor_run_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """New bars for every ticker of the universe, then retrain it: when any came in, or on the monitor's alarm."""
+    from flows.universe import retrain_universe
+    from tasks.services import tracking
+
+    root_path = str(project_root(root))
+    params = Workspace.project(root_path).load_params()
+    tag_this_flow_run(f"universe:{universe}", "kind:schedule", f"trigger:{'alarm' if reason else 'schedule'}")
+    taken = {t: take_new_bars(root_path, t) for t in params.universes.get(universe, ())}
+    new = sum(t["new_rows"] for t in taken.values())
+    if reason:
+        get_run_logger().warning("universe %s: retraining on the monitor's alarm: %s", universe, reason)
+        links = {tracking.ALARM_REASON: reason, tracking.ALARM_RUN: monitor_run_id or "unknown"}
+        return {"retrained": True, "new_rows": new, **retrain_universe(universe, root_path, [], None, trigger="alarm",
+                                                                       links=links)}  # fmt: skip
+    if not new:
+        get_run_logger().info("no new bars for universe %s: nothing to retrain", universe)
+        return {"universe": universe, "retrained": False, "new_rows": 0}
+    return {"retrained": True, "new_rows": new, **retrain_universe(universe, root_path, [], None, trigger="schedule")}
+
+
+def _universe_run_name() -> str:
+    """`schedule universe sp20`, or `alarm universe sp20: decayed`."""
+    p = runtime.flow_run.parameters
+    reason = p.get("reason")
+    return (
+        f"alarm universe {p.get('universe')}: {reason.split(':')[0]}"
+        if reason
+        else f"schedule universe {p.get('universe')}"
+    )

@@ -241,6 +241,8 @@ class MonitorParams(_Section):
     cooldown_days: int = Field(63, ge=1, description="after an alarm, live days before the same champion alarms again")
     coverage_alpha: float = Field(0.01, gt=0, lt=1, description="Kupiec p-value below which an interval that misses "
                                                                 "too often has stopped covering")  # fmt: skip
+    rank_ic_margin: float = Field(0.03, gt=0, description="a universe's decay: the fall of its daily Rank IC the "
+                                                          "CUSUM is tuned to catch")  # fmt: skip
 
 
 # The default real universe: 20 S&P 500 stocks, adjusted closes 1990-2022 (`stockflow ingest --source skfolio:sp500`).

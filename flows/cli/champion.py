@@ -5,16 +5,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from flows.cli.base import Root, Ticker, chosen_ticker, command, setup, workspace
 
+Universe = Annotated[
+    Optional[str], typer.Option(help="A universe of params.yaml's `universes`: its champion, not a ticker's.")
+]
+
 
 @command
 def serve(
     ticker: Ticker = None,
+    universe: Universe = None,
     root: Root = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
@@ -26,13 +31,18 @@ def serve(
     row per day with a full window: date, close, forecast, expected_return, signal, lower, upper. The
     last row is tomorrow's, as `stockflow predict` gives it. Serves the version that is champion when
     it starts. Exit code 1: no champion.
+
+    With --universe NAME: stockflow-universe-NAME's champion; post the rows of all its tickers with a
+    Ticker column (Date, Close, and Open when the files have one); the answer has date, ticker, score and
+    weight (the portfolio's target for the next session).
     """
     setup()
     from tasks.commands.serve import scoring_server
 
     ws = workspace(root)
     params = ws.load_params()
-    command_line, env, what = scoring_server(ws, params, chosen_ticker(ticker, params), host, port)
+    key = f"universe-{universe}" if universe is not None else chosen_ticker(ticker, params)
+    command_line, env, what = scoring_server(ws, params, key, host, port)
     typer.echo(f"serving {what} on http://{host}:{port}/invocations (Ctrl-C stops)", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -42,6 +52,7 @@ def serve(
 @command
 def predict(
     ticker: Ticker = None,
+    universe: Universe = None,
     all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/, one line each.")] = False,
     root: Root = None,
     allow_stale: Annotated[
@@ -55,6 +66,9 @@ def predict(
     Uses models:/stockflow-TICKER@champion and data/TICKER.csv (validated first), and names the
     model version, its data version and its training date. Exit code 1: no champion, invalid or stale
     data (with --all: for any ticker; the others are still forecast); 2: unreadable params or price file.
+
+    With --universe NAME: tomorrow's target portfolio of stockflow-universe-NAME's champion from its tickers'
+    files: the names held and their weights, every ticker's score (--json: holdings, scores).
     """
     setup()
     import json
@@ -64,6 +78,12 @@ def predict(
 
     ws = workspace(root)
     params = ws.load_params()
+    if universe is not None:
+        from tasks.commands.universe import target_portfolio
+
+        result = target_portfolio(ws, params, universe, allow_stale)
+        typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
+        return
     if not all_tickers:
         result = next_day(ws, params, chosen_ticker(ticker, params), allow_stale)
         typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
@@ -91,6 +111,7 @@ def predict(
 @command
 def monitor(
     ticker: Ticker = None,
+    universe: Universe = None,
     all_tickers: Annotated[bool, typer.Option("--all", help="Every price file in data/ that has a champion.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (--all: one per ticker).")] = False,
     root: Root = None,
@@ -106,6 +127,9 @@ def monitor(
     the `stockflow-monitor` experiment and tags the model version. Trains nothing and raises no
     alarm: the `monitor` deployment does that (prefect.yaml). Exit code 1: no champion, a version
     too old to monitor, or data that fails validation (with --all: for any ticker).
+
+    With --universe NAME: stockflow-universe-NAME's champion on its live days: their Rank IC against its test
+    window's, a decay test (a CUSUM on the daily Rank IC), and its live portfolio against equal weight.
     """
     setup()
     import json
@@ -116,6 +140,12 @@ def monitor(
 
     ws = workspace(root)
     params = ws.load_params()
+    if universe is not None:
+        from tasks.commands import universe as universes
+
+        report = universes.check(ws, params, universe)
+        typer.echo(json.dumps(report, indent=2) if as_json else universes.text(report))
+        return
     if not all_tickers:
         report = check(ws, params, chosen_ticker(ticker, params))
         typer.echo(json.dumps(strict(report.to_dict()), indent=2) if as_json else report.text())

@@ -76,11 +76,16 @@ def champion_of(ws: Workspace, params: Params, ticker: str, refusal: type[Stockf
     path = ws.project_data_file(check_ticker(ticker))
     if not path.exists():  # checked first: a wrong --root must not create an MLflow store there
         raise refusal(f"{path} not found: `stockflow ingest` it first")
+    return (path, *registry_champion(ws, params, ticker, refusal, missing))
+
+
+def registry_champion(ws: Workspace, params: Params, key: str, refusal: type[StockflowError], missing: str):
+    """The registry and the champion's version of `key` (a ticker, or `universe-NAME`); `refusal` if there is none."""
     tracker = tracker_for(ws.root, params)
-    version = tracker.champion(ticker)
+    version = tracker.champion(key)
     if version is None:
-        raise refusal(f"no champion for {tracking.model_name(ticker)} {missing}")
-    return path, tracker, version
+        raise refusal(f"no champion for {tracking.model_name(key)} {missing}")
+    return tracker, version
 
 
 def next_day(ws: Workspace, params: Params, ticker: str, allow_stale: bool = False, today: dt.date | None = None):

@@ -15,15 +15,17 @@ from pathlib import Path
 
 from stockflow.config import Params
 from stockflow.errors import PredictError
-from tasks.commands.predict import champion_of
+from tasks.commands.predict import registry_champion
 from tasks.services import tracking
 from tasks.services.workspace import Workspace
 
 
 def scoring_server(ws: Workspace, params: Params, ticker: str, host: str, port: int) -> tuple[list[str], dict, str]:
-    """The `mlflow models serve` command line and environment for the champion of `ticker`, and what it serves."""
-    _, tracker, version = champion_of(ws, params, ticker, PredictError,
-                                      f"to serve: `stockflow run --ticker {ticker}` trains one")  # fmt: skip
+    """The `mlflow models serve` command line and environment for the champion of `ticker` (of a universe:
+    `universe-NAME`), and what it serves."""
+    how = ("`stockflow run --universe " + ticker.removeprefix("universe-") if ticker.startswith("universe-")
+           else f"`stockflow run --ticker {ticker}") + "` trains one"  # fmt: skip
+    tracker, version = registry_champion(ws, params, ticker, PredictError, f"to serve: {how}")
     bin_dir = Path(sys.executable).parent
     uri = f"models:/{tracking.model_name(ticker)}/{version.version}"
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
