@@ -6,10 +6,12 @@
 - the forecast table (paper preset, default and baselines, per real series);
 - the interval table: the champion's interval beside Gaussian and GARCH intervals on five series, and live;
 - the backtest's speed against backtesting.py and vectorbt;
-- the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies.
+- the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies;
+- universes: a planted and a noise universe (Rank IC against the oracle's, the portfolio against equal weight,
+  the gate), and a 500-ticker x 20-year one (peak memory, the input pipeline against ready-made arrays).
 
 `python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
-watchlist, monitor, forecasts, intervals, backtest).
+watchlist, monitor, universe, forecasts, intervals, backtest).
 
 Runs are logged to a throwaway MLflow store that this bench creates and deletes,
 so the project's runs and champion never move.
@@ -31,10 +33,10 @@ os.environ["TQDM_DISABLE"] = "1"
 if __name__ == "__main__":
     import sys
 
-    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, watchlist
+    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, universe, watchlist
 
     # `python -m benchmarks pipeline backtest`: only those parts; no arguments: all of them.
-    everything = ["pipeline", "tracking", "watchlist", "monitor", "forecasts", "intervals", "backtest"]
+    everything = ["pipeline", "tracking", "watchlist", "monitor", "universe", "forecasts", "intervals", "backtest"]
     wanted = sys.argv[1:] or everything
     if unknown := set(wanted) - set(everything):
         sys.exit(f"unknown part(s) {sorted(unknown)}; choose from {everything}")
@@ -49,6 +51,8 @@ if __name__ == "__main__":
             watchlist.main()
         if "monitor" in wanted:
             monitor.main()
+        if "universe" in wanted:
+            universe.main()
     finally:
         shutil.rmtree(store, ignore_errors=True)
         os.environ.pop("MLFLOW_TRACKING_URI")
