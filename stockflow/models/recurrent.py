@@ -21,12 +21,14 @@ if TYPE_CHECKING:
 
 
 def seed_everything(seed: int) -> None:
-    """Same data, params and seed -> the same weights, on CPU."""
+    """Same data, params and seed -> the same weights, on CPU (with TensorFlow, the default backend)."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
 def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
@@ -117,8 +119,12 @@ def predict(model: Any, x: np.ndarray) -> np.ndarray:
     model for any number of windows: Keras traces its predict step again for every new batch size (0.3 s each).
     A window's output depends on the batch it is in, so the batches are always cut the same way.
     """
-    forward = _forward(model)
+    import keras
+
     x = np.asarray(x, dtype=np.float32)  # as Keras feeds it
+    if keras.backend.backend() != "tensorflow":  # JAX or PyTorch (a GPU): Keras' own predict
+        return model.predict(x, batch_size=PREDICT_BATCH, verbose=0)[:, 0] if len(x) else np.empty(0, np.float32)
+    forward = _forward(model)
     batches = [forward(x[i : i + PREDICT_BATCH]).numpy()[:, 0] for i in range(0, len(x), PREDICT_BATCH)]
     return np.concatenate(batches) if batches else np.empty(0, dtype=np.float32)
 

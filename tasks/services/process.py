@@ -50,6 +50,8 @@ def quiet(verbose: bool = False) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(mlflow|great_expectations|keras|pydantic).*")
+    # A universe's ridge baseline on collinear features (excess = return - market): regularised, so harmless.
+    warnings.filterwarnings("ignore", message="An ill-conditioned matrix")
     for name in (
         "mlflow",
         "alembic",
