@@ -50,7 +50,7 @@ class Recorded:
 
     run_id: str
     name: str
-    ticker: str
+    ticker: str  # the ticker's name, or the universe's
     experiment_id: str
     commit: str
     dirty: bool
@@ -59,6 +59,7 @@ class Recorded:
     params: dict[str, str]
     headline: dict[str, float]
     artifacts: frozenset[str]
+    tickers: tuple[str, ...] = ()  # a universe's run: its tickers (empty for a ticker's)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,12 @@ class Reproduction:
             [
                 f"run {o.run_id} ({o.name}) made again as run {self.run_id}:",
                 f"  code      commit {o.commit[:12]}{' + its code.diff' if o.dirty else ''}",
-                f"  data      DVC version {o.data_version}, data/{o.ticker}.csv md5 {o.data_md5}",
+                f"  data      DVC version {o.data_version}, "
+                + (
+                    f"data/{o.ticker}.csv md5 {o.data_md5}"
+                    if not o.tickers
+                    else f"universe {o.ticker}'s {len(o.tickers)} files, md5 of their md5s {o.data_md5}"
+                ),
                 *(f"  {line}" for line in self.notes),
                 self.table,
                 verdict,
@@ -99,8 +105,10 @@ def recorded(store: tracking.Store, run_id: str) -> Recorded:
     if run is None:
         raise UsageError(f"no run {run_id} in the MLflow store {store.uri}")
     tags = run.data.tags
-    if tracking.TICKER not in tags or tags.get(tracking.KIND) or tracking.AS_OF in tags:
-        raise UsageError(f"run {run_id} is not the training run of one ticker (a watchlist's, a monitor check's?)")
+    subject = tags.get(tracking.TICKER) or tags.get(tracking.UNIVERSE)
+    if subject is None or tags.get(tracking.KIND) or tracking.AS_OF in tags:
+        raise UsageError(f"run {run_id} is not the training run of a ticker or a universe (a watchlist's, a monitor "
+                         "check's?)")  # fmt: skip
     if run.info.status != "FINISHED":
         raise UsageError(f"run {run_id} ended {run.info.status}: only a finished run has figures to compare")
     version = tags.get(tracking.DATA_VERSION, "")
@@ -113,9 +121,10 @@ def recorded(store: tracking.Store, run_id: str) -> Recorded:
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise ReproduceError(f"run {run_id} was not made from a git commit ({commit!r}): its code cannot be had")
     return Recorded(
-        run_id, tags.get(tracking.RUN_NAME, run_id), tags[tracking.TICKER], run.info.experiment_id, commit,
+        run_id, tags.get(tracking.RUN_NAME, run_id), subject, run.info.experiment_id, commit,
         tags.get(tracking.GIT_DIRTY) == "true", version, tags.get(tracking.DATA_FILE_MD5, ""), dict(run.data.params),
         from_mlflow(run.data.metrics), store.artifacts(run_id),
+        tuple(filter(None, tags.get(tracking.TICKERS, "").split(","))),
     )  # fmt: skip
 
 
@@ -193,10 +202,14 @@ def fetch_data(root: Path, worktree: Path, run: Recorded) -> None:
             f"run {run.run_id}'s data (DVC version {run.data_version}) is neither in this clone's DVC cache nor "
             f"{where}: whoever ran it must `dvc push` it from their clone"
         )
-    file = worktree / "data" / f"{run.ticker}.csv"
-    if not file.is_file() or (run.data_md5 and md5(file) != run.data_md5):
-        raise ReproduceError(f"DVC version {run.data_version} does not hold data/{run.ticker}.csv as run "
-                             f"{run.run_id} read it (md5 {run.data_md5})")  # fmt: skip
+    files = {t: worktree / "data" / f"{t}.csv" for t in run.tickers or (run.ticker,)}
+    missing = [t for t, f in files.items() if not f.is_file()]
+    digests = {t: md5(f) for t, f in files.items() if f.is_file()}
+    read = digests.get(run.ticker, "") if not run.tickers else provenance.digest_of(digests)
+    if missing or (run.data_md5 and read != run.data_md5):
+        what = f"data/{run.ticker}.csv" if not run.tickers else f"the files of universe {run.ticker}"
+        raise ReproduceError(f"DVC version {run.data_version} does not hold {what} as run {run.run_id} read them "
+                             f"(md5 {run.data_md5})")  # fmt: skip
 
 
 def _environment(root: Path, worktree: Path) -> list[str]:
@@ -214,8 +227,8 @@ def rerun(worktree: Path, run: Recorded, store: tracking.Store) -> str:
     env["MLFLOW_TRACKING_URI"] = store.uri
     started = int(time.time() * 1000) - 1
     # `-m flows.cli` from the worktree: its own flows/, tasks/ and stockflow/ come before this clone's install.
-    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--ticker", run.ticker, "--name", name],
-                          cwd=worktree, env=env)  # fmt: skip
+    which = ["--universe", run.ticker] if run.tickers else ["--ticker", run.ticker]
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "run", *which, "--name", name], cwd=worktree, env=env)
     new = store.newest_named(run.experiment_id, name, started)
     if new is None:
         raise ReproduceError(f"the reproduction stopped before it opened a run (exit {done.returncode}); "

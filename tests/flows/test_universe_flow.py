@@ -62,6 +62,11 @@ def test_a_universe_run_its_target_portfolio_and_its_check_as_processes(project_
     # Every run of every experiment finished: the training run, the check.
     assert {r.info.status for r in every_run(project_dir)} == {"FINISHED"} and len(every_run(project_dir)) == 2
 
+    # Made again from its MLflow record alone (its commit, its settings file, its DVC data version): the same figures.
+    again = stockflow(project_dir, "reproduce", run.info.run_id, PREFECT_API_URL=PREFECT_API_URL.value())
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "Reproduced: every headline figure is equal." in again.stdout and "universe p's 8 files" in again.stdout
+
 
 def test_dvc_repro_and_dvc_exp_run_train_a_universe(project_dir):
     tickers = universe_of(project_dir, days=900)
