@@ -103,3 +103,15 @@ def test_an_alarm_starts_a_retrain_of_its_ticker_with_the_reason(champion, small
             acme = [r for r in _alarm_runs(env, "retrain") if r["parameters"].get("ticker") == "acme"]
             time.sleep(1)
         assert len(acme) == 1 and acme[0]["parameters"]["reason"] == reason, "miscovered did not start a retrain"
+
+        # A universe's decayed champion starts the retrain-universe deployment, for that universe only.
+        reason = "decayed: live Rank IC -0.0100 over 80 days (test window 0.0500); CUSUM 31.0 > 28.7 since 2019-03-01"
+        payload = {"universe": "sp20", "reason": reason, "monitor_run_id": "m-sp20"}
+        _prefect(env, root, "event", "emit", "stockflow.universe.decayed", "--resource-id", "stockflow.universe.sp20",
+                 "--payload", json.dumps(payload))  # fmt: skip
+        deadline, sp20 = time.monotonic() + 90, []
+        while time.monotonic() < deadline and not sp20:
+            sp20 = _alarm_runs(env, "retrain-universe")
+            time.sleep(1)
+        assert len(sp20) == 1 and sp20[0]["parameters"]["universe"] == "sp20", "a universe's alarm started nothing"
+        assert not [r for r in _alarm_runs(env, "retrain") if r["parameters"].get("reason") == reason]

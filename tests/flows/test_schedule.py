@@ -132,3 +132,12 @@ def test_the_monitor_deployment_checks_after_the_retrain_and_its_alarms_start_th
     assert trigger["match"]["prefect.resource.id"] == resource_id("*")
     retrain_flow = load_flow_from_entrypoint(str(REPO / retrain["entrypoint"]))
     assert set(trigger["parameters"]) <= set(retrain_flow.parameters.properties)
+    # A universe's: its own deployment, its own alarm (stockflow.universe.<verdict> about stockflow.universe.NAME).
+    universe = spec["retrain-universe"]
+    (alarm,) = universe["triggers"]
+    assert (
+        alarm["expect"] == ["stockflow.universe.*"] and alarm["match"]["prefect.resource.id"] == "stockflow.universe.*"
+    )
+    universe_flow = load_flow_from_entrypoint(str(REPO / universe["entrypoint"]))
+    assert set(alarm["parameters"]) <= set(universe_flow.parameters.properties)
+    assert universe_flow.validate_parameters(universe["parameters"])["universe"] == "sp20"
