@@ -30,7 +30,7 @@ def recorded_run(root, status="FINISHED", **tags) -> str:
 @pytest.mark.parametrize(
     ("tags", "status", "error", "message"),
     [
-        ({tracking.KIND: tracking.MONITOR}, "FINISHED", UsageError, "is not the training run of a ticker or a universe"),
+        ({tracking.KIND: tracking.MONITOR}, "FINISHED", UsageError, "not the training run of a ticker or a universe"),
         ({}, "FAILED", UsageError, "ended FAILED: only a finished run"),
         ({tracking.DATA_VERSION: "not recorded: data/ also changed unvalidated (x.csv)"}, "FINISHED",
          ReproduceError, "was not recorded as a DVC version"),
