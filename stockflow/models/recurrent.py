@@ -7,6 +7,7 @@ LSTM(50) -> Dense(1), MSE loss, Adam, MAE metric.
 from __future__ import annotations
 
 import json
+import random
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,15 @@ def seed_everything(seed: int) -> None:
 def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
     """The compiled network of `params.architecture` for windows of shape (lookback, n_features)."""
     import keras
-    from keras import layers
+    from keras import initializers, layers
+
+    # Each random initializer and dropout is given its seed, drawn from a generator of this model's own in the
+    # order Keras would draw them from Python's global `random`: the weights seeding that would give, which another
+    # thread's draw in between (Prefect's and MLflow's clients draw from it) cannot move.
+    draw = random.Random(params.seed)
+
+    def seed() -> int:
+        return draw.randint(1, int(1e9))  # as keras.random.make_default_seed
 
     recurrent = layers.GRU if params.architecture == "gru" else layers.LSTM
     # Layers named here, not by Keras' process-wide counters: the same network saves to the same bytes whatever
@@ -43,14 +52,17 @@ def build_model(lookback: int, n_features: int, params: TrainParams) -> Any:
     model.add(keras.Input(shape=(lookback, n_features), name="windows"))
     if params.architecture == "cnn_lstm":
         # Local patterns first, then the sequence model over the pooled feature maps.
-        model.add(layers.Conv1D(params.units, kernel_size=3, padding="causal", activation="relu", name="conv"))
+        model.add(layers.Conv1D(params.units, kernel_size=3, padding="causal", activation="relu", name="conv",
+                                kernel_initializer=initializers.GlorotUniform(seed())))  # fmt: skip
         model.add(layers.MaxPooling1D(pool_size=2, name="pool"))
     for i in range(params.layers):
         last = i == params.layers - 1
-        model.add(recurrent(params.units, return_sequences=not last, name=f"recurrent_{i + 1}"))
+        kernel, inner = initializers.GlorotUniform(seed()), initializers.Orthogonal(seed=seed())
+        model.add(recurrent(params.units, return_sequences=not last, name=f"recurrent_{i + 1}",
+                            kernel_initializer=kernel, recurrent_initializer=inner, seed=seed()))  # fmt: skip
         if not last and params.dropout > 0:
-            model.add(layers.Dropout(params.dropout, name=f"dropout_{i + 1}"))
-    model.add(layers.Dense(1, name="forecast"))
+            model.add(layers.Dropout(params.dropout, name=f"dropout_{i + 1}", seed=seed()))
+    model.add(layers.Dense(1, name="forecast", kernel_initializer=initializers.GlorotUniform(seed())))
     # The metric as an object and the optimizer built here, not on the first batch: variables created while
     # TensorFlow traces the training step make it trace that step twice (about 1 s per model, the same weights).
     model.compile(
