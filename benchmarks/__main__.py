@@ -8,10 +8,11 @@
 - the backtest's speed against backtesting.py and vectorbt;
 - the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies;
 - universes: a planted and a noise universe (Rank IC against the oracle's, the portfolio against equal weight,
-  the gate), and a 500-ticker x 20-year one (peak memory, the input pipeline against ready-made arrays).
+  the gate), and a 500-ticker x 20-year one (peak memory, the input pipeline against ready-made arrays);
+- tuning: a 30-trial study against the same trials in a plain loop, on 1 and 2 workers, and what it found.
 
 `python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
-watchlist, monitor, universe, forecasts, intervals, backtest).
+watchlist, monitor, universe, tuning, forecasts, intervals, backtest).
 
 Runs are logged to a throwaway MLflow store that this bench creates and deletes,
 so the project's runs and champion never move.
@@ -33,10 +34,20 @@ os.environ["TQDM_DISABLE"] = "1"
 if __name__ == "__main__":
     import sys
 
-    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, universe, watchlist
+    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, tuning, universe, watchlist
 
     # `python -m benchmarks pipeline backtest`: only those parts; no arguments: all of them.
-    everything = ["pipeline", "tracking", "watchlist", "monitor", "universe", "forecasts", "intervals", "backtest"]
+    everything = [
+        "pipeline",
+        "tracking",
+        "watchlist",
+        "monitor",
+        "universe",
+        "tuning",
+        "forecasts",
+        "intervals",
+        "backtest",
+    ]
     wanted = sys.argv[1:] or everything
     if unknown := set(wanted) - set(everything):
         sys.exit(f"unknown part(s) {sorted(unknown)}; choose from {everything}")
@@ -56,6 +67,8 @@ if __name__ == "__main__":
     finally:
         shutil.rmtree(store, ignore_errors=True)
         os.environ.pop("MLFLOW_TRACKING_URI")
+    if "tuning" in wanted:  # its projects keep their own stores: a study's record is read back from them
+        tuning.main()
     if "forecasts" in wanted:
         forecasts.main()
     if "intervals" in wanted:

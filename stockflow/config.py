@@ -309,6 +309,92 @@ class UniverseParams(_Section):
     promote: UniversePromoteParams = UniversePromoteParams()
 
 
+class Dimension(_Section):
+    """One dimension of a search space: an int or float range (`low`, `high`, `log`, `step`), or `choices`."""
+
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    @model_validator(mode="after")
+    def _holds(self) -> Dimension:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical dimension needs choices: [a, b, ...]")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError(f"an {self.type} dimension needs low and high")
+        if self.low > self.high:
+            raise ValueError(f"low {self.low:g} > high {self.high:g}: the range cannot hold a value")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+
+# What `stockflow tune` searches by default: a ticker's network and windows, and a universe's.
+TICKER_SPACE = {
+    "preprocess.lookback": Dimension(type="int", low=10, high=60, step=5),
+    "train.units": Dimension(type="int", low=16, high=128, log=True),
+    "train.layers": Dimension(type="int", low=1, high=3),
+    "train.dropout": Dimension(type="float", low=0.0, high=0.4),
+    "train.learning_rate": Dimension(type="float", low=1e-4, high=1e-2, log=True),
+    "train.batch_size": Dimension(type="categorical", choices=(32, 64, 128)),
+    "train.architecture": Dimension(type="categorical", choices=("lstm", "gru")),
+}
+UNIVERSE_SPACE = {
+    "universe.preprocess.lookback": Dimension(type="int", low=10, high=60, step=10),
+    "universe.train.units": Dimension(type="int", low=16, high=128, log=True),
+    "universe.train.dropout": Dimension(type="float", low=0.0, high=0.4),
+    "universe.train.learning_rate": Dimension(type="float", low=1e-4, high=1e-2, log=True),
+}
+
+
+class TuneParams(_Section):
+    """`stockflow tune`: an Optuna study over a search space, chosen on the validation window only."""
+
+    trials: int = Field(20, ge=1, description="trials of a study (a resumed study runs the rest)")
+    timeout_s: float | None = Field(None, gt=0, description="stop starting trials after this many seconds")
+    seed: int = Field(0, description="the TPE sampler's seed")
+    pruning: bool = Field(True, description="stop a trial whose validation loss per epoch is below the median's")
+    workers: int = Field(1, ge=1, description="trials at once (processes, or Dask workers)")
+    runner: Literal["local", "dask"] = "local"
+    storage: str | None = Field(None, description="the study's database; default: mlruns/optuna.db beside MLflow's")
+    space: dict[str, Dimension] = Field(default_factory=lambda: dict(TICKER_SPACE), description="a ticker's study")
+    universe_space: dict[str, Dimension] = Field(default_factory=lambda: dict(UNIVERSE_SPACE),
+                                                 description="a universe's study")  # fmt: skip
+
+    @field_validator("space", "universe_space")
+    @classmethod
+    def _settings(cls, space: dict[str, Dimension], info: Any) -> dict[str, Dimension]:
+        if not space:
+            raise ValueError("the search space is empty: name at least one setting and its range")
+        prefixes = ("universe.",) if info.field_name == "universe_space" else ("preprocess.", "train.")
+        known = Params().flat()
+        for key in space:
+            if not key.startswith(prefixes) or key not in known:
+                where = "universe.* settings" if info.field_name == "universe_space" else "preprocess.* or train.*"
+                raise ValueError(f"{key!r} is not a setting the study can vary (it searches {where})")
+            _takes(key, space[key])
+        return space
+
+
+def _takes(key: str, d: Dimension) -> None:
+    """ValueError naming `key` unless the setting takes the dimension's bounds and each of its choices."""
+    for value in d.choices if d.type == "categorical" else (d.low, d.high):
+        value = int(value) if d.type == "int" else value
+        *parents, leaf = key.split(".")
+        tree: dict[str, Any] = {leaf: value}
+        for part in reversed(parents):
+            tree = {part: tree}
+        try:
+            Params.model_validate(tree)
+        except ValidationError as exc:
+            raise ValueError(f"{key}: {value!r} is not a value it takes ({exc.errors()[0]['msg']})") from None
+
+
 class MlflowParams(_Section):
     """Where runs are recorded (the experiment; the store comes from MLFLOW_TRACKING_URI or mlruns/)."""
 
@@ -336,6 +422,7 @@ class Params(_Section):
     # Named lists of ingested tickers, each trained as one universe (`stockflow run --universe NAME`).
     universes: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {"sp20": SP20})
     universe: UniverseParams = UniverseParams()
+    tune: TuneParams = TuneParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -467,11 +554,12 @@ def changes(params: Params, baseline: Params, universe: bool = False) -> list[st
     `universe`) of a universe's run, each leaving out the settings the other reads.
 
     Keys are as short as stays unambiguous (`epochs=2`, but `evaluate.walk_forward_folds=2`).
-    The preset, the watchlist and the universes' lists are left out: a run's name says them separately.
+    The preset, the watchlist and the universes' lists are left out: a run's name says them separately; the
+    tuner's settings too (no run reads them).
     """
 
     def read(key: str) -> bool:
-        if key.startswith("universes."):
+        if key.startswith(("universes.", "tune.")):  # the tuner's settings make no run's model
             return False
         return key.startswith(UNIVERSE_KEYS) if universe else not key.startswith("universe.")
 

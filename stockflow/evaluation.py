@@ -3,6 +3,8 @@ its intervals beside the volatility baselines, and their scores."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -69,6 +71,16 @@ def score(pred: pd.DataFrame) -> dict:
         "dm_pvalue": p,
         "test_days": int(len(test)),
     }
+
+
+def network_losses(data: Dataset, family: Any, model: Any) -> dict[str, float]:
+    """The network's own loss (MSE of its scaled output, before the shrink factor) on the validation and test
+    windows: what training watched, in its units; a study's trial scores the validation one the same way."""
+    out = {}
+    for split in ("val", "test"):
+        raw = family.predict(model, data.x[split])
+        out[f"{split}_loss"] = float(np.mean((np.asarray(raw, dtype=float).ravel() - data.y[split].ravel()) ** 2))
+    return out
 
 
 BOUNDS = {"model": ("lower", "upper"), **{b: (f"{b}_lower", f"{b}_upper") for b in intervals.BASELINES}}

@@ -175,3 +175,70 @@ def _run_watchlist(ws, params, tickers, sets, name, runner, workers, address) ->
     typer.echo(where(ws, params, result["run_id"], "each ticker's run says"))
     if result["failed"]:
         raise typer.Exit(1)
+
+
+@command
+def tune(
+    ticker: Ticker = None,
+    universe: Annotated[Optional[str], typer.Option(help="Tune a universe of params.yaml's `universes`.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Trials in the study. Default: tune.trials.", min=1)] = None,
+    timeout: Annotated[
+        Optional[float], typer.Option(help="Seconds after which no trial starts. Default: tune.timeout_s.", min=1)
+    ] = None,
+    study: Annotated[Optional[str], typer.Option(help="Name the study (default: TARGET-TIMESTAMP).")] = None,
+    resume: Annotated[
+        Optional[str], typer.Option(help="Resume the study of this name (stopped by Ctrl-C, kill -9): its rest.")
+    ] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Trials at once. Default: tune.workers.", min=1)] = None,
+    runner: Annotated[Optional[str], typer.Option(help="local (processes here) or dask. Default: tune.runner.")] = None,
+    sets: Sets = None,
+    root: Root = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
+) -> None:
+    """Search a ticker's (or a universe's) settings with an Optuna study, on the validation window only.
+
+    The search space is params.yaml's tune.space (tune.universe_space for a universe): ranges and choices of
+    preprocess and train settings. TPE samples them with a fixed seed; a trial whose validation loss lags the median
+    trial's is pruned. Each trial is a nested MLflow run of the study's run (compare them in the MLflow UI's chart
+    view), and a task run of its Prefect flow run. The study lives in tune.storage (mlruns/optuna.db by default):
+    trials run side by side (--workers) and a stopped study resumes (--resume STUDY).
+
+    When it ends, the best settings become the preset tuned-STUDY in params.yaml, are trained once as a normal run
+    (through the gate like any challenger) beside the default settings' run, and the summary says how far the best
+    trial's validation figure overstated what the test window gave. Exit code 2: a malformed search space, or a
+    study that exists with another one.
+    """
+    setup(verbose)
+    from stockflow.errors import UsageError
+
+    ws = workspace(root)
+    sets = list(sets or [])
+    sets += [f"tune.trials={trials}"] * (trials is not None) + [f"tune.timeout_s={timeout}"] * (timeout is not None)
+    sets += [f"tune.workers={workers}"] * (workers is not None) + [f"tune.runner={runner}"] * (runner is not None)
+    params = ws.load_params(sets)
+    if resume is not None and (ticker or universe or study):
+        raise UsageError("--resume STUDY takes its target and space from the study: give it alone")
+    if resume is None and ticker is not None and universe is not None:
+        raise UsageError("give --ticker or --universe, not both")
+    target = universe if universe is not None else chosen_ticker(ticker, params) if resume is None else None
+    from tasks.commands.tune import prepare
+
+    _, study, _ = prepare(ws, target, universe is not None, sets, study, resume)  # refusals: before any record
+    from flows.runners import task_runner
+    from flows.server import prefect_api
+    from tasks.services.tracking import check_reachable, store_uri
+
+    check_reachable(store_uri(ws.root))
+    with prefect_api():
+        from flows.tune import tune_study
+
+        t = params.tune
+        flow = tune_study.with_options(task_runner=task_runner(t.runner, t.workers)) if t.workers > 1 else tune_study
+        try:
+            result = flow(target, universe is not None, str(ws.root), sets, study, resume, trigger="cli")
+        except BaseException:
+            typer.echo(f"stockflow: study {study} stopped; `stockflow tune --resume {study}` runs the rest", err=True)
+            raise
+    typer.echo(result["text"])
+    typer.echo(where(ws, params, result["run_id"], "the study's run holds its trials"))
+    skip_exit_hooks()

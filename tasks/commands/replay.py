@@ -59,7 +59,7 @@ def _open(root: Path | str, ticker: str, overrides: list[str], span: Any, label:
         tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
                 "stockflow.replay": what(len(dates))}  # fmt: skip
         name = f"replay {provenance.describe(ticker, params, root)} {label}"
-        run_id = tracker_for(root, params).open_run(name, params.flat(), tags)
+        run_id = tracker_for(root, params).open_run(name, provenance.recorded_params(params), tags)
     except BaseException:
         ws.remove()
         raise

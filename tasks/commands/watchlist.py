@@ -59,7 +59,7 @@ def begin(root: Path | str, tickers: list[str], overrides: list[str], name: str 
     run_name = name or f"{settings} ({len(tickers)} tickers)"
     tags = {**code_tags, **(links or {}), tracking.WATCHLIST: ",".join(tickers), tracking.TRIGGER: trigger,
             tracking.PRESET: params.preset, tracking.SETTINGS: settings}  # fmt: skip
-    run_id = tracker.open_run(run_name, params.flat(), tags)
+    run_id = tracker.open_run(run_name, provenance.recorded_params(params), tags)
     version = dvc_repo.data_version(root)
     for ticker in tickers:  # every ticker's data on the parent too: its *Dataset* column lists the watchlist's
         data = Workspace.project(root).project_data_file(ticker)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
-from tasks.services import catalog, dvc_repo, execution, record, tracking
+from tasks.services import catalog, dvc_repo, execution, provenance, record, tracking
 from tasks.services.failures import failure_reason
 from tasks.services.workspace import Workspace
 
@@ -66,7 +66,7 @@ def _failed(ws: Workspace, params, subject: catalog.Subject, stage: str, exc: Ba
         tickers = subject.tickers if subject.universe else None
         run_id = tracker.open_run(
             f"{subject.name} failed at {stage}",
-            params.flat(),
+            provenance.recorded_params(params, subject.universe),
             {**tracking.subject_tags(subject.name, tickers), tracking.TRIGGER: _trigger(),
              tracking.PRESET: params.preset, **dvc_repo.experiment()},
         )  # fmt: skip

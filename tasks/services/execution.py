@@ -99,7 +99,8 @@ def begin(root: Path | str, subject: str | Subject, overrides: list[str] | tuple
             tracking.WORKSPACE: str(ws.work.relative_to(root)) if ws.work.is_relative_to(root) else str(ws.work),
         }
         run_name = name or provenance.run_name(settings)
-        run_id = tracker.open_run(run_name, params.flat(), tags, parent=parent_run_id)
+        run_id = tracker.open_run(run_name, provenance.recorded_params(params, subject.universe), tags,
+                                  parent=parent_run_id)  # fmt: skip
         for ticker, digest in files.items():
             tracker.log_dataset(run_id, ws.data_file(ticker), ticker, digest, tags[tracking.DATA_VERSION])
         settings_text = provenance.settings_file(root, overrides)

@@ -64,6 +64,18 @@ def describe(ticker: str, params: Params, root: Path, limit: int = 6, universe: 
     return " ".join(words)
 
 
+def recorded_params(params: Params, universe: bool = False) -> dict[str, object]:
+    """The settings a run records as its MLflow params: those of its pipeline (a ticker's leaves out the universes',
+    a universe's the ticker's model, strategy and monitor; neither records the tuner's)."""
+    from stockflow.config import UNIVERSE_KEYS
+
+    flat = {k: v for k, v in params.flat().items() if not k.startswith("tune.")}
+    if universe:
+        return {k: v for k, v in flat.items() if k.startswith((*UNIVERSE_KEYS, "universes.", "preset", "data.",
+                                                               "mlflow."))}  # fmt: skip
+    return {k: v for k, v in flat.items() if not k.startswith(("universe.", "universes."))}
+
+
 def run_name(settings: str) -> str:
     """A run's name: its settings described (`describe`), after the DVC experiment's name when DVC runs it."""
     import os

@@ -339,13 +339,16 @@ class Tracker:
 
     def recent_runs(self, ticker: str, limit: int) -> list[Any]:
         """The newest top-level runs of `ticker`, newest first."""
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.`{TICKER}` = '{ticker}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=limit * 3,
-        )
-        return [r for r in runs if AS_OF not in r.data.tags and KIND not in r.data.tags][:limit]
+        found, token = [], None
+        while len(found) < limit:  # page on: a study's trials or checks of the same ticker may come first
+            page = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{TICKER}` = '{ticker}'",
+                                           order_by=["attributes.start_time DESC"], max_results=max(limit * 3, 50),
+                                           page_token=token)  # fmt: skip
+            found += [r for r in page if AS_OF not in r.data.tags and KIND not in r.data.tags]
+            token = page.token
+            if not token:
+                break
+        return found[:limit]
 
     def run_url(self, run_id: str) -> str:
         """Where a person sees the run: the tracking server's page, or `stockflow ui`'s (in its model-training view)."""

@@ -32,7 +32,11 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     pred = evaluation.with_intervals(pred, prices, interval)
     write_csv(pred, f.output("predictions.csv"))
     save_forecaster(dataclasses.replace(forecaster, interval=interval), f.output("forecaster.zip"))
-    report = {**evaluation.score(pred), "interval": evaluation.score_intervals(pred, interval)}
+    report = {
+        **evaluation.score(pred),
+        "interval": evaluation.score_intervals(pred, interval),
+        **evaluation.network_losses(data, forecaster.family, forecaster.model),
+    }
 
     ev = params.evaluate
     if ev.seeds > 1:

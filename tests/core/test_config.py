@@ -80,3 +80,32 @@ def test_tickers_are_names_not_paths():
 def test_a_non_mapping_is_refused():
     with pytest.raises(ParamsError, match="mapping"):
         parse_params(["a"])  # type: ignore[arg-type]
+
+
+RANGE = {"type": "int", "low": 16, "high": 128}
+
+
+@pytest.mark.parametrize(
+    ("space", "named"),
+    [
+        ({}, r"tune\.space.*search space is empty"),
+        ({"train.colour": RANGE}, r"'train\.colour' is not a setting"),
+        ({"backtest.stop_loss": RANGE}, r"'backtest\.stop_loss' is not a setting the study can vary"),
+        ({"train.units": {**RANGE, "low": 500}}, r"tune\.space\.train\.units.*low 500 > high 128"),
+        ({"train.units": {"type": "int"}}, r"tune\.space\.train\.units.*needs low and high"),
+        ({"train.dropout": {"type": "float", "low": 0.0, "high": 1.5}}, r"train\.dropout: 1\.5 is not a value"),
+        ({"train.architecture": {"type": "categorical", "choices": ["lstm", "tree"]}}, r"'tree' is not a value"),
+        ({"train.learning_rate": {"type": "float", "low": 0, "high": 0.1, "log": True}}, r"log range needs low > 0"),
+        ({"train.units": 50}, r"tune\.space\.train\.units"),
+    ],
+)
+def test_a_search_space_that_cannot_be_searched_names_its_key(space, named):
+    with pytest.raises(ParamsError, match=named):
+        parse_params({"tune": {"space": space}})
+
+
+def test_a_universe_search_space_varies_universe_settings_only():
+    with pytest.raises(ParamsError, match=r"'train\.units' is not a setting the study can vary"):
+        parse_params({"tune": {"universe_space": {"train.units": RANGE}}})
+    p = parse_params({"tune": {"universe_space": {"universe.train.units": RANGE}}})
+    assert p.tune.universe_space["universe.train.units"].high == 128
