@@ -81,6 +81,20 @@ def storage_url(ws: Workspace, params: Params) -> str:
     return f"sqlite:///{home / 'optuna.db'}"
 
 
+def open_storage(url: str, tries: int = 6) -> Any:
+    """Optuna's storage at `url`. Clients that open a new database at the same moment (two studies started at
+    once, a dashboard) each write its schema, and all but one fail ("table already exists", a UNIQUE constraint on
+    its version): those open it again, made by then."""
+    import optuna
+    import sqlalchemy.exc
+
+    for attempt in range(tries - 1):
+        with contextlib.suppress(sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError):
+            return optuna.storages.RDBStorage(url)
+        time.sleep(0.1 * 2**attempt)
+    return optuna.storages.RDBStorage(url)
+
+
 def study_for(ws: Workspace, params: Params, target: Target, name: str, create: bool) -> Any:
     """The study `name`, new (`create`) or as stored; UsageError when it exists with another target or space, or
     (to resume) does not exist."""
@@ -88,7 +102,7 @@ def study_for(ws: Workspace, params: Params, target: Target, name: str, create: 
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url, space = storage_url(ws, params), tuning.signature(target.space(params))
-    storage = optuna.storages.RDBStorage(url)
+    storage = open_storage(url)
     known = {s.study_name: s for s in optuna.get_all_study_summaries(storage)}
     if name in known:
         attrs = known[name].user_attrs

@@ -10,6 +10,7 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy.exc
 import yaml
 from optuna.trial import TrialState
 
@@ -128,7 +129,8 @@ def test_a_study_killed_mid_trial_resumes_on_two_workers_and_leaves_nothing_runn
         assert time.monotonic() < deadline, "no trial finished"
         states = []
         if (project_dir / "mlruns" / "optuna.db").exists():
-            with contextlib.suppress(KeyError):  # the study not made yet
+            # The study not made yet, or its database being made by the command at this very moment.
+            with contextlib.suppress(KeyError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError):
                 states = [t.state for t in study(project_dir, "k").trials]
         if states.count(TrialState.COMPLETE) >= 1 and TrialState.RUNNING in states:
             break
