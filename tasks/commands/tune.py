@@ -25,7 +25,6 @@ from stockflow.errors import StockflowError, UsageError
 from tasks.services import tracking
 from tasks.services.catalog import Subject
 from tasks.services.failures import failure_reason
-from tasks.services.files import read_price_file
 from tasks.services.workspace import Workspace
 
 KIND = "tune"  # the study's and its trials' MLflow runs: apart from training runs in `stockflow runs`
@@ -166,19 +165,11 @@ def started(study: Any) -> int:
 
 def _data(ws: Workspace, params: Params, target: Target) -> Any:
     """The target's validated prices: a ticker's frame, or a universe's frames by ticker."""
-    from tasks.stages.validate import remembered_check, suite_for
+    from tasks.stages.validate import ticker_prices
 
-    frames = {}
-    for ticker in target.subject.tickers:
-        path = ws.project_data_file(ticker)
-        if not path.is_file():
-            raise UsageError(f"{path} not found: `stockflow ingest --ticker {ticker} --source ...` first")
-        prices = read_price_file(path)
-        report = remembered_check(ws, params, path, ws.suite_file(suite_for(params, prices.columns)), prices, str(path))
-        if not report.success:
-            raise UsageError(report.to_text() + "\nNo study on data that fails validation.")
-        frames[ticker] = prices
-    return frames if target.subject.universe else frames[target.subject.name]
+    universe = target.subject.universe
+    frames = {t: ticker_prices(ws, params, t, UsageError, "study", universe) for t in target.subject.tickers}
+    return frames if universe else frames[target.subject.name]
 
 
 def run_trial(

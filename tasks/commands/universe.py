@@ -23,10 +23,10 @@ from stockflow.panel import Panel, align
 from stockflow.prices import next_session
 from tasks.commands.predict import registry_champion
 from tasks.services import tracking
-from tasks.services.files import read_price_file, save_figure, strict, write_csv, write_json
+from tasks.services.files import save_figure, strict, write_csv, write_json
 from tasks.services.tracking import monitor_tracker_for
 from tasks.services.workspace import Workspace
-from tasks.stages.validate import remembered_check, suite_for
+from tasks.stages.validate import ticker_prices
 
 EVENT_PREFIX = "stockflow.universe."  # a universe's alarm: stockflow.universe.<verdict>, about stockflow.universe.NAME
 
@@ -49,16 +49,7 @@ def _champion(ws: Workspace, params: Params, name: str, refusal: type[StockflowE
 
 def _rows(ws: Workspace, params: Params, tickers: tuple[str, ...], refusal: type[StockflowError], what: str):
     """Every ticker's validated rows as one frame with a Ticker column, as the registered model takes them."""
-    frames = []
-    for ticker in tickers:
-        path = ws.project_data_file(ticker)
-        if not path.is_file():
-            raise refusal(f"{path} not found: the universe's ticker {ticker} has no data (`stockflow ingest` it)")
-        prices = read_price_file(path)
-        report = remembered_check(ws, params, path, ws.suite_file(suite_for(params, prices.columns)), prices, str(path))
-        if not report.success:
-            raise refusal(report.to_text() + f"\nNo {what} from data that fails validation ({ticker}).")
-        frames.append(prices.assign(Ticker=ticker))
+    frames = [ticker_prices(ws, params, t, refusal, what, closes_only=True).assign(Ticker=t) for t in tickers]
     return pd.concat(frames, ignore_index=True)
 
 

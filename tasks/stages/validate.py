@@ -42,13 +42,25 @@ def check_frame(suite: dict, params: Params, frame: pd.DataFrame, source: str) -
     return validate_prices(frame, suite, params.validate_, source=source)
 
 
-def validated_prices(ws: Workspace, params: Params, path: Path, refusal: type[StockflowError], what: str):
-    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict and monitor)."""
+def validated_prices(ws: Workspace, params: Params, path: Path, refusal: type[StockflowError], what: str,
+                     closes_only: bool = False) -> pd.DataFrame:  # fmt: skip
+    """The prices of `path` if they pass the suite; else `refusal` with the report (for predict, monitor and tune).
+    `closes_only`: a file of closes alone is checked by the close suite (a universe's member) instead of refused."""
     prices = read_price_file(path)
-    report = remembered_check(ws, params, path, ws.suite_file(params.validate_.suite), prices, str(path))
+    suite = suite_for(params, prices.columns) if closes_only else params.validate_.suite
+    report = remembered_check(ws, params, path, ws.suite_file(suite), prices, str(path))
     if not report.success:
-        raise refusal(report.to_text() + f"\nNo {what} from data that fails validation.")
+        raise refusal(report.to_text() + f"\nNo {what} from data that fails validation ({path.name}).")
     return prices
+
+
+def ticker_prices(ws: Workspace, params: Params, ticker: str, refusal: type[StockflowError], what: str,
+                  closes_only: bool = False) -> pd.DataFrame:  # fmt: skip
+    """A ticker's ingested prices if they are there and pass their suite; else `refusal` naming the file."""
+    path = ws.project_data_file(ticker)
+    if not path.is_file():
+        raise refusal(f"{path} not found: {ticker} has no data (`stockflow ingest --ticker {ticker} --source ...`)")
+    return validated_prices(ws, params, path, refusal, what, closes_only)
 
 
 def remembered_check(ws: Workspace, params: Params, path: Path, suite_path: Path, prices: pd.DataFrame,
