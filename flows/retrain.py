@@ -13,7 +13,7 @@ import contextvars
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prefect import flow, get_run_logger, runtime, task
@@ -134,8 +134,9 @@ def _link_mlflow_run(ex: Execution) -> None:
     )  # fmt: skip
 
 
-def _flow_run_name() -> str:
-    """`sp500 paper epochs=2`: the ticker and what differs from the committed settings (or the given name)."""
+def described_run(subject: Callable[[dict, Any], str], fallback: Callable[[dict], str], universe: bool = False) -> str:
+    """A flow run's name: the one given, else its subject (`subject(parameters, settings)`) and what differs from
+    the committed settings; `fallback(parameters)` when the settings cannot be read (the flow reports that itself)."""
     p = runtime.flow_run.parameters
     if p.get("name"):
         return p["name"]
@@ -144,9 +145,16 @@ def _flow_run_name() -> str:
 
         root = project_root(p.get("root"))
         params = Workspace.project(root).load_params(p.get("overrides") or [])
-        return provenance.describe(p.get("ticker") or params.data.tickers[0], params, root)
+        return provenance.describe(subject(p, params), params, root, universe=universe)
     except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
-        return str(p.get("ticker") or "retrain")
+        return fallback(p)
+
+
+def _flow_run_name() -> str:
+    """`sp500 paper epochs=2`: the ticker and what differs from the committed settings (or the given name)."""
+    return described_run(
+        lambda p, params: p.get("ticker") or params.data.tickers[0], lambda p: str(p.get("ticker") or "retrain")
+    )
 
 
 @flow(name="retrain", flow_run_name=_flow_run_name, log_prints=True)

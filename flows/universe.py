@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, runtime
+from prefect import flow
 
-from flows.retrain import begin, run_stages
+from flows.retrain import begin, described_run, run_stages
 from flows.tagging import tag_this_flow_run
 from tasks.services.catalog import Subject
 from tasks.services.workspace import Workspace, project_root
@@ -26,17 +26,7 @@ def subject(params: Any, name: str) -> Subject:
 
 def _flow_run_name() -> str:
     """`universe sp20 epochs=3`: the universe and what differs from the committed settings (or the given name)."""
-    p = runtime.flow_run.parameters
-    if p.get("name"):
-        return p["name"]
-    try:
-        from tasks.services import provenance
-
-        root = project_root(p.get("root"))
-        params = Workspace.project(root).load_params(p.get("overrides") or [])
-        return provenance.describe(p["universe"], params, root, universe=True)
-    except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
-        return f"universe {p.get('universe')}"
+    return described_run(lambda p, _: p["universe"], lambda p: f"universe {p.get('universe')}", universe=True)
 
 
 @flow(name="retrain-universe", flow_run_name=_flow_run_name, log_prints=True)

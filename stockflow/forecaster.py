@@ -24,15 +24,13 @@ registered model, `predict` and the monitor read that one file.
 from __future__ import annotations
 
 import io
-import json
-import zipfile
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stockflow import models
+from stockflow import archive, models
 from stockflow.backtest import forecast_signals
 from stockflow.config import TrainParams
 from stockflow.dataset import Dataset, Transform
@@ -119,30 +117,22 @@ def dump(forecaster: Forecaster) -> bytes:
         "features": list(forecaster.transform.features),
         "target": forecaster.transform.target,
     }
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in (
-            (_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()),
-            (_MODEL, forecaster.family.dump(forecaster.model)),
-            (_TRANSFORM, transform.getvalue()),
-        ):
-            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return archive.pack(
+        _MANIFEST, manifest, {_MODEL: forecaster.family.dump(forecaster.model), _TRANSFORM: transform.getvalue()}
+    )
 
 
 def manifest(blob: bytes) -> dict[str, Any]:
     """What a dumped forecaster says of itself (architecture, shrink, interval, lookback, ...), without its model."""
-    with zipfile.ZipFile(io.BytesIO(blob)) as z:
-        return json.loads(z.read(_MANIFEST))
+    return archive.manifest(_MANIFEST, blob)
 
 
 def load(blob: bytes) -> Forecaster:
     """The forecaster `dump` gave these bytes for."""
     import joblib
 
-    with zipfile.ZipFile(io.BytesIO(blob)) as z:
-        meta = json.loads(z.read(_MANIFEST))
-        family = models.family(meta["architecture"])
-        model, transform = family.load(z.read(_MODEL)), joblib.load(io.BytesIO(z.read(_TRANSFORM)))
+    meta, parts = archive.unpack(_MANIFEST, blob)
+    model = models.family(meta["architecture"]).load(parts[_MODEL])
+    transform = joblib.load(io.BytesIO(parts[_TRANSFORM]))
     interval = Interval.from_dict(meta["interval"]) if meta["interval"] else None
     return Forecaster(meta["architecture"], model, transform, float(meta["shrink"]), interval)

@@ -13,15 +13,13 @@ label, the rules once chosen), `model` (the family's bytes) and `scaler.npz`.
 from __future__ import annotations
 
 import io
-import json
-import zipfile
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stockflow import models
+from stockflow import archive, models
 from stockflow.panel import Panel, Scaler, Transform
 from stockflow.portfolio import Rules, last_targets
 
@@ -71,28 +69,20 @@ def dump(ranker: Ranker) -> bytes:
     manifest = {"architecture": ranker.architecture, "tickers": list(ranker.tickers),
                 "lookback": ranker.transform.lookback, "label": ranker.transform.label,
                 "rules": None if ranker.rules is None else asdict(ranker.rules)}  # fmt: skip
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in (
-            (_MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode()),
-            (_MODEL, ranker.family.dump(ranker.model)),
-            (_SCALER, scaler.getvalue()),
-        ):
-            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return archive.pack(_MANIFEST, manifest, {_MODEL: ranker.family.dump(ranker.model), _SCALER: scaler.getvalue()})
 
 
 def manifest(blob: bytes) -> dict[str, Any]:
-    with zipfile.ZipFile(io.BytesIO(blob)) as z:
-        return json.loads(z.read(_MANIFEST))
+    """What a dumped ranker says of itself (architecture, tickers, lookback, label, rules), without its model."""
+    return archive.manifest(_MANIFEST, blob)
 
 
 def load(blob: bytes) -> Ranker:
-    with zipfile.ZipFile(io.BytesIO(blob)) as z:
-        meta = json.loads(z.read(_MANIFEST))
-        model = models.family(meta["architecture"]).load(z.read(_MODEL))
-        with np.load(io.BytesIO(z.read(_SCALER))) as s:
-            scaler = Scaler(s["mean"], s["std"])
+    """The ranker `dump` gave these bytes for."""
+    meta, parts = archive.unpack(_MANIFEST, blob)
+    model = models.family(meta["architecture"]).load(parts[_MODEL])
+    with np.load(io.BytesIO(parts[_SCALER])) as s:
+        scaler = Scaler(s["mean"], s["std"])
     rules = Rules(**meta["rules"]) if meta["rules"] else None
     transform = Transform(int(meta["lookback"]), meta["label"], scaler)
     return Ranker(meta["architecture"], model, transform, tuple(meta["tickers"]), rules)

@@ -137,17 +137,8 @@ def _record(ws: Workspace, params: Params, report: Report, trail: pd.DataFrame, 
         if len(trail):
             stamps = (pd.to_datetime(trail["target_date"]) - pd.Timestamp(0)) // pd.Timedelta(milliseconds=1)
             tracker.log_series(run_id, report.series(trail), stamps)
-        out = ws.root / ".stockflow" / "monitor" / f"{ticker}-{run_id}"
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            recorded = dataclasses.replace(report, run_id=run_id).to_dict()
-            write_json(out / "check.json", recorded)
-            write_csv(trail, out / "live_days.csv")
-            save_figure(plots.monitor_chart(trail, *inputs, recorded), out / "monitor.png")
-            for name in ("check.json", "live_days.csv", "monitor.png"):
-                tracker.log_file(run_id, out / name)
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
+        recorded = dataclasses.replace(report, run_id=run_id).to_dict()
+        log_check_files(ws, tracker, run_id, ticker, recorded, trail, plots.monitor_chart(trail, *inputs, recorded))
         tracker.finish(run_id)
     except BaseException as exc:
         tracker.finish(run_id, failure=f"{type(exc).__name__}: {exc}")
@@ -160,3 +151,19 @@ def _record(ws: Workspace, params: Params, report: Report, trail: pd.DataFrame, 
         tracking.MONITOR_RUN: run_id,
     })  # fmt: skip
     return run_id
+
+
+def log_check_files(ws: Workspace, tracker: Any, run_id: str, subject: str, check: dict, trail: pd.DataFrame,
+                    figure: Any) -> None:  # fmt: skip
+    """A check's files in its monitor run: check.json, live_days.csv and monitor.png (`figure`), written to a scratch
+    folder of the workspace (named by `subject` and the run) and removed once logged."""
+    out = ws.root / ".stockflow" / "monitor" / f"{subject}-{run_id}"
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        write_json(out / "check.json", check)
+        write_csv(trail, out / "live_days.csv")
+        save_figure(figure, out / "monitor.png")
+        for name in ("check.json", "live_days.csv", "monitor.png"):
+            tracker.log_file(run_id, out / name)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)

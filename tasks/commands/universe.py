@@ -9,7 +9,6 @@ Both read `models:/stockflow-universe-NAME@champion` and the price files of its 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,9 +20,10 @@ from stockflow.config import Params, flatten
 from stockflow.errors import MonitorError, PredictError, StockflowError
 from stockflow.panel import Panel, align
 from stockflow.prices import next_session
+from tasks.commands.monitor import log_check_files
 from tasks.commands.predict import registry_champion
 from tasks.services import tracking
-from tasks.services.files import save_figure, strict, write_csv, write_json
+from tasks.services.files import strict
 from tasks.services.tracking import monitor_tracker_for
 from tasks.services.workspace import Workspace
 from tasks.stages.validate import ticker_prices
@@ -230,21 +230,9 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, tr
             tracker.log_series(
                 run_id, {"Monitor/live_rank_ic": trail["cum_rank_ic"], "Monitor/cusum": trail["cusum"]}, stamps
             )
-        out = ws.root / ".stockflow" / "monitor" / f"universe-{name}-{run_id}"
-        out.mkdir(parents=True, exist_ok=True)
-        try:
-            write_json(out / "check.json", {**report, "run_id": run_id})
-            write_csv(trail, out / "live_days.csv")
-            save_figure(
-                plots.cumulative_ic(
-                    trail.assign(scorer="model"), f"universe {name} v{version}: live Rank IC, summed day by day"
-                ),
-                out / "monitor.png",
-            )
-            for file in ("check.json", "live_days.csv", "monitor.png"):
-                tracker.log_file(run_id, out / file)
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
+        title = f"universe {name} v{version}: live Rank IC, summed day by day"
+        figure = plots.cumulative_ic(trail.assign(scorer="model"), title)
+        log_check_files(ws, tracker, run_id, f"universe-{name}", {**report, "run_id": run_id}, trail, figure)
         tracker.finish(run_id)
     except BaseException as exc:
         tracker.finish(run_id, failure=f"{type(exc).__name__}: {exc}")

@@ -34,6 +34,13 @@ class Source(Protocol):
         """The series `arg` names (UsageError when it names none)."""
 
 
+def known(arg: str, names: dict[str, str], what: str) -> str:
+    """`arg` if it is one of `names` (a source's datasets); else UsageError listing them."""
+    if arg not in names:
+        raise UsageError(f"unknown {what} {arg!r}; available: {', '.join(names)}")
+    return arg
+
+
 @functools.cache
 def _sources() -> dict[str, Source]:
     return plugins.discover(__name__, __path__, "SOURCE", "kind")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import importlib
 
-from stockflow.errors import UsageError
 from stockflow.formats import Normalised
 from stockflow.prices import normalise
-from tasks.sources import Loaded
+from tasks.sources import Loaded, known
 
 SAMPLES = {
     "sp500": "S&P 500 daily OHLCV 1999-2018 (arch package)",
@@ -20,9 +19,7 @@ class Sample:
     help = "sample:sp500 or sample:nasdaq (embedded real data)"
 
     def load(self, arg: str) -> list[Loaded]:
-        if arg not in SAMPLES:
-            raise UsageError(f"unknown sample {arg!r}; available: {', '.join(SAMPLES)}")
-        frame = normalise(importlib.import_module(f"arch.data.{arg}").load())
+        frame = normalise(importlib.import_module(f"arch.data.{known(arg, SAMPLES, 'sample')}").load())
         return [Loaded(arg, Normalised(frame), SAMPLES[arg])]
 
 

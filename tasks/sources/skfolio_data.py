@@ -4,9 +4,8 @@ adjusted close), checked by the close suite, and can be part of a universe, not 
 
 from __future__ import annotations
 
-from stockflow.errors import UsageError
 from stockflow.formats import Normalised
-from tasks.sources import Loaded
+from tasks.sources import Loaded, known
 
 DATASETS = {"sp500": "20 S&P 500 stocks, daily adjusted closes 1990-2022 (skfolio package)"}
 
@@ -16,8 +15,7 @@ class Skfolio:
     help = "skfolio:sp500 (20 S&P 500 stocks' adjusted closes, embedded: the universe sp20)"
 
     def load(self, arg: str) -> list[Loaded]:
-        if arg not in DATASETS:
-            raise UsageError(f"unknown skfolio dataset {arg!r}; available: {', '.join(DATASETS)}")
+        known(arg, DATASETS, "skfolio dataset")
         from skfolio.datasets import load_sp500_dataset
 
         closes = load_sp500_dataset()
