@@ -29,7 +29,7 @@ run: data  ## the main job: retrain on the default data and print a summary
 test: setup  ## the whole test suite, three tests at a time (about 15 minutes on 2 cores)
 	$(BIN)/python -m pytest -n 3 --dist worksteal
 
-test-fast: setup  ## the tests that train nothing and start no flow, two at a time (about 75 s)
+test-fast: setup  ## the tests that train nothing and start no flow, two at a time (about 50 s)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/services/catalog.py)
