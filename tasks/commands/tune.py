@@ -168,7 +168,9 @@ def _data(ws: Workspace, params: Params, target: Target) -> Any:
     from tasks.stages.validate import ticker_prices
 
     universe = target.subject.universe
-    frames = {t: ticker_prices(ws, params, t, UsageError, "study", universe) for t in target.subject.tickers}
+    frames = {
+        t: ticker_prices(ws, params, t, UsageError, "study", closes_only=universe) for t in target.subject.tickers
+    }
     return frames if universe else frames[target.subject.name]
 
 
