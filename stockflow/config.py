@@ -50,6 +50,11 @@ class ValidateParams(_Section):
     close_max_abs_return: float = Field(0.9, gt=0, description="the same bound for a close-only file (a stock's)")
     max_gap_days: int = Field(10, ge=1)
     warn_gap_days: int = Field(5, ge=1)
+    universe_policy: Literal["mask", "refuse"] = Field(
+        "mask", description="what a universe does with a bar real prices cannot give: mask it, or refuse the universe"
+    )
+    max_bad_share: float = Field(0.05, ge=0, le=1, description="a universe drops a ticker with more of its days bad "
+                                                               "or missing")  # fmt: skip
 
 
 class PreprocessParams(_Section):

@@ -104,13 +104,13 @@ def _stooq_columns(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Stooq's bulk files: <PER> must be daily (D), <TIME> one time of day; <OPENINT> is always 0 for shares."""
     by_key = {_key(c): c for c in frame.columns}
     if "per" in by_key:
-        periods = set(frame[by_key["per"]].str.strip())
+        periods = set(frame[by_key["per"]].astype(str).str.strip())
         if periods != {"D"}:
             raise PriceFileError(f"column {by_key['per']} is {', '.join(sorted(periods))}: daily bars (D) only")
         frame = frame.drop(columns=[by_key["per"]])
         notes.append(f"column {by_key['per']} dropped (daily bars)")
     if "time" in by_key:
-        times = set(frame[by_key["time"]].str.strip())
+        times = set(frame[by_key["time"]].astype(str).str.strip())
         if len(times) > 1:
             raise PriceFileError(f"column {by_key['time']} holds several times of day: daily bars only")
         frame = frame.drop(columns=[by_key["time"]])
@@ -200,3 +200,36 @@ def _oldest_first(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         notes.append(f"newest first: reversed to oldest first ({dates.iloc[-1].date()} .. {dates.iloc[0].date()})")
         return frame.iloc[::-1]
     return frame
+
+
+TICKER_ALIASES = {"ticker", "symbol", "name", "code", "instrument"}  # a long file's ticker column, lowercased
+
+
+def canonical_long(raw: pd.DataFrame, where: str) -> Normalised:
+    """A long file of many tickers (a date column, a ticker column, OHLCV under the usual spellings) -> `Ticker, Date,
+    Open, High, Low, Close[, Adj Close], Volume`, tickers as stored (lower case, an exchange suffix such as `.US`
+    dropped), numbers and dates parsed (a cell that does not read is missing, and the gate names its bar)."""
+    notes: list[str] = []
+    by_key = {_key(c): c for c in raw.columns}
+    ticker_col = next((by_key[k] for k in by_key if k in TICKER_ALIASES), None)
+    if ticker_col is None:
+        raise PriceFileError(f"{where}: no ticker column (one of {', '.join(sorted(TICKER_ALIASES))}) among "
+                             f"{', '.join(map(str, raw.columns))}")  # fmt: skip
+    frame = _stooq_columns(_map_columns(raw.drop(columns=[ticker_col]), notes), notes)
+    if "Date" not in frame.columns:
+        raise PriceFileError(f"{where}: no date column among {', '.join(map(str, raw.columns))}")
+    frame.insert(0, "Ticker", ticker_names(raw[ticker_col]))
+    if frame["Date"].dtype.kind in "iu" or frame["Date"].astype(str).str.fullmatch(r"\d{8}").all():
+        frame["Date"] = pd.to_datetime(frame["Date"].astype(str), format="%Y%m%d", errors="coerce")
+    else:
+        frame["Date"] = pd.to_datetime(frame["Date"], errors="coerce", format="ISO8601")
+    for col in (c for c in VALUES if c in frame.columns):
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    ordered = ["Ticker", *(c for c in COLUMNS if c in frame.columns)]
+    return Normalised(frame[ordered].reset_index(drop=True), notes)
+
+
+def ticker_names(names: pd.Series) -> pd.Series:
+    """Tickers as stockflow stores them: lower case, Stooq's exchange suffix (`AAPL.US`) dropped."""
+    return names.astype(str).str.strip().str.lower().str.replace(r"\.(us|uk|de|jp|hk|hu|pl)$", "", regex=True)

@@ -72,7 +72,7 @@ def align(prices: Mapping[str, pd.DataFrame]) -> Panel:
     closes = {t: f.set_index(pd.to_datetime(f["Date"]))["Close"].astype(float) for t, f in prices.items()}
     close = pd.DataFrame(closes).sort_index()
     opens = None
-    if all("Open" in f.columns and f["Open"].notna().all() for f in prices.values()):
+    if all("Open" in f.columns for f in prices.values()):  # a masked bar's Open is missing, like its Close
         opens = pd.DataFrame({t: f.set_index(pd.to_datetime(f["Date"]))["Open"].astype(float)
                               for t, f in prices.items()}).reindex(close.index).to_numpy()  # fmt: skip
     return Panel(close.index.to_numpy(dtype="datetime64[ns]"), tuple(prices), close.to_numpy(), opens)

@@ -131,7 +131,7 @@ def simulate(panel: Panel, targets: np.ndarray, days: np.ndarray, commission: fl
         turn = cost = 0.0
         target = targets[t - 1]
         if not np.isnan(target).all():
-            target = np.nan_to_num(target)
+            target = _fillable(np.nan_to_num(target), held, fill[t])
             traded = float(np.abs(target - held).sum())
             turn, cost = traded / 2, traded * (commission + slippage)
             held = target
@@ -141,6 +141,20 @@ def simulate(panel: Panel, targets: np.ndarray, days: np.ndarray, commission: fl
     index = pd.DatetimeIndex(dates, name="date")
     returns = pd.Series(rets, index)
     return Traded((1 + returns).cumprod(), returns, pd.Series(turns, index), pd.Series(paid, index))
+
+
+def _fillable(target: np.ndarray, held: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """`target` where a name can be traded today: a name without a fill price (no bar, or a masked one) keeps what
+    is held of it, and the other names share what is left, never more than the target gave them."""
+    stuck = np.isnan(price) & (target != held)
+    if not stuck.any():
+        return target
+    out = np.where(stuck, held, target)
+    free = ~stuck
+    room, wanted = max(1.0 - out[stuck].sum(), 0.0), out[free].sum()
+    if wanted > room:
+        out[free] *= room / wanted
+    return out
 
 
 def _growth(start: np.ndarray, end: np.ndarray) -> np.ndarray:

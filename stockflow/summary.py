@@ -73,6 +73,16 @@ SCORERS = {"model": "model", "reversal": "reversal (-5d)", "momentum": "momentum
            "shuffled_labels": "shuffled labels"}  # fmt: skip
 
 
+def _gate_line(gate: dict[str, Any] | None) -> list[str]:
+    """What the data gate masked and dropped, when it did (universe_validate/masked.csv names every bar)."""
+    if not gate or not (gate.get("bars_masked") or gate.get("tickers_dropped") or gate.get("bars_volume_missing")):
+        return []
+    return [
+        f"  data gate: {gate['bars_masked']} bar(s) masked, {gate.get('bars_volume_missing', 0)} with volume "
+        f"missing, {gate['tickers_dropped']} ticker(s) dropped (universe_validate/masked.csv)"
+    ]
+
+
 def universe_summary(results: dict[str, Any]) -> str:
     """A universe's run: its scores ranked against the next day's returns beside the baselines, its portfolio
     beside equal weight and the best baseline's, the gate."""
@@ -85,6 +95,7 @@ def universe_summary(results: dict[str, Any]) -> str:
     rows = [
         f"stockflow: {results.get('name') or 'universe ' + results['ticker']} ({pre['tickers']} tickers; {fills}), "
         f"test window {bt['start']} .. {bt['end']} ({ev['test_days']} days)",
+        *_gate_line(results.get("universe_validate")),
         *_training_line(results.get("universe_train"), results.get("seconds", {}).get("universe_train")),
         "",
         f"  {'scores, test window':<22}{'Rank IC':>9}{'t-stat':>8}{'ICIR':>7}{'IC':>9}{'positive':>10}",
@@ -172,7 +183,7 @@ def _stage_line(stage: str, summary: dict[str, Any]) -> str:
 def _universe_stage_line(stage: str, summary: dict[str, Any]) -> str:
     if stage == "universe_validate":
         return (f"universe_validate: {summary['tickers']} tickers, {summary['failed']} failed, "
-                f"{summary['close_only']} of closes only")  # fmt: skip
+                f"{summary['close_only']} of closes only, {summary.get('bars_masked', 0)} bar(s) masked")  # fmt: skip
     if stage == "universe_preprocess":
         sizes = f"{summary['train_samples']}/{summary['val_samples']}/{summary['test_samples']}"
         return (

@@ -29,17 +29,46 @@ def ingest(
             "for it (the sample's, the CSV file's).",
         ),
     ] = None,  # fmt: skip
+    universe: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Define the universe NAME as the tickers ingested (data/universes/NAME.txt, versioned "
+            "with the data): `stockflow run --universe NAME` then trains them. Bad bars are masked "
+            "(validate.universe_policy), not refused."
+        ),
+    ] = None,  # fmt: skip
+    tickers: Annotated[
+        Optional[str], typer.Option("--tickers", help="Only these tickers of a market source: a,b,c.")
+    ] = None,
+    tickers_file: Annotated[
+        Optional[Path], typer.Option("--tickers-file", help="Only the tickers listed in this file, one a line.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Take a past that differs from the one held (not only re-adjusted).")
+    ] = False,
     root: Root = None,
 ) -> None:
-    """Validate a price file, copy it to data/TICKER.csv and record it as a new DVC data version.
+    """Validate price data, store it as data/TICKER.csv and record it as a new DVC data version.
 
-    A file that fails validation is refused: data/ and data.dvc stay exactly as they were.
+    A file that fails validation is refused: data/ and data.dvc stay exactly as they were. A market
+    (panel:FILE, stooq:PATH) is checked in one pass and stored in one process; with --universe its
+    bad bars are masked and named, and the tickers stored become the universe.
     """
     setup()
-    from stockflow.errors import check_ticker
+    from stockflow.errors import UsageError, check_ticker
+    from tasks import sources
     from tasks.commands.ingest import ingest as do_ingest
 
     ws = workspace(root)
+    if sources.is_market(source) and ticker is None:
+        from tasks.commands.ingest_market import ingest_market, read_tickers
+
+        done = ingest_market(ws, ws.load_params(), source, universe, read_tickers(tickers, tickers_file), replace)
+        for line in done.lines():
+            typer.echo(line)
+        return
+    if universe is not None or tickers is not None or tickers_file is not None:
+        raise UsageError("--universe, --tickers and --tickers-file take a market source (panel:FILE, stooq:PATH)")
     notes: list[str] = []
     paths = do_ingest(ws, ws.load_params(), source, None if ticker is None else check_ticker(ticker), notes)
     for note in notes:
@@ -49,7 +78,14 @@ def ingest(
 
 @command
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Price CSV files to check.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Price CSV files to check, or a market source (panel:FILE, stooq:PATH): every bar of "
+            "every ticker in one pass, findings grouped by rule.",
+            show_default=False,
+        ),
+    ],
     root: Root = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reports as JSON.")] = False,
 ) -> None:
@@ -66,6 +102,35 @@ def validate(
     ws = workspace(root)
     params = ws.load_params()
     code, reports = 0, []
+    from tasks import sources
+
+    if any(sources.is_market(str(p)) for p in paths):
+        from tasks.stages.universe_validate import check_market
+
+        for spec in map(str, paths):
+            checked = check_market(params, spec)
+            masked = checked.findings["action"].isin(["masked", "dropped"]).any() or checked.dropped
+            code = max(code, 1 if masked else 0)
+            if as_json:
+                reports.append(
+                    {
+                        "source": spec,
+                        **checked.counts(),
+                        "by_rule": checked.by_rule(),
+                        "dropped": checked.dropped,
+                        "findings": json.loads(checked.findings.to_json(orient="records", date_format="iso")),
+                    }
+                )
+            else:
+                typer.echo(
+                    f"{spec}: {checked.counts()['tickers']} tickers, "
+                    + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in checked.counts().items() if k != "tickers")
+                )
+                for line in checked.lines():
+                    typer.echo("  " + line)
+        if as_json:
+            typer.echo(json.dumps(reports, indent=2, default=str))
+        raise typer.Exit(code)
     for path in paths:
         try:
             report = check_file(ws, params, path)

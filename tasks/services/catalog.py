@@ -129,27 +129,28 @@ _UNIVERSE = ("preset", "presets", "universe.preprocess", "universe.train")
 UNIVERSE_STAGES: tuple[Stage, ...] = (
     Stage(
         "universe_validate",
-        "the data-quality gate on every ticker of the universe (OHLCV files by the OHLCV suite, close-only files by "
-        "the close suite); a ticker with no data or that fails, or fewer than two tickers, stops everything after it",
+        "the data-quality gate on every bar of every ticker (validate.universe_policy mask: bars real prices cannot "
+        "give masked and named, unusable tickers dropped; refuse: each file by its suite); a ticker with no data, or "
+        "fewer than two usable tickers, stops everything after it",
         reads=(TICKERS, SUITES),
-        writes=("report.json", "report.md", SUMMARY),
-        params=("validate", "universes.${item}"),
-        logged=("report.json", "report.md"),
+        writes=("report.json", "report.md", "masked.csv", SUMMARY),
+        params=("validate", "universes"),
+        logged=("report.json", "report.md", "masked.csv"),
     ),
     Stage(
         "universe_preprocess",
         "the tickers aligned on their dates, causal features from closes, next-day returns ranked across the "
         "universe each day, split by date, the scaler fitted on training dates only",
-        reads=(TICKERS, "universe_validate/report.json"),
+        reads=(TICKERS, "universe_validate/report.json", "universe_validate/masked.csv"),
         writes=("panel.npz", SUMMARY),
-        params=("universes.${item}", "universe.preprocess"),
+        params=("universes", "universe.preprocess"),
     ),
     Stage(
         "universe_train",
         "one network trained on the windows of every ticker pooled, gathered batch by batch",
         reads=("universe_preprocess/panel.npz",),
         writes=("ranker.zip", "history.csv", "loss_curves.png", SUMMARY),
-        params=("universes.${item}", *_UNIVERSE),
+        params=("universes", *_UNIVERSE),
         logged=("history.csv", "loss_curves.png"),
     ),
     Stage(
@@ -158,7 +159,7 @@ UNIVERSE_STAGES: tuple[Stage, ...] = (
         "and a network trained on shuffled labels",
         reads=("universe_preprocess/panel.npz", "universe_train/ranker.zip"),
         writes=("scores.npz", "ic.csv", "cumulative_ic.png", SUMMARY),
-        params=("universes.${item}", *_UNIVERSE, "universe.evaluate"),
+        params=("universes", *_UNIVERSE, "universe.evaluate"),
         logged=("ic.csv", "cumulative_ic.png"),
     ),
     Stage(
@@ -172,7 +173,7 @@ UNIVERSE_STAGES: tuple[Stage, ...] = (
             "universe_train/ranker.zip",
         ),
         writes=("ranker.zip", "equity.csv", "search.csv", "equity.png", SUMMARY),
-        params=("universes.${item}", "universe.portfolio", "backtest.commission", "backtest.slippage"),
+        params=("universes", "universe.portfolio", "backtest.commission", "backtest.slippage"),
         logged=("equity.csv", "search.csv", "equity.png"),
     ),
     Stage(
@@ -182,6 +183,7 @@ UNIVERSE_STAGES: tuple[Stage, ...] = (
         reads=(
             "universe_validate/report.json",
             "universe_validate/report.md",
+            "universe_validate/masked.csv",
             "universe_validate/summary.json",
             "universe_preprocess/summary.json",
             "universe_train/history.csv",
@@ -202,7 +204,7 @@ UNIVERSE_STAGES: tuple[Stage, ...] = (
             "preset",
             "presets",
             "validate",
-            "universes.${item}",
+            "universes",
             "universe",
             "backtest.commission",
             "backtest.slippage",

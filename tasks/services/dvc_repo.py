@@ -66,7 +66,8 @@ def _recorded_files(root: Path) -> dict[str, str] | None:
 def unvalidated_changes(root: Path, validated: dict[str, str]) -> list[str]:
     """Files of data/ that differ from the recorded version and were not validated as they are now."""
     data = root / "data"
-    current = {p.name: md5(p) for p in sorted(data.glob("*")) if p.is_file()} if data.is_dir() else {}
+    current = {p.relative_to(data).as_posix(): md5(p) for p in sorted(data.rglob("*")) if p.is_file()} \
+        if data.is_dir() else {}  # fmt: skip
     recorded = _recorded_files(root)
     changed = [name for name, digest in current.items() if recorded is None or recorded.get(name) != digest]
     removed = [name for name in (recorded or {}) if name not in current]

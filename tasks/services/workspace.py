@@ -92,7 +92,7 @@ class Workspace:
     def load_params(self, overrides: list[str] | tuple[str, ...] = ()) -> Params:
         """The project's settings with `overrides` applied, validated: parsed once per process for the same text
         (a run's command, flow, name and stages all ask)."""
-        return _parsed(self.params_file, _text(self.params_file), tuple(overrides))
+        return _parsed(self.params_file, _text(self.params_file), tuple(overrides), _ingested_universes(self.root))
 
     def load_suite(self, name: str) -> dict[str, Any]:
         path = self.suite_file(name)
@@ -134,6 +134,22 @@ def remove_abandoned(root: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+UNIVERSES = Path("data") / "universes"  # NAME.txt: a universe defined by `stockflow ingest --universe NAME`
+
+
+def universe_file(root: Path, name: str) -> Path:
+    return root / UNIVERSES / f"{check_ticker(name, where='universe')}.txt"
+
+
+def _ingested_universes(root: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The universes `stockflow ingest --universe` defined, versioned with the data (data/universes/NAME.txt)."""
+    folder = root / UNIVERSES
+    found = []
+    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else []:
+        found.append((path.stem, tuple(t.strip() for t in path.read_text().splitlines() if t.strip())))
+    return tuple(found)
+
+
 def _text(path: Path) -> str:
     if not path.is_file():
         raise ParamsError(f"{path} not found: is --root the project folder?")
@@ -141,8 +157,16 @@ def _text(path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _parsed(path: Path, text: str, overrides: tuple[str, ...]) -> Params:
-    return parse_params(_mapping(path, text), overrides)
+def _parsed(path: Path, text: str, overrides: tuple[str, ...], ingested: tuple = ()) -> Params:
+    """params.yaml with the universes defined by ingest added (params.yaml's own definition of a name wins)."""
+    raw = _mapping(path, text)
+    if ingested:
+        from stockflow.config import Params
+
+        defined = raw.get("universes")
+        defined = Params.model_fields["universes"].default_factory() if defined is None else defined
+        raw = {**raw, "universes": {**{name: list(t) for name, t in ingested}, **defined}}
+    return parse_params(raw, overrides)
 
 
 def read_params_file(path: Path) -> dict[str, Any]:

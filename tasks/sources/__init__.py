@@ -4,6 +4,10 @@ A source is one module here that defines `SOURCE`, an object with a `kind` (the 
 before the colon), a line of `help`, and `load(arg)`, which gives the price series it
 holds, each with the ticker it is stored under unless the user names one. Every series
 then passes the data gate before it becomes data (`tasks/commands/ingest.py`).
+
+A source of a whole market (`panel:`, `stooq:`) also has `market(arg)`: every ticker's bars as one long frame,
+checked in one pass and stored in one process (`ingest_market`), and `adjusted`, whether its provider adjusted the
+prices for splits and dividends.
 """
 
 from __future__ import annotations
@@ -24,6 +28,21 @@ class Loaded:
     ticker: str
     prices: Normalised
     description: str
+
+
+@dataclass(frozen=True)
+class Market:
+    """Many tickers' bars from one source: `Ticker, Date, Open, High, Low, Close, Volume` rows, one per bar."""
+
+    long: object  # pandas.DataFrame (not imported here: `--help` stays light)
+    description: str
+    adjusted: bool  # the provider adjusted the prices for splits and dividends
+    notes: list[str]
+
+    def frames(self) -> dict:
+        """Each ticker's canonical frame (Date first), in the order the tickers come."""
+        return {str(t): f.drop(columns="Ticker").reset_index(drop=True)
+                for t, f in self.long.groupby("Ticker", sort=False)}  # fmt: skip
 
 
 class Source(Protocol):
@@ -51,9 +70,45 @@ def described() -> str:
     return "; ".join(s.help for _, s in sorted(_sources().items()))
 
 
+def _source(spec: str) -> tuple[Source, str]:
+    kind, _, arg = spec.partition(":")
+    if kind not in _sources() or not arg:
+        raise UsageError(f"source {spec!r} is not one of: {described()}")
+    return _sources()[kind], arg
+
+
+def is_market(spec: str) -> bool:
+    """Whether `spec` names a source of a whole market (one with `market(arg)`)."""
+    kind, _, arg = spec.partition(":")
+    return bool(arg) and hasattr(_sources().get(kind), "market")
+
+
 def load(source: str) -> list[Loaded]:
     """The series of `KIND:ARG`; UsageError naming the sources when none fits."""
-    kind, _, arg = source.partition(":")
-    if kind not in _sources() or not arg:
-        raise UsageError(f"source {source!r} is not one of: {described()}")
-    return _sources()[kind].load(arg)
+    src, arg = _source(source)
+    if hasattr(src, "market"):
+        from stockflow.formats import Normalised
+
+        market = src.market(arg)
+        return [Loaded(t, Normalised(f, market.notes), f"{t}: {market.description}")
+                for t, f in market.frames().items()]  # fmt: skip
+    return src.load(arg)
+
+
+def market(source: str, tickers: set[str] | None = None) -> Market:
+    """Every ticker's bars of a market source (only `tickers`' when given); UsageError for a source of one series."""
+    src, arg = _source(source)
+    if not hasattr(src, "market"):
+        raise UsageError(
+            f"{source} is not a source of a market: a market comes from "
+            f"{', '.join(k + ':PATH' for k, s in sorted(_sources().items()) if hasattr(s, 'market'))}"
+        )
+    found = src.market(arg, tickers) if "tickers" in src.market.__code__.co_varnames else src.market(arg)
+    if tickers is not None:
+        missing = sorted(tickers - set(found.long["Ticker"]))
+        if missing:
+            raise UsageError(f"{source} has no bars for {', '.join(missing[:10])}"
+                             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))  # fmt: skip
+        found = Market(found.long[found.long["Ticker"].isin(tickers)].reset_index(drop=True), found.description,
+                       found.adjusted, found.notes)  # fmt: skip
+    return found

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from stockflow import bars
 from stockflow.config import Params
 from stockflow.panel import align, make_panel_data
 from tasks.services import catalog
 from tasks.services.files import read_price_file, save_panel, write_json
 from tasks.services.workspace import Workspace
-from tasks.stages.universe_validate import tickers_of
+from tasks.stages.universe_validate import masked_bars, tickers_of
 
 STAGE = "universe_preprocess"
 
@@ -19,7 +20,10 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     """Build the panel and its samples; save them as one file."""
     f = catalog.files(STAGE, ws, name)
     p = params.universe.preprocess
-    panel = align({t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()})
+    findings, kept = masked_bars(f)
+    frames = {t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()}
+    frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
+    panel = align(frames)
     data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction)
     save_panel(data, f.output("panel.npz"))
     day = lambda i: str(pd.Timestamp(panel.dates[i]).date())  # noqa: E731
@@ -27,6 +31,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         **{f"{split}_samples": n for split, n in data.sizes().items()},
         **{f"{split}_days": int(len(d)) for split, d in data.split_days.items()},
         "tickers": len(panel.tickers),
+        "bars_masked": int((findings["action"] == bars.MASKED).sum()),
         "lookback": p.lookback,
         "close_only": panel.close_only,  # trades fill at the next close, features come from closes
         "train_start": day(data.split_days["train"][0]),

@@ -1,24 +1,30 @@
 """Stage `universe_validate`: the data-quality gate on every ticker of a universe, before anything trains.
 
-An OHLCV file is checked by the OHLCV suite (validate.suite), a close-only one (no Open,
-High, Low) by the close suite (validate.close_suite). The universe is refused, naming the
-ticker and the reason, when it is not defined, has fewer than two tickers, or a ticker
-has no data or fails its suite: nothing is trained, recorded or registered.
+validate.universe_policy `mask` (the default): every bar of every ticker is checked in one pass
+(stockflow/bars.py, the suite's rules vectorised); a bar real prices cannot give is masked, a zero
+volume treated as missing, a ticker the universe cannot use dropped with the reason, and each is
+named in `masked.csv` and counted in the summary. `refuse`: each file must pass its suite whole, an
+OHLCV file the OHLCV suite (validate.suite), a close-only one (no Open, High, Low) the close suite
+(validate.close_suite). Either way the universe is refused, naming the ticker and the reason, when it
+is not defined, has fewer than two usable tickers, or a ticker has no data: nothing is trained,
+recorded or registered.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from stockflow import bars
 from stockflow.config import Params
 from stockflow.errors import DataValidationError, UniverseError
 from stockflow.validation import ValidationReport
 from tasks.services import catalog
-from tasks.services.files import read_price_file, write_json
+from tasks.services.files import read_json, read_price_file, write_csv, write_json
 from tasks.services.workspace import Workspace
 from tasks.stages.validate import remembered_check, suite_for
 
 STAGE = "universe_validate"
+MASKED = "masked.csv"  # every bar the gate flagged: ticker, date, rule, what became of it, the bar's values
 
 
 def tickers_of(params: Params, name: str) -> tuple[str, ...]:
@@ -33,6 +39,14 @@ def tickers_of(params: Params, name: str) -> tuple[str, ...]:
     return tickers
 
 
+def check_market(params: Params, source: str) -> bars.Checked:
+    """Every bar of a market source checked in one pass (stockflow/bars.py)."""
+    from tasks import sources
+
+    v = params.validate_
+    return bars.check(sources.market(source).long, v.max_abs_return, v.max_gap_days, v.min_rows, v.max_bad_share)
+
+
 def compute(ws: Workspace, params: Params, name: str) -> dict:
     """Check every ticker's file; write the reports (JSON, Markdown); UniverseError or DataValidationError naming
     the first ticker that fails."""
@@ -43,6 +57,9 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     if missing:
         raise UniverseError(f"universe {name!r}: no data for {', '.join(missing)} (data/{missing[0]}.csv not found): "
                             f"`stockflow ingest --ticker {missing[0]} --source ...` first")  # fmt: skip
+    if params.validate_.universe_policy == "mask":
+        return _masked(f, params, name, paths)
+    write_csv(_no_findings(), f.output(MASKED))
     suites = f.suites(params.validate_.suite, params.validate_.close_suite)
     reports: dict[str, ValidationReport] = {}
     for ticker, path in paths.items():
@@ -58,6 +75,8 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         "close_only": sum(r.suite == params.validate_.close_suite for r in reports.values()),
         "rows": sum(r.rows for r in reports.values()),
         "warnings": sum(len(r.warnings) for r in reports.values()),
+        "tickers_dropped": 0,
+        "bars_masked": 0,
     }
     write_json(f.output(catalog.SUMMARY), summary)
     if failed:
@@ -66,3 +85,47 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         raise DataValidationError(named, f"Universe {name!r} refused at universe_validate: {', '.join(failed)} failed "
                                          "the data gate; nothing was trained or registered.")  # fmt: skip
     return summary
+
+
+def _masked(f: catalog.StageFiles, params: Params, name: str, paths: dict) -> dict:
+    """The mask policy: every bar checked at once, bad bars masked and named, unusable tickers dropped."""
+    frames = {t: read_price_file(path) for t, path in paths.items()}
+    v = params.validate_
+    checked = bars.check(bars.long_frame(frames), v.max_abs_return, v.max_gap_days, v.min_rows, v.max_bad_share)
+    write_csv(checked.findings, f.output(MASKED))
+    report = {"policy": "mask", **checked.counts(), "by_rule": checked.by_rule(), "dropped": checked.dropped,
+              "kept": list(checked.kept)}  # fmt: skip
+    write_json(f.output("report.json"), report)
+    f.output("report.md").write_text("\n".join([f"# Data validation: universe {name}", "",
+                                                 *(f"- {line}" for line in checked.lines() or ["every bar passed"])])
+                                     + "\n")  # fmt: skip
+    summary = {
+        "tickers": len(frames),
+        "failed": len(checked.dropped),
+        "close_only": sum(not {"Open", "High", "Low"} <= set(fr.columns) for fr in frames.values()),
+        "rows": sum(len(fr) for fr in frames.values()),
+        "warnings": int((checked.findings["action"] == bars.REPORTED).sum()),
+        "tickers_dropped": len(checked.dropped),
+        "bars_masked": checked.counts()["bars_masked"],
+        "bars_volume_missing": checked.counts()["bars_volume_missing"],
+    }
+    write_json(f.output(catalog.SUMMARY), summary)
+    if len(checked.kept) < 2:
+        raise UniverseError(f"universe {name!r}: {len(checked.kept)} usable ticker(s) after the data gate ("
+                            + "; ".join(f"{t}: {why}" for t, why in checked.dropped.items()) + ")")  # fmt: skip
+    return summary
+
+
+def _no_findings():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["ticker", "date", "rule", "action"])
+
+
+def masked_bars(f: catalog.StageFiles) -> tuple[object, list[str]]:
+    """What the gate masked (its findings) and which tickers it kept, as universe_validate wrote them."""
+    import pandas as pd
+
+    findings = pd.read_csv(f.input(f"{STAGE}/{MASKED}"), parse_dates=["date"])
+    report = read_json(f.input(f"{STAGE}/report.json"))
+    return findings, report.get("kept")

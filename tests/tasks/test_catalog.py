@@ -24,7 +24,7 @@ def test_every_stage_runs_per_ticker_or_per_universe_with_its_code_as_dependenci
         assert f"tasks/stages/{name}.py" in spec["do"]["deps"]
     # A universe's stages read its tickers' files (data/ as a whole) and its own settings, and nothing of a ticker's.
     assert "data" in stages["universe_validate"]["do"]["deps"]
-    assert "universes.${item}" in stages["universe_train"]["do"]["params"]
+    assert "universes" in stages["universe_train"]["do"]["params"]  # a universe ingest defines is not in params.yaml
     # What a stage imports is what it depends on, through other modules too.
     # A plug-in package that finds its modules itself depends on each of them: every model family.
     assert {"stockflow/models/recurrent.py", "stockflow/models/boosting.py"} <= set(stages["train"]["do"]["deps"])
