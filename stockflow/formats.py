@@ -44,6 +44,7 @@ class Normalised:
 
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    adjusted_by: str | None = None  # the provider, when it is known to adjust prices for splits and dividends
 
 
 def canonical(raw: pd.DataFrame) -> Normalised:
@@ -51,6 +52,7 @@ def canonical(raw: pd.DataFrame) -> Normalised:
     notes: list[str] = []
     frame = _map_columns(raw.copy(), notes)
     frame = _drop_name_columns(frame, notes)
+    stooq = "per" in {_key(c) for c in frame.columns}  # Stooq's own layout: its prices are adjusted
     frame = _stooq_columns(frame, notes)
     frame = _drop_empty_rows(frame, notes)
     cleaned: dict[str, list[str]] = {"$ removed": [], "thousands separators removed": []}
@@ -64,7 +66,7 @@ def canonical(raw: pd.DataFrame) -> Normalised:
         frame = _oldest_first(frame, notes)
     ordered = [c for c in COLUMNS if c in frame.columns]
     frame = frame[ordered + [c for c in frame.columns if c not in COLUMNS]].reset_index(drop=True)
-    return Normalised(frame, notes)
+    return Normalised(frame, notes, "Stooq" if stooq else None)
 
 
 def _key(name: str) -> str:

@@ -26,18 +26,19 @@ MAX_EXAMPLES = 5
 class Finding:
     """One failed expectation in words: the rule, the column, how many rows and a few examples."""
 
-    rule: str
+    rule: str  # what good data is (the suite's name for the expectation)
     expectation: str
     severity: str  # "critical" or "warning"
     column: str | None
     count: int | None
     examples: list[str] = field(default_factory=list)
+    problem: str = ""  # what is wrong in the file, in words (the suite's meta.problem)
 
     def line(self) -> str:
         where = f" [{self.column}]" if self.column else ""
         count = f": {self.count} row(s)" if self.count is not None else ""
         examples = f", e.g. {'; '.join(self.examples)}" if self.examples else ""
-        return f"{self.severity.upper():8} {self.rule}{where}{count}{examples}"
+        return f"{self.severity.upper():8} {self.problem or self.rule}{where}{count}{examples}"
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,11 @@ class ValidationReport:
         if self.notes:
             lines += ["Read as downloaded, normalised:", "", *(f"- {note}" for note in self.notes), ""]
         if self.findings:
-            lines += ["| severity | rule | column | rows | examples |", "|---|---|---|---|---|"]
+            lines += ["| severity | found | column | rows | examples |", "|---|---|---|---|---|"]
             for f in self.findings:
                 ex = "; ".join(f.examples).replace("|", "\\|")
-                lines.append(
-                    f"| {f.severity} | {f.rule} | {f.column or ''} | {f.count if f.count is not None else ''} | {ex} |"
-                )
+                lines.append(f"| {f.severity} | {f.problem or f.rule} | {f.column or ''} | "
+                             f"{f.count if f.count is not None else ''} | {ex} |")  # fmt: skip
         else:
             lines.append("Every expectation was met.")
         return "\n".join(lines) + "\n"
@@ -226,6 +226,7 @@ def findings_from(result: Any, raw: pd.DataFrame, frame: pd.DataFrame) -> list[F
         columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
         severity = getattr(cfg.severity, "value", str(cfg.severity)).lower()
         rule = (cfg.meta or {}).get("rule", cfg.type)
+        problem = (cfg.meta or {}).get("problem", "")
         # A missing column is reported once, by its own expectation; rules that use it cannot run.
         if cfg.type != "expect_column_to_exist" and missing.intersection(columns):
             continue
@@ -240,28 +241,33 @@ def findings_from(result: Any, raw: pd.DataFrame, frame: pd.DataFrame) -> list[F
         res = r.result or {}
         if raised:
             findings.append(
-                Finding(rule, cfg.type, severity, ", ".join(columns) or None, None, ["could not be checked"])
+                Finding(rule, cfg.type, severity, ", ".join(columns) or None, None, ["could not be checked"], problem)
             )
             continue
         count = res.get("unexpected_count")
         findings.append(
             Finding(rule, cfg.type, severity, ", ".join(columns) or None, int(count) if count is not None else None,
-                    _examples(res, raw.reset_index(drop=True), frame, columns))
+                    _examples(res, raw.reset_index(drop=True), frame, columns), problem)
         )  # fmt: skip
     # Errors first, then warnings, each in suite order.
     return sorted(findings, key=lambda f: f.severity != "critical")
 
 
+ADJ_CLOSE = "required column Adj Close"
+
+
 def validate_prices(
-    frame: pd.DataFrame, suite: dict[str, Any], params: ValidateParams, source: str, today: dt.date | None = None
-) -> ValidationReport:
-    """Run the suite on a raw price frame and return a readable report."""
+    frame: pd.DataFrame, suite: dict[str, Any], params: ValidateParams, source: str, today: dt.date | None = None,
+    adjusted_by: str | None = None,
+) -> ValidationReport:  # fmt: skip
+    """Run the suite on a raw price frame and return a readable report. `adjusted_by`: the provider that adjusted
+    the prices (no Adj Close column is then nothing to warn of)."""
     prepared = prepare(frame)
     result = run_suite(prepared, suite, suite_parameters(params, today))
-    return ValidationReport(
-        source=source,
-        suite=suite.get("name", "?"),
-        rows=len(frame),
-        checked=len(result.results),
-        findings=findings_from(result, frame, prepared),
-    )
+    findings = findings_from(result, frame, prepared)
+    notes = []
+    if adjusted_by:
+        findings = [f for f in findings if not f.rule.startswith(("Adj Close is present", ADJ_CLOSE))]
+        notes.append(f"prices adjusted for splits and dividends by the provider ({adjusted_by})")
+    return ValidationReport(source=source, suite=suite.get("name", "?"), rows=len(frame), checked=len(result.results),
+                            findings=findings, notes=notes)  # fmt: skip

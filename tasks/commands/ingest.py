@@ -41,18 +41,19 @@ def ingest(ws: Workspace, params: Params, source: str, ticker: str | None = None
             item.ticker, where=f"{Path(item.description).name!r} gives the ticker")  # fmt: skip
         if notes is not None:
             notes.extend(item.prices.notes)
-        written.append(store(ws, params, item.prices.frame, name, item.description, item.prices.notes))
+        written.append(store(ws, params, item.prices.frame, name, item.description, item.prices.notes,
+                             item.prices.adjusted_by))  # fmt: skip
     return written
 
 
 def store(ws: Workspace, params: Params, frame: pd.DataFrame, ticker: str, description: str,
-          notes: list[str] = ()) -> Path:  # fmt: skip
+          notes: list[str] = (), adjusted_by: str | None = None) -> Path:  # fmt: skip
     """Validate `frame`; only if it passes, write it as data/<ticker>.csv and record it in data.dvc."""
     from tasks.stages.validate import suite_for
 
     suite = ws.load_suite(suite_for(params, frame.columns))
-    report = validate_prices(frame, suite, params.validate_, source=description)
-    report = dataclasses.replace(report, notes=list(notes))
+    report = validate_prices(frame, suite, params.validate_, source=description, adjusted_by=adjusted_by)
+    report = dataclasses.replace(report, notes=[*notes, *report.notes])
     if not report.success:
         raise DataValidationError(report, "Refused: data/ and data.dvc are unchanged.")
     text = to_csv_text(frame)

@@ -48,14 +48,29 @@ def _champion(ws: Workspace, params: Params, name: str, refusal: type[StockflowE
 
 
 def _rows(ws: Workspace, params: Params, tickers: tuple[str, ...], refusal: type[StockflowError], what: str):
-    """Every ticker's validated rows as one frame with a Ticker column, as the registered model takes them."""
-    frames = [ticker_prices(ws, params, t, refusal, what, closes_only=True).assign(Ticker=t) for t in tickers]
-    return pd.concat(frames, ignore_index=True)
+    """Every ticker's validated rows as one frame with a Ticker column and the columns the registered model takes
+    (no others: MLflow would warn of each). Under validate.universe_policy `mask` the bars are checked as training
+    checked them: a bad bar is masked, a ticker the universe cannot use left out."""
+    if params.validate_.universe_policy == "refuse":
+        frames = {t: ticker_prices(ws, params, t, refusal, what, closes_only=True) for t in tickers}
+    else:
+        from stockflow import bars
+        from tasks.services.files import read_price_file
+
+        missing = [t for t in tickers if not ws.project_data_file(t).is_file()]
+        if missing:
+            raise refusal(f"no data for {', '.join(missing)}: no {what} (`stockflow ingest` its bars first)")
+        frames = {t: read_price_file(ws.project_data_file(t)) for t in tickers}
+        v = params.validate_
+        checked = bars.check(bars.long_frame(frames), v.max_abs_return, v.max_gap_days, v.min_rows, v.max_bad_share)
+        frames = bars.mask({t: frames[t] for t in checked.kept}, checked.findings)
+    columns = [c for c in ("Date", "Close", "Open") if all(c in f.columns for f in frames.values())]
+    return pd.concat([f[columns].assign(Ticker=t) for t, f in frames.items()], ignore_index=True)
 
 
 def _scored(model: Any, rows: pd.DataFrame, tickers: tuple[str, ...]) -> tuple[Panel, np.ndarray, np.ndarray]:
     """The panel of the rows, and the registered model's (T, N) scores and served weights on it."""
-    panel = align({t: rows[rows["Ticker"] == t] for t in tickers})
+    panel = align({t: rows[rows["Ticker"] == t] for t in tickers if t in set(rows["Ticker"])})
     out = model.predict(rows)
     index, columns = pd.DatetimeIndex(panel.dates), list(panel.tickers)
     table = lambda col: out.pivot(index="date", columns="ticker", values=col).reindex(index=index, columns=columns)  # noqa: E731

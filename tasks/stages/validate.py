@@ -25,8 +25,9 @@ def check_file(ws: Workspace, params: Params, path: Path, source: str | None = N
     The report says what was normalised to read the file (column names, order, `$`, null rows).
     """
     read = read_download(path)
-    report = check_frame(ws.load_suite(params.validate_.suite), params, read.frame, source or str(path))
-    return dataclasses.replace(report, notes=read.notes)
+    report = validate_prices(read.frame, ws.load_suite(params.validate_.suite), params.validate_,
+                             source=source or str(path), adjusted_by=read.adjusted_by)  # fmt: skip
+    return dataclasses.replace(report, notes=[*read.notes, *report.notes])
 
 
 def suite_for(params: Params, columns) -> str:

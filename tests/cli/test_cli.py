@@ -47,8 +47,22 @@ def test_validate_broken_file_exits_1_naming_rule_column_and_dates(tmp_path, sma
     path.write_text(to_csv_text(bad))
     result = invoke("validate", str(path))
     assert result.exit_code == 1
-    assert "High >= Low [High, Low]: 1 row(s)" in result.output
+    assert "High below Low [High, Low]: 1 row(s)" in result.output
     assert bad.loc[7, "Date"].strftime("%Y-%m-%d") in result.output
+
+
+def test_a_finding_says_what_is_wrong_and_a_provider_adjusted_file_is_not_warned_of(tmp_path, small_prices):
+    plain = tmp_path / "msft.csv"  # as Stooq's site exports one ticker: no Adj Close
+    plain.write_text(to_csv_text(small_prices.drop(columns=["Adj Close"])))
+    out = invoke("validate", str(plain)).output
+    assert "WARNING  no Adj Close column: the prices may not be adjusted for splits and dividends" in out
+    assert "is present" not in out
+    stooq = tmp_path / "msft.us.txt"  # Stooq's bulk layout: adjusted by the provider
+    rows = [f"MSFT.US,D,{d:%Y%m%d},000000,{o},{h},{lo},{c},{v},0" for d, o, h, lo, c, v in
+            small_prices[["Date", "Open", "High", "Low", "Close", "Volume"]].itertuples(index=False)]  # fmt: skip
+    stooq.write_text("<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>\n" + "\n".join(rows))
+    out = invoke("validate", str(stooq)).output
+    assert "WARNING" not in out and "prices adjusted for splits and dividends by the provider (Stooq)" in out
 
 
 @pytest.mark.parametrize(
@@ -83,7 +97,7 @@ def test_ingest_refuses_a_failing_file_and_writes_nothing(project_dir, tmp_path,
     before = _digest(project_dir)
     result = runner.invoke(app, ["ingest", "--source", f"csv:{path}", "--ticker", "acme", "--root", str(project_dir)])
     assert result.exit_code == 1
-    assert "Close is strictly positive" in result.output and "data/ and data.dvc are unchanged" in result.output
+    assert "Close zero or negative" in result.output and "data/ and data.dvc are unchanged" in result.output
     assert _digest(project_dir) == before
     assert not (project_dir / "data" / "acme.csv").exists()
 

@@ -82,10 +82,37 @@ def test_repro_stops_at_validate_and_keeps_the_recorded_data_version(project_dir
 
     out = dvc(project_dir, "repro")
     assert out.returncode != 0
-    assert "dates are strictly increasing" in out.stderr and "Traceback" not in out.stderr
+    assert "dates out of order" in out.stderr and "Traceback" not in out.stderr
     assert ran(out) == ["validate@sp500"]
     assert dvc_file.read_text() == before
     assert not (project_dir / "outputs" / "sp500" / "train").exists()
     (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED" and "validate" in run.data.tags[tracking.FAILURE]
     assert "validate/errors" in run.data.metrics
+
+
+def test_dvc_repro_from_a_shell_without_the_venv_active_runs_the_stage_or_says_in_one_line_what_to_do(
+    project_dir, tmp_path
+):
+    """`.venv/bin/dvc repro` where `python` on PATH is one without the project's libraries (the system's)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(Path(sys._base_executable).resolve())  # the interpreter the venv was made from
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{bare}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    dvc_bin = str(Path(sys.executable).parent / "dvc")
+    out = subprocess.run([dvc_bin, "repro", "validate@sp500"], cwd=project_dir, capture_output=True, text=True,
+                         env=env)  # fmt: skip
+    if "Running stage" in out.stdout and out.returncode == 0:
+        pytest.skip("the base interpreter has the project's libraries: nothing to find")
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    assert "`source .venv/bin/activate` first, or run `make repro`" in out.stderr
+    # With the project's .venv beside it, the stage runs under the project's interpreter.
+    (project_dir / ".venv").symlink_to(Path(sys.executable).parents[1])
+    out = subprocess.run([dvc_bin, "repro", "validate@sp500"], cwd=project_dir, capture_output=True, text=True,
+                         env=env)  # fmt: skip
+    assert out.returncode == 0 and ran(out) == ["validate@sp500"], out.stderr

@@ -51,6 +51,7 @@ def test_a_universe_run_its_target_portfolio_and_its_check_as_processes(project_
     # Tomorrow's portfolio from the champion, and its check: no live day yet.
     target = stockflow(project_dir, "predict", "--universe", "p", "--allow-stale", "--json")
     assert target.returncode == 0, target.stderr[-2000:]
+    assert "Found extra inputs" not in target.stderr and "WARNING" not in target.stderr  # no library noise
     portfolio = json.loads(target.stdout)
     assert len(portfolio["holdings"]) == 3 and sum(h["weight"] for h in portfolio["holdings"]) == pytest.approx(1)
     assert {s["ticker"] for s in portfolio["scores"]} == set(tickers) and portfolio["version"] == 1
@@ -58,6 +59,7 @@ def test_a_universe_run_its_target_portfolio_and_its_check_as_processes(project_
     assert stale.returncode == 1 and "is stale" in stale.stderr and "Traceback" not in stale.stderr
     check = stockflow(project_dir, "monitor", "--universe", "p", "--json")
     assert check.returncode == 0, check.stderr[-2000:]
+    assert "Found extra inputs" not in check.stderr and "WARNING" not in check.stderr
     assert json.loads(check.stdout)["verdict"] == "too few days"
     # Every run of every experiment finished: the training run, the check.
     assert {r.info.status for r in every_run(project_dir)} == {"FINISHED"} and len(every_run(project_dir)) == 2

@@ -88,8 +88,8 @@ def test_a_universe_that_cannot_be_trained_is_refused_naming_the_ticker_and_noth
     lines = bad.read_text().splitlines()
     lines[50] = lines[50].split(",")[0] + ",-3.0"  # a negative close
     bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataValidationError, match=f"(?s){bad.stem}.*Close is strictly positive"):
-        execute(project_dir, overrides, universe="b")
+    with pytest.raises(DataValidationError, match=f"(?s){bad.stem}.*Close zero or negative"):
+        execute(project_dir, [*overrides, "validate.universe_policy=refuse"], universe="b")
     (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED" and bad.stem in run.data.tags[tracking.FAILURE]
     assert not client(project_dir).search_registered_models()
