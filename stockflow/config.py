@@ -279,6 +279,11 @@ class PortfolioParams(_Section):
     ns: tuple[int, ...] = Field((1, 2), min_length=1, description="names replaced a day at most")
     weightings: tuple[Literal["equal", "inverse_volatility"], ...] = ("equal", "inverse_volatility")
     objective: Literal["information_ratio", "sharpe", "annual_return"] = "information_ratio"
+    min_information_ratio: float = Field(
+        0.5,
+        description="the best rule is traded only if it beat equal weight on validation, net of costs, by an "
+        "information ratio above this; else the portfolio holds equal weight",
+    )
 
     @field_validator("ks", "ns")
     @classmethod

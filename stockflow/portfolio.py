@@ -26,6 +26,7 @@ from stockflow.panel import Panel
 
 TRADING_DAYS = 252
 WEIGHTINGS = ("equal", "inverse_volatility")
+UNIVERSE = "universe"  # the rule that holds every name in equal weights (Rules.universe)
 RISK_DAYS = 60  # trailing days of returns the risk-based weights are estimated on
 
 
@@ -39,7 +40,18 @@ class Rules:
     commission: float = 0.0
     slippage: float = 0.0
 
+    @classmethod
+    def universe(cls, commission: float = 0.0, slippage: float = 0.0) -> Rules:
+        """Hold the whole universe in equal weights, rebalanced monthly: what is held when no rule beats it."""
+        return cls(0, 0, UNIVERSE, commission, slippage)
+
+    @property
+    def holds_universe(self) -> bool:
+        return self.weighting == UNIVERSE
+
     def label(self) -> str:
+        if self.holds_universe:
+            return "equal weight, monthly"
         return f"top {self.k}, {self.n}/day, {self.weighting.replace('_', ' ')}"
 
 
@@ -205,8 +217,10 @@ def candidates(ks: Sequence[int], ns: Sequence[int], weightings: Sequence[str], 
 
 
 def choose(panel: Panel, scores: np.ndarray, days: np.ndarray, grid: Sequence[Rules], objective: str,
-           benchmark: Traded) -> tuple[Rules, pd.DataFrame]:  # fmt: skip
-    """The rules with the best `objective` on `days` (the validation window), and every candidate's figures."""
+           benchmark: Traded, min_information_ratio: float = -np.inf) -> tuple[Rules, pd.DataFrame]:  # fmt: skip
+    """The rules with the best `objective` on `days` (the validation window) if they beat equal weight there by an
+    information ratio above `min_information_ratio`, else equal weight itself (`Rules.universe`); and every
+    candidate's figures, equal weight's last, `chosen` marking the one held."""
     returns = panel.returns()
     rows = []
     for rules in grid:
@@ -215,12 +229,33 @@ def choose(panel: Panel, scores: np.ndarray, days: np.ndarray, grid: Sequence[Ru
     table = pd.DataFrame(rows).sort_values(objective, ascending=False, kind="stable").reset_index(drop=True)
     best = table.iloc[0]
     chosen = next(r for r in grid if (r.k, r.n, r.weighting) == (best["k"], best["n"], best["weighting"]))
+    if not best["information_ratio"] > min_information_ratio:
+        chosen = Rules.universe(chosen.commission, chosen.slippage)
+    held = {"k": 0, "n": 0, "weighting": UNIVERSE, **metrics(benchmark, benchmark)}
+    table = pd.concat([table, pd.DataFrame([held])], ignore_index=True)
+    table["chosen"] = [(r.k, r.n, r.weighting) == (chosen.k, chosen.n, chosen.weighting) for r in table.itertuples()]
     return chosen, table
+
+
+def choose_on_validation(panel: Panel, scores: np.ndarray, val: np.ndarray, grid: Sequence[Rules], objective: str,
+                         min_information_ratio: float) -> tuple[Rules, pd.DataFrame]:  # fmt: skip
+    """`choose` on the validation dates `val`, reading no price or score after them: the last decision is the one
+    filled on the last validation day."""
+    decide = val[:-1]
+    costs = (grid[0].commission, grid[0].slippage) if grid else (0.0, 0.0)
+    return choose(panel, scores, decide, grid, objective, equal_weight(panel, decide, *costs), min_information_ratio)
+
+
+def targets(panel: Panel, scores: np.ndarray, days: np.ndarray, rules: Rules) -> np.ndarray:
+    """(T, N) the weights `rules` decide at the close of each of `days` (NaN rows: no decision that day)."""
+    if rules.holds_universe:
+        return monthly_equal_targets(panel, days)
+    return topk_targets(scores, panel.returns(), days, rules)
 
 
 def trade(panel: Panel, scores: np.ndarray, days: np.ndarray, rules: Rules) -> Traded:
     """The scores traded by `rules` over `days`."""
-    return simulate(panel, topk_targets(scores, panel.returns(), days, rules), days, rules.commission, rules.slippage)
+    return simulate(panel, targets(panel, scores, days, rules), days, rules.commission, rules.slippage)
 
 
 def equal_weight(panel: Panel, days: np.ndarray, commission: float, slippage: float) -> Traded:
@@ -229,7 +264,13 @@ def equal_weight(panel: Panel, days: np.ndarray, commission: float, slippage: fl
 
 
 def last_targets(panel: Panel, scores: np.ndarray, days: np.ndarray, rules: Rules) -> np.ndarray:
-    """(T, N) the target weights the rules decide on each of `days` (what the registered model serves)."""
+    """(T, N) the target weights the rules decide on each of `days` (what the registered model serves): for
+    equal weight, every name with a bar that day, each day."""
+    if rules.holds_universe:
+        alive = ~np.isnan(panel.close[days])
+        out = np.zeros(panel.close.shape)
+        out[days] = alive / np.maximum(alive.sum(axis=1, keepdims=True), 1)
+        return out
     return np.nan_to_num(topk_targets(scores, panel.returns(), days, rules))
 
 

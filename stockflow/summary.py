@@ -114,14 +114,22 @@ def universe_summary(results: dict[str, Any]) -> str:
     rows.append("")
     chosen, test = bt["chosen"], bt["test"]
     rule = f"top {chosen['k']}, {chosen['n']}/day, {chosen['weighting'].replace('_', ' ')}"
+    choice = (
+        f"  rules chosen on the validation window by {bt['objective'].replace('_', ' ')} "
+        f"({bt['validation'][bt['objective']]:.2f} there); traded once on the test window, fills at {bt['fills']}"
+    )
+    if bt.get("holds_equal_weight"):
+        rule = "holds equal weight"
+        choice = (f"  no rule beat equal weight on validation (best information ratio "
+                  f"{bt['validation']['information_ratio']:.2f}, needed above {bt['min_information_ratio']:.2f}): "
+                  f"holding equal weight; fills at {bt['fills']}")  # fmt: skip
     rows += [
         f"  {'portfolio, test (net)':<26}{'annual':>8}{'excess':>9}{'IR':>7}{'Sharpe':>8}{'max DD':>9}{'turnover':>9}"
         f"{'cost/yr':>8}",
         summary_row(f"model: {rule}", test["model"]),
         summary_row(f"{test['baseline']['name']} (best baseline)", test["baseline"]),
         summary_row("equal weight, monthly", test["equal_weight"]),
-        f"  rules chosen on the validation window by {bt['objective'].replace('_', ' ')} "
-        f"({bt['validation'][bt['objective']]:.2f} there); traded once on the test window, fills at {bt['fills']}",
+        choice,
         "",
         *_promotion_lines(
             {**results, "promote": results.get("universe_promote")}, f"stockflow-universe-{results['ticker']}"

@@ -1,7 +1,9 @@
 """Stage `universe_backtest`: the universe's scores traded as a portfolio (stockflow/portfolio.py), honestly.
 
 TopkDropout's k, n and weighting are chosen on the validation window only, by
-`universe.portfolio.objective` against equal weight; then the test window is traded once
+`universe.portfolio.objective` against equal weight, and traded only when they beat equal weight
+there by an information ratio above `universe.portfolio.min_information_ratio`, net of costs;
+otherwise the portfolio holds equal weight itself. Then the test window is traded once
 with them: decided at the close, filled at the next open (the next close for close-only
 data), commission and slippage (backtest.commission, backtest.slippage) on every change of
 weight. Beside it, with the same costs: equal weight of the universe rebalanced monthly,
@@ -38,16 +40,21 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     p, costs = params.universe.portfolio, (params.backtest.commission, params.backtest.slippage)
     panel, val, test = data.panel, data.split_days["val"], data.split_days["test"]
     grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs)
-    rules, search = portfolio.choose(panel, scores["model"], val, grid, p.objective,
-                                     portfolio.equal_weight(panel, val, *costs))  # fmt: skip
+    rules, search = portfolio.choose_on_validation(panel, scores["model"], val, grid, p.objective,
+                                                   p.min_information_ratio)  # fmt: skip
     equal = portfolio.equal_weight(panel, test, *costs)
-    traded = {name_: portfolio.trade(panel, scores[name_], test, rules) for name_ in ("model", best_baseline)}
+    top = search.iloc[0]  # the best TopkDropout rule: the baseline is traded by it even when the model holds the market
+    best_rule = portfolio.Rules(int(top["k"]), int(top["n"]), str(top["weighting"]), *costs)
+    traded = {"model": portfolio.trade(panel, scores["model"], test, rules),
+              best_baseline: portfolio.trade(panel, scores[best_baseline], test, best_rule)}  # fmt: skip
     traded["equal_weight"] = equal
     report = {
         "chosen": {"k": rules.k, "n": rules.n, "weighting": rules.weighting},
         "objective": p.objective,
         "candidates": len(grid),
-        "validation": {k: float(v) for k, v in search.iloc[0].items() if k not in ("k", "n", "weighting")},
+        "validation": {k: float(v) for k, v in search.iloc[0].items() if k not in ("k", "n", "weighting", "chosen")},
+        "holds_equal_weight": rules.holds_universe,  # no rule beat equal weight on validation by the margin
+        "min_information_ratio": p.min_information_ratio,
         "test": {
             "model": portfolio.metrics(traded["model"], equal),
             "baseline": {"name": best_baseline, **portfolio.metrics(traded[best_baseline], equal)},

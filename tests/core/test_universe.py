@@ -161,3 +161,42 @@ def test_the_rules_are_chosen_on_the_validation_window_only():
     earlier[val] = -earlier[val]
     moved = portfolio.choose(p, earlier, val, grid, "information_ratio", portfolio.equal_weight(p, val, 0.001, 0))[1]
     assert not moved.equals(table)
+
+
+def _choice(frames, scores, val, min_ir=0.5):
+    p = panel.align(frames)
+    grid = portfolio.candidates((2, 4), (1, 2), ("equal",), 0.0005, 0.0)
+    return portfolio.choose_on_validation(p, scores, val, grid, "information_ratio", min_ir)
+
+
+def test_equal_weight_is_held_unless_a_rule_beats_it_on_validation_by_the_margin():
+    frames = _universe(900, 8, seed=4)
+    val = np.arange(300, 560)
+    rules, table = _choice(frames, synthetic.oracle(frames), val)
+    assert not rules.holds_universe and table["chosen"].sum() == 1  # a planted signal is traded
+    noise = np.random.default_rng(3).normal(size=synthetic.oracle(frames).shape)
+    held, table = _choice(frames, noise, val)
+    assert held.holds_universe and held.label() == "equal weight, monthly"
+    assert table.iloc[0]["information_ratio"] <= 0.5 and bool(table.iloc[-1]["chosen"])  # equal weight, last row
+    # What it serves: every name with a bar, in equal weights, each day.
+    p = panel.align(frames)
+    w = portfolio.last_targets(p, noise, np.arange(600, 610), held)
+    np.testing.assert_allclose(w[600:610], 1 / 8)
+    # The margin is the setting's: with none, the best rule is traded whatever it did.
+    assert not _choice(frames, noise, val, min_ir=-np.inf)[0].holds_universe
+
+
+def test_the_choice_reads_no_score_or_price_of_the_test_window():
+    frames = _universe(900, 8, seed=5)
+    scores = synthetic.oracle(frames)
+    val = np.arange(300, 560)
+    rules, table = _choice(frames, scores, val, min_ir=-np.inf)
+    rng = np.random.default_rng(11)
+    wild = {t: f.copy() for t, f in frames.items()}
+    for f in wild.values():  # every bar from the first test day on, and every score: wild
+        f.loc[560:, "Close"] = f.loc[560:, "Close"].to_numpy() * rng.uniform(0.2, 5.0, len(f) - 560)
+    shaken = scores.copy()
+    shaken[560:] = rng.normal(size=shaken[560:].shape)
+    again, table_again = _choice(wild, shaken, val, min_ir=-np.inf)
+    assert again == rules
+    pd.testing.assert_frame_equal(table_again, table)
