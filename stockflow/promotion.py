@@ -109,15 +109,24 @@ def forecasts_on(forecast: Callable[[pd.DataFrame], pd.DataFrame], prices: pd.Da
     return found
 
 
-def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromoteParams) -> tuple[bool, str]:
+def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromoteParams,
+                    baseline: tuple[str, dict] | None = None) -> tuple[bool, str]:  # fmt: skip
     """The universe gate on the challenger's test window: its mean Rank IC positive with a t-statistic of at least
-    `gate.min_rank_ic_t`, and, when a champion exists, at least the champion's on the same days plus the margin.
+    `gate.min_rank_ic_t`; above the best naive baseline's (`baseline`: its name and summary, the baseline chosen on
+    validation, scored on the same test days), else that baseline should be traded instead; and, when a champion
+    exists, at least the champion's on the same days plus the margin.
 
-    `challenger` and `champion` are Rank IC summaries (`stockflow.ranking.summary`).
+    `challenger`, `champion` and the baseline's are Rank IC summaries (`stockflow.ranking.summary`).
     """
     mean, t = challenger["mean"], challenger["t_stat"]
     if not (mean == mean and mean > 0 and t >= gate.min_rank_ic_t):
         return False, f"Rank IC {mean:.4f} (t {t:.2f}) is not a signal: needs > 0 with t >= {gate.min_rank_ic_t:g}"
+    if baseline is not None:
+        name, theirs = baseline[0], baseline[1]["mean"]
+        if not mean > theirs:
+            label = name.replace("_", " ")
+            return False, (f"Rank IC {mean:.4f} not above {label}'s {theirs:.4f} on the same test days: "
+                           f"trade {label} instead")  # fmt: skip
     if champion is None:
         return True, f"first model: Rank IC {mean:.4f} (t {t:.2f})"
     theirs = champion["mean"]

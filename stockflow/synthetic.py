@@ -13,19 +13,26 @@ import numpy as np
 import pandas as pd
 
 PLANTED = 0.3  # the reversion that gives the oracle a Rank IC of about 0.1
+SHOCK = 0.5  # the shock that gives its oracle a Rank IC of about 0.25
 
 
 def universe(tickers: int, days: int, reversion: float = PLANTED, seed: int = 0, start: str = "2000-01-03",
-             with_open: bool = False) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """`tickers` price frames (Date, Close; Open too with `with_open`) of `days` business days."""
+             with_open: bool = False, shock: float = 0.0) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """`tickers` price frames (Date, Close; Open too with `with_open`) of `days` business days.
+
+    `shock` > 0 plants a signal no naive baseline sees: a stock that moved a lot on its own today, up or down,
+    gains tomorrow, `shock` x (|today's idiosyncratic move| - its mean). It is nonlinear in the returns, so neither
+    reversal, momentum nor a linear model of the windows ranks it; a network can."""
     rng = np.random.default_rng(seed)
     market = rng.normal(0.0003, 0.01, days)
     beta = rng.uniform(0.6, 1.4, tickers)
     idio = np.zeros((days, tickers))
     noise = rng.normal(0, 0.015, (days, tickers))
+    mean_abs = 0.015 * np.sqrt(2 / np.pi)  # E|noise|
     for t in range(days):
         past = idio[max(0, t - 5) : t].sum(axis=0) / 5 if t else 0.0
-        idio[t] = -reversion * past + noise[t]
+        jolt = shock * (np.abs(idio[t - 1]) - mean_abs) if t else 0.0
+        idio[t] = -reversion * past + jolt + noise[t]
     returns = market[:, None] * beta + idio
     close = 50 * np.exp(np.cumsum(returns, axis=0))
     dates = pd.bdate_range(start, periods=days)
@@ -46,3 +53,11 @@ def oracle(frames: dict[str, pd.DataFrame], reversion: float = PLANTED) -> np.nd
     r = np.log(close).diff()
     idio = r.sub(r.mean(axis=1), axis=0)
     return -(idio.rolling(5).sum().to_numpy()) * np.sign(reversion or 1.0)
+
+
+def both_oracle(frames: dict[str, pd.DataFrame], reversion: float = PLANTED, shock: float = SHOCK) -> np.ndarray:
+    """(T, N) the score of whoever knows both rules: tomorrow's expected idiosyncratic move."""
+    close = pd.DataFrame({t: f["Close"].to_numpy() for t, f in frames.items()})
+    r = np.log(close).diff()
+    idio = r.sub(r.mean(axis=1), axis=0)
+    return (-reversion * idio.rolling(5).sum() / 5 + shock * idio.abs()).to_numpy()

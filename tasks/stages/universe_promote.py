@@ -5,8 +5,9 @@ As for a ticker (tasks/stages/promote.py), under a per-universe lock: a model id
 a registered version (same data, settings and code) is not registered again; otherwise the
 champion scores the challenger's test window from its own registered model (every
 ticker's raw rows in), and the gate (stockflow/promotion.py: `decide_universe`) asks for a
-positive test Rank IC with a t-statistic of at least `universe.promote.min_rank_ic_t`, and
-no less than the champion's on the same days. The aliases move last.
+positive test Rank IC with a t-statistic of at least `universe.promote.min_rank_ic_t`, above
+the best naive baseline's (chosen on validation) on the same days, and no less than the
+champion's. The aliases move last.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
                                 f"again; its gate decision stands ({stood})"}  # fmt: skip
         else:
             theirs = None if champion is None else _champion_rank_ic(f, tracker, key, champion)
-            promote, reason = decide_universe(challenger, theirs, params.universe.promote)
+            best = evaluate["best_baseline"]  # chosen on validation, scored on the same test days
+            promote, reason = decide_universe(challenger, theirs, params.universe.promote,
+                                              (best, evaluate["test"][best]["rank_ic"]))  # fmt: skip
             report = {"promote": promote, "reason": reason, "registered": True,
                       "champion_version": None if champion is None else int(champion.version),
                       "challenger_rank_ic": challenger["mean"], "challenger_rank_ic_t": challenger["t_stat"],

@@ -36,3 +36,30 @@ def test_margins_and_tolerances():
     assert not decide(slightly_better, CHAMPION, Gate(min_sharpe_gain=0.1)).promote
     assert decide(CHAMPION, CHAMPION, Gate(min_mae_gain=-0.01, min_sharpe_gain=-0.01)).promote
     assert not decide(Scores(10.0, 10.5, 0.9), CHAMPION, Gate(max_mae_ratio=0.9)).promote
+
+
+def _ic(mean: float, t: float) -> dict:
+    return {"mean": mean, "t_stat": t}
+
+
+def test_a_universe_needs_a_positive_rank_ic_with_t_of_two_with_or_without_a_champion():
+    from stockflow.config import UniversePromoteParams as UGate
+    from stockflow.promotion import decide_universe
+
+    weak, strong, champion = _ic(0.02, 1.0), _ic(0.02, 2.5), _ic(0.01, 3.0)
+    assert not decide_universe(weak, None, UGate())[0]  # t 1.0: not a signal, first model or not
+    assert not decide_universe(weak, champion, UGate())[0]
+    assert "t 1.00) is not a signal" in decide_universe(weak, None, UGate())[1]
+    assert decide_universe(strong, None, UGate())[0]
+    assert decide_universe(strong, champion, UGate())[0]
+    assert not decide_universe(strong, _ic(0.03, 5.0), UGate())[0]  # the champion ranks better on the same days
+    assert not decide_universe(_ic(-0.02, 2.5), None, UGate())[0]
+
+
+def test_a_universe_that_does_not_beat_the_best_baseline_says_to_trade_the_baseline():
+    from stockflow.config import UniversePromoteParams as UGate
+    from stockflow.promotion import decide_universe
+
+    promote, reason = decide_universe(_ic(0.02, 2.5), None, UGate(), ("reversal", _ic(0.025, 3.0)))
+    assert not promote and reason.endswith("trade reversal instead")
+    assert decide_universe(_ic(0.03, 2.5), None, UGate(), ("momentum", _ic(0.025, 3.0)))[0]

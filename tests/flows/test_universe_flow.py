@@ -16,13 +16,13 @@ from tests.helpers import BIN, all_runs, dvc, env_with_venv, every_run, prefect_
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["universe.train.units=16", "universe.train.epochs=2", "universe.train.learning_rate=0.003",
+SMALL = ["universe.train.units=16", "universe.train.epochs=6", "universe.train.learning_rate=0.003",
          "universe.preprocess.lookback=20", "universe.evaluate.ridge_samples=3000", "universe.evaluate.control=false",
          "universe.portfolio.ks=[3]", "universe.portfolio.ns=[1]", "universe.portfolio.weightings=[equal]"]  # fmt: skip
 
 
 def universe_of(root, days: int = 1200) -> list[str]:
-    frames = synthetic.universe(8, days, synthetic.PLANTED, seed=4)
+    frames = synthetic.universe(8, days, synthetic.PLANTED, seed=4, shock=synthetic.SHOCK)  # beyond any baseline
     for ticker, frame in frames.items():
         (root / "data" / f"{ticker}.csv").write_text(to_csv_text(frame))
     return list(frames)
@@ -41,7 +41,7 @@ def test_a_universe_run_its_target_portfolio_and_its_check_as_processes(project_
     out = stockflow(project_dir, "run", "--universe", "p", *sets, PREFECT_API_URL=PREFECT_API_URL.value())
     assert out.returncode == 0, out.stderr[-3000:]
     assert "scores, test window" in out.stdout and "portfolio, test (net)" in out.stdout
-    assert "stockflow-universe-p v1 (challenger), now champion" in out.stdout
+    assert "stockflow-universe-p v1 (challenger), now champion" in out.stdout, out.stdout[-2500:]
     (flow_run,) = prefect_runs("retrain-universe")
     assert flow_run.state_name == "Completed" and {"universe:p", "kind:universe", "trigger:cli"} <= set(flow_run.tags)
     (run,) = all_runs(project_dir)
