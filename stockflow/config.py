@@ -258,8 +258,13 @@ SP20 = ("aapl", "amd", "bac", "bby", "cvx", "ge", "hd", "jnj", "jpm", "ko", "lly
 class UniversePreprocessParams(_Section):
     """How a universe becomes a panel: windows of the causal features, labels ranked across the universe each day."""
 
-    lookback: int = Field(60, ge=2, description="days of history per window")
+    lookback: int = Field(60, ge=1, description="days of history per window (1: today's factors only, as rows)")
     label: Literal["rank", "zscore"] = "rank"  # the next day's return, normalised across the universe that day
+    features: Literal["basic", "alpha158"] = Field(
+        "basic",
+        description="basic: seven causal features of closes; alpha158: Qlib's 158 factors of OHLCV bars "
+        "(robust z-scored on training dates, clipped at 3)",
+    )
     test_fraction: float = Field(0.2, gt=0, lt=1, description="the last dates, the same for every ticker")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the dates before the test window")
 

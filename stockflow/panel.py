@@ -36,12 +36,20 @@ WARM_UP = 21  # bars before the slowest feature (20-day return, 20-day volatilit
 
 @dataclass(frozen=True)
 class Panel:
-    """Closes (and opens, when every ticker has them) of a universe on the union of its dates; NaN = no bar."""
+    """Closes (and opens, highs, lows and volumes, when every ticker has them) of a universe on the union of its
+    dates; NaN = no bar (or a masked one)."""
 
     dates: np.ndarray  # (T,) datetime64[ns], increasing
     tickers: tuple[str, ...]  # (N,)
     close: np.ndarray  # (T, N)
     open: np.ndarray | None  # (T, N), or None for close-only data (then trades fill at the next close)
+    high: np.ndarray | None = None  # (T, N) each, or None: what OHLCV factors (alpha158) read
+    low: np.ndarray | None = None
+    volume: np.ndarray | None = None
+
+    @property
+    def ohlcv(self) -> bool:
+        return all(a is not None for a in (self.open, self.high, self.low, self.volume))
 
     @property
     def close_only(self) -> bool:
@@ -71,15 +79,56 @@ def align(prices: Mapping[str, pd.DataFrame]) -> Panel:
         raise ValueError(f"a universe needs at least two tickers, got {len(prices)}")
     closes = {t: f.set_index(pd.to_datetime(f["Date"]))["Close"].astype(float) for t, f in prices.items()}
     close = pd.DataFrame(closes).sort_index()
-    opens = None
-    if all("Open" in f.columns for f in prices.values()):  # a masked bar's Open is missing, like its Close
-        opens = pd.DataFrame({t: f.set_index(pd.to_datetime(f["Date"]))["Open"].astype(float)
-                              for t, f in prices.items()}).reindex(close.index).to_numpy()  # fmt: skip
-    return Panel(close.index.to_numpy(dtype="datetime64[ns]"), tuple(prices), close.to_numpy(), opens)
+
+    def column(name: str) -> np.ndarray | None:  # when every ticker has it; a masked bar's value is missing
+        if not all(name in f.columns for f in prices.values()):
+            return None
+        return pd.DataFrame({t: f.set_index(pd.to_datetime(f["Date"]))[name].astype(float)
+                             for t, f in prices.items()}).reindex(close.index).to_numpy()  # fmt: skip
+
+    return Panel(close.index.to_numpy(dtype="datetime64[ns]"), tuple(prices), close.to_numpy(), column("Open"),
+                 column("High"), column("Low"), column("Volume"))  # fmt: skip
 
 
-def features(panel: Panel) -> np.ndarray:
-    """(T, N, len(FEATURES)) causal features per ticker and date (see the module's docstring); NaN where unknown."""
+FEATURE_SETS = ("basic", "alpha158")
+
+
+def feature_names(kind: str = "basic") -> tuple[str, ...]:
+    from stockflow.factors import ALPHA158
+
+    return ALPHA158 if kind == "alpha158" else FEATURES
+
+
+def features(panel: Panel, kind: str = "basic") -> np.ndarray:
+    """(T, N, K) causal features per ticker and date: `basic` (the module's docstring) or `alpha158`
+    (stockflow/factors.py, from OHLCV bars); NaN where unknown."""
+    if kind == "alpha158":
+        return _alpha158(panel)
+    if kind != "basic":
+        raise ValueError(f"features {kind!r}: one of {', '.join(FEATURE_SETS)}")
+    return _basic(panel)
+
+
+def _alpha158(panel: Panel) -> np.ndarray:
+    from stockflow.factors import alpha158
+
+    if not panel.ohlcv:
+        raise ValueError("features alpha158 read Open, High, Low, Close and Volume: some tickers of this universe "
+                         "have closes only (universe.preprocess.features: basic)")  # fmt: skip
+    return alpha158(panel.open, panel.high, panel.low, panel.close, panel.volume)
+
+
+def known(feats: np.ndarray, kind: str = "basic") -> np.ndarray:
+    """(T, N) whether a (date, ticker) has its features: all of them for `basic`; for `alpha158`, today's bar
+    (KMID) and a whole 60 days of closes (MA60); its other factors may be missing (a flat volume has no
+    correlation) and count as the training median, as Qlib fills them."""
+    if kind == "alpha158":
+        names = feature_names(kind)
+        return ~np.isnan(feats[..., names.index("KMID")]) & ~np.isnan(feats[..., names.index("MA60")])
+    return ~np.isnan(feats).any(axis=-1)
+
+
+def _basic(panel: Panel) -> np.ndarray:
     r = panel.returns()
     frame = pd.DataFrame(r)
     market = frame.mean(axis=1).to_numpy()[:, None]  # over the tickers that have a return that day
@@ -122,10 +171,12 @@ def labels(panel: Panel, kind: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Scaler:
-    """Per-feature mean and standard deviation over the training dates' cells."""
+    """Per-feature centre and scale over the training dates' cells: mean and standard deviation, or (robust) the
+    median and 1.4826 x the median absolute deviation, clipped at `clip` (Qlib's RobustZScoreNorm)."""
 
     mean: np.ndarray
     std: np.ndarray
+    clip: float | None = None
 
     @classmethod
     def fit(cls, feats: np.ndarray) -> Scaler:
@@ -133,15 +184,31 @@ class Scaler:
         mean, std = np.nanmean(flat, axis=0), np.nanstd(flat, axis=0)
         return cls(mean, np.where(std > 0, std, 1.0))
 
+    @classmethod
+    def fit_robust(cls, feats: np.ndarray, clip: float = 3.0) -> Scaler:
+        flat = feats.reshape(-1, feats.shape[-1])
+        centre = np.nanmedian(flat, axis=0)
+        scale = np.nanmedian(np.abs(flat - centre), axis=0) * 1.4826
+        return cls(np.nan_to_num(centre), np.where(scale > 0, scale, 1.0), clip)
+
+    @classmethod
+    def fitted(cls, feats: np.ndarray, kind: str) -> Scaler:
+        """The scaler a feature set takes: robust for alpha158's heavy tails, mean and deviation for the basic."""
+        return cls.fit_robust(feats) if kind == "alpha158" else cls.fit(feats)
+
     def apply(self, feats: np.ndarray) -> np.ndarray:
-        return ((feats - self.mean) / self.std).astype(np.float32)
+        out = ((feats - self.mean) / self.std).astype(np.float32)
+        return out if self.clip is None else np.clip(out, -self.clip, self.clip, out=out)
 
 
-def sample_dates(feats: np.ndarray, y: np.ndarray, lookback: int) -> np.ndarray:
+def sample_dates(feats: np.ndarray, y: np.ndarray, lookback: int, kind: str = "basic") -> np.ndarray:
     """(T, N) whether (date, ticker) is a sample: a full window of known features ending that date, and a label."""
-    known = ~np.isnan(feats).any(axis=-1)
-    run = pd.DataFrame(known.astype(float)).rolling(lookback, min_periods=lookback).sum().to_numpy()
-    return (run == lookback) & ~np.isnan(y)
+    return _full_windows(known(feats, kind), lookback) & ~np.isnan(y)
+
+
+def _full_windows(ok: np.ndarray, lookback: int) -> np.ndarray:
+    run = pd.DataFrame(ok.astype(float)).rolling(lookback, min_periods=lookback).sum().to_numpy()
+    return run == lookback
 
 
 def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float) -> dict[str, np.ndarray]:
@@ -181,15 +248,24 @@ class Transform:
     lookback: int
     label: str
     scaler: Scaler
+    features: str = "basic"
 
     def windows(self, panel: Panel, min_date: int = 0) -> Windows:
         """Every full window of the panel (date index >= `min_date`), label or not: what a forecast is made from."""
-        feats = features(panel)
-        known = ~np.isnan(feats).any(axis=-1)
-        run = pd.DataFrame(known.astype(float)).rolling(self.lookback, min_periods=self.lookback).sum().to_numpy()
-        date, ticker = np.nonzero(run == self.lookback)
+        feats = features(panel, self.features)
+        date, ticker = np.nonzero(_full_windows(known(feats, self.features), self.lookback))
         keep = date >= min_date
-        return Windows(self.scaler.apply(np.nan_to_num(feats)), date[keep], ticker[keep], self.lookback)
+        return Windows(scaled(self.scaler, feats, self.features), date[keep], ticker[keep], self.lookback)
+
+
+def scaled(scaler: Scaler, feats: np.ndarray, kind: str) -> np.ndarray:
+    """The features scaled. alpha158: a missing factor counts as the training centre (0 once scaled), as Qlib
+    fills them. basic: missing is 0 before scaling, as it always was (no sample's window holds one)."""
+    if kind == "basic":
+        return scaler.apply(np.nan_to_num(feats))
+    out = scaler.apply(feats)
+    out[np.isnan(out)] = 0.0
+    return out
 
 
 @dataclass(frozen=True)
@@ -210,18 +286,20 @@ class PanelData:
         return {split: len(self.windows[split]) for split in SPLITS}
 
 
-def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float) -> PanelData:
+def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float,
+                    kind: str = "basic") -> PanelData:  # fmt: skip
     """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs."""
-    feats, y = features(panel), labels(panel, label)
-    ok = sample_dates(feats, y, lookback)
+    feats, y = features(panel, kind), labels(panel, label)
+    ok = sample_dates(feats, y, lookback, kind)
     days = split_dates(ok, test_fraction, val_fraction)
     first_train_row = max(0, int(days["train"][0]) - lookback + 1)
-    scaler = Scaler.fit(feats[first_train_row : days["train"][-1] + 1])  # the rows training windows contain, no later
-    scaled = scaler.apply(np.nan_to_num(feats))
+    train_rows = feats[first_train_row : days["train"][-1] + 1]  # the rows training windows contain, no later
+    scaler = Scaler.fitted(train_rows, kind)
+    scaled_ = scaled(scaler, feats, kind)
     windows = {}
     for split, d in days.items():
         mask = np.zeros(len(panel.dates), dtype=bool)
         mask[d] = True
         date, ticker = np.nonzero(ok & mask[:, None])
-        windows[split] = Windows(scaled, date, ticker, lookback)
-    return PanelData(panel, y, windows, Transform(lookback, label, scaler), days)
+        windows[split] = Windows(scaled_, date, ticker, lookback)
+    return PanelData(panel, y, windows, Transform(lookback, label, scaler, kind), days)

@@ -66,9 +66,10 @@ def dump(ranker: Ranker) -> bytes:
     """The ranker as one zip, the same bytes for the same ranker."""
     scaler = io.BytesIO()
     np.savez(scaler, mean=ranker.transform.scaler.mean, std=ranker.transform.scaler.std)
-    manifest = {"architecture": ranker.architecture, "tickers": list(ranker.tickers),
-                "lookback": ranker.transform.lookback, "label": ranker.transform.label,
-                "rules": None if ranker.rules is None else asdict(ranker.rules)}  # fmt: skip
+    t = ranker.transform
+    manifest = {"architecture": ranker.architecture, "tickers": list(ranker.tickers), "lookback": t.lookback,
+                "label": t.label, "rules": None if ranker.rules is None else asdict(ranker.rules),
+                **({} if t.features == "basic" else {"features": t.features, "clip": t.scaler.clip})}  # fmt: skip
     return archive.pack(_MANIFEST, manifest, {_MODEL: ranker.family.dump(ranker.model), _SCALER: scaler.getvalue()})
 
 
@@ -82,7 +83,7 @@ def load(blob: bytes) -> Ranker:
     meta, parts = archive.unpack(_MANIFEST, blob)
     model = models.family(meta["architecture"]).load(parts[_MODEL])
     with np.load(io.BytesIO(parts[_SCALER])) as s:
-        scaler = Scaler(s["mean"], s["std"])
+        scaler = Scaler(s["mean"], s["std"], meta.get("clip"))
     rules = Rules(**meta["rules"]) if meta["rules"] else None
-    transform = Transform(int(meta["lookback"]), meta["label"], scaler)
+    transform = Transform(int(meta["lookback"]), meta["label"], scaler, meta.get("features", "basic"))
     return Ranker(meta["architecture"], model, transform, tuple(meta["tickers"]), rules)

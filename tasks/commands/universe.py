@@ -64,7 +64,9 @@ def _rows(ws: Workspace, params: Params, tickers: tuple[str, ...], refusal: type
         v = params.validate_
         checked = bars.check(bars.long_frame(frames), v.max_abs_return, v.max_gap_days, v.min_rows, v.max_bad_share)
         frames = bars.mask({t: frames[t] for t in checked.kept}, checked.findings)
-    columns = [c for c in ("Date", "Close", "Open") if all(c in f.columns for f in frames.values())]
+    columns = [
+        c for c in ("Date", "Close", "Open", "High", "Low", "Volume") if all(c in f.columns for f in frames.values())
+    ]
     return pd.concat([f[columns].assign(Ticker=t) for t, f in frames.items()], ignore_index=True)
 
 

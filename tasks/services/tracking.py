@@ -522,7 +522,7 @@ def _universe_signature():
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
     inputs = Schema([ColSpec(AnyType(), "Date"), ColSpec(AnyType(), "Ticker"), ColSpec(AnyType(), "Close"),
-                     ColSpec(AnyType(), "Open", required=False)])  # fmt: skip
+                     *(ColSpec(AnyType(), c, required=False) for c in ("Open", "High", "Low", "Volume"))])  # fmt: skip
     outputs = Schema([ColSpec("datetime", "date"), ColSpec("string", "ticker"), ColSpec("double", "score"),
                       ColSpec("double", "weight")])  # fmt: skip
     return ModelSignature(inputs=inputs, outputs=outputs)

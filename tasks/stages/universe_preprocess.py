@@ -7,6 +7,7 @@ import pandas as pd
 
 from stockflow import bars
 from stockflow.config import Params
+from stockflow.errors import UniverseError
 from stockflow.panel import align, make_panel_data
 from tasks.services import catalog
 from tasks.services.files import read_price_file, save_panel, write_json
@@ -24,7 +25,10 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     frames = {t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()}
     frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
     panel = align(frames)
-    data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction)
+    try:
+        data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features)
+    except ValueError as exc:
+        raise UniverseError(f"universe {name!r}: {exc}") from None
     save_panel(data, f.output("panel.npz"))
     day = lambda i: str(pd.Timestamp(panel.dates[i]).date())  # noqa: E731
     summary = {
@@ -33,6 +37,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         "tickers": len(panel.tickers),
         "bars_masked": int((findings["action"] == bars.MASKED).sum()),
         "lookback": p.lookback,
+        "features": p.features,
         "close_only": panel.close_only,  # trades fill at the next close, features come from closes
         "train_start": day(data.split_days["train"][0]),
         "train_end": day(data.split_days["train"][-1]),
