@@ -108,7 +108,7 @@ def known_answers() -> None:
             p = panel.align(frames)
             days = np.flatnonzero(p.dates >= np.datetime64(bt["start"]))[: ev["test_days"]]
             oracle = ranking.summary(
-                ranking.daily_ic(synthetic.both_oracle(frames), p.next_returns(), days, p.dates)["rank_ic"]
+                ranking.daily_ic(synthetic.both_oracle(frames), p.outcome(), days, p.dates)["rank_ic"]
             )["mean"]
             m, traded = ev["test"]["model"]["rank_ic"], bt["test"]["model"]
             control = ev["test"]["shuffled_labels"]["rank_ic"]["mean"]

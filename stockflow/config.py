@@ -259,7 +259,12 @@ class UniversePreprocessParams(_Section):
     """How a universe becomes a panel: windows of the causal features, labels ranked across the universe each day."""
 
     lookback: int = Field(60, ge=1, description="days of history per window (1: today's factors only, as rows)")
-    label: Literal["rank", "zscore"] = "rank"  # the next day's return, normalised across the universe that day
+    label: Literal["rank", "zscore"] = "rank"  # what a decision earns, normalised across the universe that day
+    horizon: Literal[1, 5, 20] = Field(
+        1,
+        description="trading days from the fill after a decision to the fill "
+        "its label is measured at; the portfolio may hold that long",
+    )
     features: Literal["basic", "alpha158"] = Field(
         "basic",
         description="basic: seven causal features of closes; alpha158: Qlib's 158 factors of OHLCV bars "
@@ -285,7 +290,7 @@ class PortfolioParams(_Section):
     weightings: tuple[Literal["equal", "inverse_volatility"], ...] = ("equal", "inverse_volatility")
     objective: Literal["information_ratio", "sharpe", "annual_return"] = "information_ratio"
     min_information_ratio: float = Field(
-        0.5,
+        1.0,
         description="the best rule is traded only if it beat equal weight on validation, net of costs, by an "
         "information ratio above this; else the portfolio holds equal weight",
     )

@@ -12,11 +12,14 @@ universe's the same days, so that lead and lag between stocks is learnable:
 `market` (the universe's equal-weight return that day), `excess` (the ticker's return
 minus the market's) and `dispersion` (the cross-sectional spread of the day's returns).
 
-The label of (t, i) is ticker i's next-day log return, normalised across the tickers
-that have it that day: `rank` (the rank's quantile, centred, unit variance, as Qlib's
+The label of (t, i) is what a decision at the close of t earns on ticker i: the log return
+from its fill (the next open, or the next close for close-only data) to the fill `horizon`
+days later (`Panel.outcome`; a day's close is never traded at that close), normalised across
+the tickers that have it that day: `rank` (the rank's quantile, centred, unit variance, as Qlib's
 CSRankNorm) or `zscore`. Dates are split in time order (the last `test_fraction` of
 sample dates is the test window, `val_fraction` of the rest before it validation), the
-same dates for every ticker; the feature scaler is fitted on training dates only.
+same dates for every ticker, with a gap of the label's length before the next split; the
+feature scaler is fitted on training dates only.
 Windows are never built all at once: a sample is an index pair (date, ticker), and
 `Windows.take` gathers the rows of a batch when it is asked for.
 """
@@ -60,6 +63,21 @@ class Panel:
         out = np.full(self.close.shape, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[1:] = np.log(self.close[1:] / self.close[:-1])
+        return out
+
+    def fills(self) -> np.ndarray:
+        """(T, N) the prices decisions fill at: opens (a decision at a close fills at the next open), or closes for
+        close-only data (the next close)."""
+        return self.close if self.open is None else self.open
+
+    def outcome(self, horizon: int = 1) -> np.ndarray:
+        """(T, N) what a decision at the close of date t earns: the log return from its fill on the next date to
+        the fill `horizon` dates later; NaN where either price is unknown."""
+        fill, t = self.fills(), len(self.dates)
+        out = np.full(fill.shape, np.nan)
+        if t > 1 + horizon:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[: t - 1 - horizon] = np.log(fill[1 + horizon :] / fill[1 : t - horizon])
         return out
 
     def next_returns(self) -> np.ndarray:
@@ -147,9 +165,10 @@ def _basic(panel: Panel) -> np.ndarray:
     return out
 
 
-def labels(panel: Panel, kind: str) -> np.ndarray:
-    """(T, N) each ticker's next-day log return normalised across the tickers that have one that day."""
-    nxt = panel.next_returns()
+def labels(panel: Panel, kind: str, horizon: int = 1) -> np.ndarray:
+    """(T, N) what each ticker's decision at t earns (`Panel.outcome`: from the next fill to the fill `horizon`
+    days later) normalised across the tickers that have one that day."""
+    nxt = panel.outcome(horizon)
     frame = pd.DataFrame(nxt)
     if kind == "rank":
         pct = frame.rank(axis=1, pct=True, method="average")
@@ -211,16 +230,21 @@ def _full_windows(ok: np.ndarray, lookback: int) -> np.ndarray:
     return run == lookback
 
 
-def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float) -> dict[str, np.ndarray]:
-    """Date indices of each split: sample dates (dates with at least one sample) in time order."""
+def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float, horizon: int = 1) -> dict[str, np.ndarray]:
+    """Date indices of each split: sample dates (dates with at least one sample) in time order. A gap of the
+    label's length is left before the next split: no training (or validation) label reads a price of the window
+    after it (a label at t reads the fills of t + 1 and t + 1 + horizon)."""
     days = np.flatnonzero(ok.any(axis=1))
     n_test = int(round(len(days) * test_fraction))
     n_val = int(round((len(days) - n_test) * val_fraction))
     n_train = len(days) - n_test - n_val
-    if min(n_train, n_val, n_test) < 1:
-        raise ValueError(f"{len(days)} sample dates are too few to split with test_fraction={test_fraction} and "
-                         f"val_fraction={val_fraction}")  # fmt: skip
-    return {"train": days[:n_train], "val": days[n_train : n_train + n_val], "test": days[n_train + n_val :]}
+    train, val, test = days[:n_train], days[n_train : n_train + n_val], days[n_train + n_val :]
+    if len(val) and len(test):
+        train, val = train[train + 1 + horizon <= val[0]], val[val + 1 + horizon <= test[0]]
+    if min(len(train), len(val), len(test)) < 1:
+        raise ValueError(f"{len(days)} sample dates are too few to split with test_fraction={test_fraction}, "
+                         f"val_fraction={val_fraction} and a gap of horizon={horizon} days")  # fmt: skip
+    return {"train": train, "val": val, "test": test}
 
 
 @dataclass(frozen=True)
@@ -249,6 +273,7 @@ class Transform:
     label: str
     scaler: Scaler
     features: str = "basic"
+    horizon: int = 1  # the label's: days from the fill after the decision to the fill it is judged at
 
     def windows(self, panel: Panel, min_date: int = 0) -> Windows:
         """Every full window of the panel (date index >= `min_date`), label or not: what a forecast is made from."""
@@ -287,11 +312,11 @@ class PanelData:
 
 
 def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float,
-                    kind: str = "basic") -> PanelData:  # fmt: skip
+                    kind: str = "basic", horizon: int = 1) -> PanelData:  # fmt: skip
     """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs."""
-    feats, y = features(panel, kind), labels(panel, label)
+    feats, y = features(panel, kind), labels(panel, label, horizon)
     ok = sample_dates(feats, y, lookback, kind)
-    days = split_dates(ok, test_fraction, val_fraction)
+    days = split_dates(ok, test_fraction, val_fraction, horizon)
     first_train_row = max(0, int(days["train"][0]) - lookback + 1)
     train_rows = feats[first_train_row : days["train"][-1] + 1]  # the rows training windows contain, no later
     scaler = Scaler.fitted(train_rows, kind)
@@ -302,4 +327,4 @@ def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: floa
         mask[d] = True
         date, ticker = np.nonzero(ok & mask[:, None])
         windows[split] = Windows(scaled_, date, ticker, lookback)
-    return PanelData(panel, y, windows, Transform(lookback, label, scaler, kind), days)
+    return PanelData(panel, y, windows, Transform(lookback, label, scaler, kind, horizon), days)

@@ -39,6 +39,7 @@ class Rules:
     weighting: str = "equal"
     commission: float = 0.0
     slippage: float = 0.0
+    every: int = 1  # decide every this many days (a label's horizon): fewer trades, fewer costs
 
     @classmethod
     def universe(cls, commission: float = 0.0, slippage: float = 0.0) -> Rules:
@@ -52,7 +53,8 @@ class Rules:
     def label(self) -> str:
         if self.holds_universe:
             return "equal weight, monthly"
-        return f"top {self.k}, {self.n}/day, {self.weighting.replace('_', ' ')}"
+        every = f", every {self.every} days" if self.every > 1 else ""
+        return f"top {self.k}, {self.n}/day, {self.weighting.replace('_', ' ')}{every}"
 
 
 def topk_dropout(score: np.ndarray, held: Sequence[int], k: int, n: int) -> list[int]:
@@ -97,7 +99,9 @@ def topk_targets(scores: np.ndarray, returns: np.ndarray, days: np.ndarray, rule
     targets = np.full(scores.shape, np.nan)
     held: list[int] = []
     weigh = WEIGHERS[rules.weighting]
-    for t in days:
+    for j, t in enumerate(days):
+        if j % rules.every:
+            continue  # between decisions the names are held as they are
         held = topk_dropout(scores[t], held, rules.k, rules.n)
         row = np.zeros(scores.shape[1])
         if held:
@@ -211,9 +215,10 @@ def _ratio(r: pd.Series) -> float:
 
 
 def candidates(ks: Sequence[int], ns: Sequence[int], weightings: Sequence[str], commission: float,
-               slippage: float) -> list[Rules]:  # fmt: skip
-    """Every (k, n, weighting) with n <= k."""
-    return [Rules(k, n, w, commission, slippage) for k, n, w in product(ks, ns, weightings) if n <= k]
+               slippage: float, horizon: int = 1) -> list[Rules]:  # fmt: skip
+    """Every (k, n, weighting) with n <= k, deciding every day and, for a longer label, every `horizon` days."""
+    everys = sorted({1, horizon})
+    return [Rules(k, n, w, commission, slippage, e) for k, n, w, e in product(ks, ns, weightings, everys) if n <= k]
 
 
 def choose(panel: Panel, scores: np.ndarray, days: np.ndarray, grid: Sequence[Rules], objective: str,
@@ -225,15 +230,17 @@ def choose(panel: Panel, scores: np.ndarray, days: np.ndarray, grid: Sequence[Ru
     rows = []
     for rules in grid:
         traded = simulate(panel, topk_targets(scores, returns, days, rules), days, rules.commission, rules.slippage)
-        rows.append({"k": rules.k, "n": rules.n, "weighting": rules.weighting, **metrics(traded, benchmark)})
+        rows.append({"k": rules.k, "n": rules.n, "weighting": rules.weighting, "every": rules.every,
+                     **metrics(traded, benchmark)})  # fmt: skip
     table = pd.DataFrame(rows).sort_values(objective, ascending=False, kind="stable").reset_index(drop=True)
     best = table.iloc[0]
-    chosen = next(r for r in grid if (r.k, r.n, r.weighting) == (best["k"], best["n"], best["weighting"]))
+    key = lambda r: (r.k, r.n, r.weighting, r.every)  # noqa: E731
+    chosen = next(r for r in grid if key(r) == key(best))
     if not best["information_ratio"] > min_information_ratio:
         chosen = Rules.universe(chosen.commission, chosen.slippage)
-    held = {"k": 0, "n": 0, "weighting": UNIVERSE, **metrics(benchmark, benchmark)}
+    held = {"k": 0, "n": 0, "weighting": UNIVERSE, "every": 1, **metrics(benchmark, benchmark)}
     table = pd.concat([table, pd.DataFrame([held])], ignore_index=True)
-    table["chosen"] = [(r.k, r.n, r.weighting) == (chosen.k, chosen.n, chosen.weighting) for r in table.itertuples()]
+    table["chosen"] = [key(r) == key(chosen) for r in table.itertuples()]
     return chosen, table
 
 
@@ -271,7 +278,10 @@ def last_targets(panel: Panel, scores: np.ndarray, days: np.ndarray, rules: Rule
         out = np.zeros(panel.close.shape)
         out[days] = alive / np.maximum(alive.sum(axis=1, keepdims=True), 1)
         return out
-    return np.nan_to_num(topk_targets(scores, panel.returns(), days, rules))
+    decided = topk_targets(scores, panel.returns(), days, rules)
+    if rules.every > 1:  # between decisions, the last decision's weights are the target
+        decided[days] = pd.DataFrame(decided[days]).ffill().to_numpy()
+    return np.nan_to_num(decided)
 
 
 def summary_row(label: str, m: dict[str, Any]) -> str:

@@ -69,7 +69,8 @@ def dump(ranker: Ranker) -> bytes:
     t = ranker.transform
     manifest = {"architecture": ranker.architecture, "tickers": list(ranker.tickers), "lookback": t.lookback,
                 "label": t.label, "rules": None if ranker.rules is None else asdict(ranker.rules),
-                **({} if t.features == "basic" else {"features": t.features, "clip": t.scaler.clip})}  # fmt: skip
+                **({} if t.features == "basic" else {"features": t.features, "clip": t.scaler.clip}),
+                **({} if t.horizon == 1 else {"horizon": t.horizon})}  # fmt: skip
     return archive.pack(_MANIFEST, manifest, {_MODEL: ranker.family.dump(ranker.model), _SCALER: scaler.getvalue()})
 
 
@@ -85,5 +86,6 @@ def load(blob: bytes) -> Ranker:
     with np.load(io.BytesIO(parts[_SCALER])) as s:
         scaler = Scaler(s["mean"], s["std"], meta.get("clip"))
     rules = Rules(**meta["rules"]) if meta["rules"] else None
-    transform = Transform(int(meta["lookback"]), meta["label"], scaler, meta.get("features", "basic"))
+    transform = Transform(int(meta["lookback"]), meta["label"], scaler, meta.get("features", "basic"),
+                          int(meta.get("horizon", 1)))  # fmt: skip
     return Ranker(meta["architecture"], model, transform, tuple(meta["tickers"]), rules)

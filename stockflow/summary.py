@@ -113,7 +113,8 @@ def universe_summary(results: dict[str, Any]) -> str:
         rows.append("  shuffled labels: the same network trained on labels shuffled within each day (near 0 expected)")
     rows.append("")
     chosen, test = bt["chosen"], bt["test"]
-    rule = f"top {chosen['k']}, {chosen['n']}/day, {chosen['weighting'].replace('_', ' ')}"
+    every = f", every {chosen['every']} days" if chosen.get("every", 1) > 1 else ""
+    rule = f"top {chosen['k']}, {chosen['n']}/day, {chosen['weighting'].replace('_', ' ')}{every}"
     choice = (
         f"  rules chosen on the validation window by {bt['objective'].replace('_', ' ')} "
         f"({bt['validation'][bt['objective']]:.2f} there); traded once on the test window, fills at {bt['fills']}"

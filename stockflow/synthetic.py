@@ -21,8 +21,9 @@ def universe(tickers: int, days: int, reversion: float = PLANTED, seed: int = 0,
     """`tickers` price frames (Date, Close; Open too with `with_open`) of `days` business days.
 
     `shock` > 0 plants a signal no naive baseline sees: a stock that moved a lot on its own today, up or down,
-    gains tomorrow, `shock` x (|today's idiosyncratic move| - its mean). It is nonlinear in the returns, so neither
-    reversal, momentum nor a linear model of the windows ranks it; a network can."""
+    gains the day after tomorrow, `shock` x (|today's idiosyncratic move| - its mean): a decision at today's close
+    fills at tomorrow's close (closes only), so that is the day its label measures. It is nonlinear in the returns,
+    so neither reversal, momentum nor a linear model of the windows ranks it; a network can."""
     rng = np.random.default_rng(seed)
     market = rng.normal(0.0003, 0.01, days)
     beta = rng.uniform(0.6, 1.4, tickers)
@@ -31,7 +32,7 @@ def universe(tickers: int, days: int, reversion: float = PLANTED, seed: int = 0,
     mean_abs = 0.015 * np.sqrt(2 / np.pi)  # E|noise|
     for t in range(days):
         past = idio[max(0, t - 5) : t].sum(axis=0) / 5 if t else 0.0
-        jolt = shock * (np.abs(idio[t - 1]) - mean_abs) if t else 0.0
+        jolt = shock * (np.abs(idio[t - 2]) - mean_abs) if t > 1 else 0.0
         idio[t] = -reversion * past + jolt + noise[t]
     returns = market[:, None] * beta + idio
     close = 50 * np.exp(np.cumsum(returns, axis=0))

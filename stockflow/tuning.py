@@ -85,11 +85,11 @@ def universe_objective(frames: Mapping[str, pd.DataFrame], params: Params, on_ep
     """The validation window's mean daily Rank IC of the network `params` makes on the universe, and its history."""
     p, t = params.universe.preprocess, params.universe.train
     data = panel.make_panel_data(panel.align(frames), p.lookback, p.label, p.test_fraction, p.val_fraction,
-                                 p.features)  # fmt: skip
+                                 p.features, p.horizon)  # fmt: skip
     family = models.family(t.architecture)
     model, history = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
                                         data.labels_of("val"), t, on_epoch)  # fmt: skip
     w = data.windows["val"]
     scores = ranking.scores_frame(family.predict(model, w.take(slice(None))), w.date, w.ticker, data.panel.close.shape)
-    ic = ranking.daily_ic(scores, data.panel.next_returns(), data.split_days["val"], data.panel.dates)
+    ic = ranking.daily_ic(scores, data.panel.outcome(p.horizon), data.split_days["val"], data.panel.dates)
     return float(ranking.summary(ic["rank_ic"])["mean"]), history

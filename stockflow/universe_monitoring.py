@@ -47,10 +47,12 @@ class UniverseCheck:
 
 
 def check(panel: Panel, scores: np.ndarray, weights: np.ndarray, test_days: np.ndarray, live: np.ndarray,
-          p: MonitorParams, commission: float, slippage: float) -> tuple[UniverseCheck, pd.DataFrame]:  # fmt: skip
+          p: MonitorParams, commission: float, slippage: float,
+          horizon: int = 1) -> tuple[UniverseCheck, pd.DataFrame]:  # fmt: skip
     """The check from the champion's (T, N) scores and served weights on every date, its test window's date indices
-    and its live ones (decisions after its last training bar that have a next day); and the live days' table."""
-    outcome = panel.next_returns()
+    and its live ones (decisions after its last training bar that have a next day); and the live days' table. The
+    scores are judged against what their label is (`Panel.outcome` over the champion's `horizon`)."""
+    outcome = panel.outcome(horizon)
     test_ic = ranking.daily_ic(scores, outcome, test_days, panel.dates)
     live_ic = ranking.daily_ic(scores, outcome, live, panel.dates)
     # The CUSUM on d = -Rank IC, tuned to catch a fall of `rank_ic_margin` (in Rank IC units).

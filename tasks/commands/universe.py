@@ -153,13 +153,23 @@ def check(ws: Workspace, params: Params, name: str, trigger: str = "cli", links:
     tracker, version, tickers = _champion(ws, params, name, MonitorError, "to monitor")
     tags = version.tags or {}
     rows = _rows(ws, params, tickers, MonitorError, "check")
-    panel, scores, weights = _scored(tracker.load_version(key(name), version.version), rows, tickers)
+    model = tracker.load_version(key(name), version.version)
+    panel, scores, weights = _scored(model, rows, tickers)
+    horizon = model.unwrap_python_model().ranker.transform.horizon  # what its scores were trained to rank
     dates = pd.DatetimeIndex(panel.dates)
     start, end = (pd.Timestamp(d) for d in tags[tracking.TEST_WINDOW].split(".."))
     test_days = np.flatnonzero((dates >= start) & (dates <= end))
     live = np.flatnonzero(dates >= pd.Timestamp(tags[tracking.DATA_THROUGH]))[:-1]  # decisions with a next day
     result, trail = universe_monitoring.check(
-        panel, scores, weights, test_days, live, params.monitor, params.backtest.commission, params.backtest.slippage
+        panel,
+        scores,
+        weights,
+        test_days,
+        live,
+        params.monitor,
+        params.backtest.commission,
+        params.backtest.slippage,
+        horizon,
     )
     last_alarm = tags.get(tracking.MONITOR_ALARMED, "")
     since = None if not last_alarm else int((trail["date"] > pd.Timestamp(last_alarm.split()[0])).sum())

@@ -170,7 +170,7 @@ def save_panel(data: PanelData, path: Path) -> None:
         "mean": t.scaler.mean,
         "std": t.scaler.std,
         "settings": np.asarray(
-            [str(t.lookback), t.label, t.features, "" if t.scaler.clip is None else str(t.scaler.clip)]
+            [str(t.lookback), t.label, t.features, "" if t.scaler.clip is None else str(t.scaler.clip), str(t.horizon)]
         ),
         **{name: getattr(panel, name) for name in ("high", "low", "volume") if getattr(panel, name) is not None},
         **{f"days_{s}": d for s, d in data.split_days.items()},
@@ -186,10 +186,10 @@ def load_panel(path: Path) -> PanelData:
 
     with np.load(path, allow_pickle=False) as z:
         a = {k: z[k] for k in z.files}
-    settings = [str(v) for v in a["settings"]] + ["basic", ""][len(a["settings"]) - 2 :]
-    lookback, label, kind, clip = int(settings[0]), settings[1], settings[2], settings[3]
+    settings = [str(v) for v in a["settings"]] + ["basic", "", "1"][len(a["settings"]) - 2 :]
+    lookback, label, kind, clip, horizon = int(settings[0]), settings[1], settings[2], settings[3], int(settings[4])
     panel = Panel(a["dates"].astype("datetime64[ns]"), tuple(str(t) for t in a["tickers"]), a["close"],
                   a["open"] if a["open"].size else None, a.get("high"), a.get("low"), a.get("volume"))  # fmt: skip
     windows = {s: Windows(a["scaled"], a[f"date_{s}"], a[f"ticker_{s}"], lookback) for s in SPLITS}
-    transform = Transform(lookback, label, Scaler(a["mean"], a["std"], float(clip) if clip else None), kind)
+    transform = Transform(lookback, label, Scaler(a["mean"], a["std"], float(clip) if clip else None), kind, horizon)
     return PanelData(panel, a["y"], windows, transform, {s: a[f"days_{s}"] for s in SPLITS})

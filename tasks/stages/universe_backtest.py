@@ -39,20 +39,22 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     best_baseline = read_json(f.input("universe_evaluate/summary.json"))["best_baseline"]
     p, costs = params.universe.portfolio, (params.backtest.commission, params.backtest.slippage)
     panel, val, test = data.panel, data.split_days["val"], data.split_days["test"]
-    grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs)
+    grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs, data.transform.horizon)
     rules, search = portfolio.choose_on_validation(panel, scores["model"], val, grid, p.objective,
                                                    p.min_information_ratio)  # fmt: skip
     equal = portfolio.equal_weight(panel, test, *costs)
     top = search.iloc[0]  # the best TopkDropout rule: the baseline is traded by it even when the model holds the market
-    best_rule = portfolio.Rules(int(top["k"]), int(top["n"]), str(top["weighting"]), *costs)
+    best_rule = portfolio.Rules(int(top["k"]), int(top["n"]), str(top["weighting"]), *costs, int(top["every"]))
     traded = {"model": portfolio.trade(panel, scores["model"], test, rules),
               best_baseline: portfolio.trade(panel, scores[best_baseline], test, best_rule)}  # fmt: skip
     traded["equal_weight"] = equal
     report = {
-        "chosen": {"k": rules.k, "n": rules.n, "weighting": rules.weighting},
+        "chosen": {"k": rules.k, "n": rules.n, "weighting": rules.weighting, "every": rules.every},
         "objective": p.objective,
         "candidates": len(grid),
-        "validation": {k: float(v) for k, v in search.iloc[0].items() if k not in ("k", "n", "weighting", "chosen")},
+        "validation": {
+            k: float(v) for k, v in search.iloc[0].items() if k not in ("k", "n", "weighting", "every", "chosen")
+        },  # fmt: skip
         "holds_equal_weight": rules.holds_universe,  # no rule beat equal weight on validation by the margin
         "min_information_ratio": p.min_information_ratio,
         "test": {

@@ -47,7 +47,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     if p.evaluate.control:
         shuffled = dataclasses.replace(data, y=ranking.shuffled_within_days(data.y, p.train.seed))
         scores["shuffled_labels"] = _scores(data, _trained(shuffled, p.train))
-    outcome = data.panel.next_returns()
+    outcome = data.panel.outcome(data.transform.horizon)  # what the labels are: the fill-to-fill return
     tables, report = [], {"validation": {}, "test": {}}
     for split, label in SPLITS.items():
         for scorer, values in scores.items():

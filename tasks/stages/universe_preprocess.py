@@ -26,7 +26,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
     panel = align(frames)
     try:
-        data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features)
+        data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features, p.horizon)
     except ValueError as exc:
         raise UniverseError(f"universe {name!r}: {exc}") from None
     save_panel(data, f.output("panel.npz"))
@@ -38,6 +38,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         "bars_masked": int((findings["action"] == bars.MASKED).sum()),
         "lookback": p.lookback,
         "features": p.features,
+        "horizon": p.horizon,
         "close_only": panel.close_only,  # trades fill at the next close, features come from closes
         "train_start": day(data.split_days["train"][0]),
         "train_end": day(data.split_days["train"][-1]),

@@ -109,4 +109,5 @@ def _champion_rank_ic(f: catalog.StageFiles, tracker: Tracker, key: str, champio
     w = data.windows["test"]
     same = np.full(scores.shape, np.nan)
     same[w.date, w.ticker] = scores[w.date, w.ticker]  # the challenger's samples, no others
-    return ranking.scorecard(ranking.daily_ic(same, panel.next_returns(), days, panel.dates))["rank_ic"]
+    outcome = panel.outcome(data.transform.horizon)
+    return ranking.scorecard(ranking.daily_ic(same, outcome, days, panel.dates))["rank_ic"]

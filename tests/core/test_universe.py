@@ -36,19 +36,31 @@ def test_tickers_are_aligned_on_their_dates_and_nothing_is_filled_forward():
         panel.align({"a": a})
 
 
-def test_labels_rank_the_next_days_returns_across_the_universe_each_day():
-    dates = pd.bdate_range("2020-01-01", periods=3)
-    p = panel.align(
-        {t: frame(dates, c) for t, c in {"a": [10, 11, 12.1], "b": [10, 9, 9], "c": [10, 10.5, 10.5]}.items()}
-    )
+def test_labels_rank_what_a_decision_earns_from_its_fill_across_the_universe_each_day():
+    dates = pd.bdate_range("2020-01-01", periods=4)
+    closes = {"a": [10, 10, 11, 12.1], "b": [10, 10, 9, 9], "c": [10, 10, 10.5, 10.5]}
+    p = panel.align({t: frame(dates, c) for t, c in closes.items()})
     ranked = panel.labels(p, "rank")
-    # Day 0: next-day returns a +10%, b -10%, c +5%: ranks 3, 1, 2 of 3 -> ((r - 0.5) / 3 - 0.5) * sqrt(12)
+    # Day 0's decision fills at day 1's close (closes only) and is judged at day 2's: a +10%, b -10%, c +5%:
+    # ranks 3, 1, 2 of 3 -> ((r - 0.5) / 3 - 0.5) * sqrt(12). Day 0's own close-to-close move (0 for all) is not it.
     expected = (np.array([3, 1, 2]) - 0.5) / 3 - 0.5
     assert ranked[0] == pytest.approx(expected * np.sqrt(12))
-    assert np.isnan(ranked[-1]).all()  # no next day
+    assert np.isnan(ranked[-2:]).all()  # no fill two days later
     z = panel.labels(p, "zscore")[0]
-    nxt = p.next_returns()[0]
-    assert z == pytest.approx((nxt - nxt.mean()) / nxt.std())
+    earned = p.outcome()[0]
+    assert z == pytest.approx((earned - earned.mean()) / earned.std())
+    # With opens, the fill is the next open; over a horizon of 2 days, from that open to the open 2 days later.
+    opened = panel.align({t: frame(dates, c, opens=[c[0], c[0] * 1.01, c[1], c[2]]) for t, c in closes.items()})
+    assert opened.outcome(2)[0] == pytest.approx(np.log(np.array([11, 9, 10.5]) / np.array([10.1, 10.1, 10.1])))
+    assert np.isnan(opened.outcome(2)[1:]).all()
+
+
+def test_a_gap_of_the_labels_length_is_left_between_the_splits():
+    ok = np.ones((600, 3), dtype=bool)
+    for horizon in (1, 5, 20):
+        days = panel.split_dates(ok, 0.2, 0.1, horizon)
+        assert days["train"][-1] + 1 + horizon <= days["val"][0]  # no training label reads a validation price
+        assert days["val"][-1] + 1 + horizon <= days["test"][0]
 
 
 def _universe(days=700, tickers=6, seed=0):
@@ -200,3 +212,19 @@ def test_the_choice_reads_no_score_or_price_of_the_test_window():
     again, table_again = _choice(wild, shaken, val, min_ir=-np.inf)
     assert again == rules
     pd.testing.assert_frame_equal(table_again, table)
+
+
+def test_a_longer_horizon_can_be_held_as_long_decided_every_horizon_days():
+    frames = _universe(400, 6, seed=6)
+    p = panel.align(frames)
+    scores = synthetic.oracle(frames)
+    grid = portfolio.candidates((2,), (1,), ("equal",), 0.001, 0.0, horizon=5)
+    assert [r.every for r in grid] == [1, 5] and grid[1].label() == "top 2, 1/day, equal, every 5 days"
+    days = np.arange(100, 200)
+    decided = portfolio.topk_targets(scores, p.returns(), days, grid[1])
+    made = np.flatnonzero(~np.isnan(decided).all(axis=1))
+    assert list(made) == list(days[::5])  # one decision every five days, none between
+    served = portfolio.last_targets(p, scores, days, grid[1])
+    np.testing.assert_array_equal(served[days[1:5]], np.repeat(served[days[:1]], 4, axis=0))  # held between
+    daily, sparse = (portfolio.trade(p, scores, days, r) for r in grid)
+    assert sparse.turnover.sum() < daily.turnover.sum()

@@ -16,7 +16,7 @@ from tests.helpers import BIN, all_runs, dvc, env_with_venv, every_run, prefect_
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["universe.train.units=16", "universe.train.epochs=6", "universe.train.learning_rate=0.003",
+SMALL = ["universe.train.units=16", "universe.train.epochs=10", "universe.train.learning_rate=0.003",
          "universe.preprocess.lookback=20", "universe.evaluate.ridge_samples=3000", "universe.evaluate.control=false",
          "universe.portfolio.ks=[3]", "universe.portfolio.ns=[1]", "universe.portfolio.weightings=[equal]"]  # fmt: skip
 
