@@ -119,11 +119,13 @@ def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromo
     `challenger`, `champion` and the baseline's are Rank IC summaries (`stockflow.ranking.summary`).
     """
     mean, t = challenger["mean"], challenger["t_stat"]
+    if mean is None or t is None:  # scores that rank nothing (a constant model): no Rank IC at all
+        return False, f"no Rank IC (the scores rank nothing): needs > 0 with t >= {gate.min_rank_ic_t:g}"
     if not (mean == mean and mean > 0 and t >= gate.min_rank_ic_t):
         return False, f"Rank IC {mean:.4f} (t {t:.2f}) is not a signal: needs > 0 with t >= {gate.min_rank_ic_t:g}"
     if baseline is not None:
         name, theirs = baseline[0], baseline[1]["mean"]
-        if not mean > theirs:
+        if theirs is not None and not mean > theirs:
             label = name.replace("_", " ")
             return False, (f"Rank IC {mean:.4f} not above {label}'s {theirs:.4f} on the same test days: "
                            f"trade {label} instead")  # fmt: skip

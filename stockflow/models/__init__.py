@@ -38,6 +38,7 @@ class Family(Protocol):
 
     names: tuple[str, ...]
     Settings: type[BaseModel] | None  # its `train.options`, or None when it has none
+    requirements: tuple[str, ...]  # the pip distributions its registered model needs to load and predict
 
     def fit(self, data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None) -> tuple[Any, History]:
         """A fresh model, seeded by `params.seed`, fitted on the training windows, watching the validation ones."""

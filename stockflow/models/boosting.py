@@ -43,6 +43,7 @@ class Boosting:
     """Gradient-boosted regression trees as a model family: `train.architecture: gbm`."""
 
     names = ("gbm",)
+    requirements = ("scikit-learn",)
     Settings = Settings
 
     def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):

@@ -236,6 +236,7 @@ class Recurrent:
     """The recurrent networks as a model family: `train.architecture` lstm, gru or cnn_lstm."""
 
     names = ("lstm", "gru", "cnn_lstm")
+    requirements = ("tensorflow-cpu", "keras")
     Settings = None  # the network's settings are train's own (layers, units, dropout, epochs, ...)
 
     def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):

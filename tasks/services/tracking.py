@@ -55,7 +55,8 @@ ALARM_REASON, ALARM_RUN = "stockflow.alarm_reason", "stockflow.alarm_monitor_run
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
 # What a fresh environment needs to load and run the registered model (`mlflow models serve`).
-REQUIREMENTS = ("tensorflow-cpu", "keras", "scikit-learn", "pandas", "numpy", "ta", "pydantic", "joblib")
+# What every registered model needs; a model family adds its own (`requirements` in stockflow/models/).
+REQUIREMENTS = ("pandas", "numpy", "ta", "pydantic", "joblib", "scikit-learn")
 
 
 def store_uri(root: Path) -> str:
@@ -375,7 +376,7 @@ class Tracker:
             settings_file = Path(tmp) / "settings.json"
             settings_file.write_text(json.dumps(settings))
             artifacts = {"forecaster": forecaster_file, "settings": settings_file}
-            self._log_pyfunc(run_id, "serving_model.py", artifacts, _signature(), meta)
+            self._log_pyfunc(run_id, "serving_model.py", artifacts, _signature(), meta, about["architecture"])
 
     def log_ranker(self, run_id: str, ranker_file: Path, meta: dict) -> None:
         """Log a universe's self-contained pyfunc ranker (its one file, the code) into the run; its metadata names its
@@ -384,16 +385,22 @@ class Tracker:
 
         about = manifest(Path(ranker_file).read_bytes())
         meta = {**{k: about[k] for k in ("architecture", "lookback", "tickers", "rules")}, **meta}
-        self._log_pyfunc(run_id, "serving_universe.py", {"ranker": ranker_file}, _universe_signature(), meta)
+        self._log_pyfunc(run_id, "serving_universe.py", {"ranker": ranker_file}, _universe_signature(), meta,
+                         about["architecture"])  # fmt: skip
 
-    def _log_pyfunc(self, run_id: str, code: str, artifacts: dict[str, Path], signature: Any, meta: dict) -> None:
+    def _log_pyfunc(self, run_id: str, code: str, artifacts: dict[str, Path], signature: Any, meta: dict,
+                    architecture: str) -> None:  # fmt: skip
         """MLflow logs models into the active run only; the run is made active for this call and left active, so
-        the run's last step (`end`) closes it with its true status."""
+        the run's last step (`end`) closes it with its true status. Its pip requirements: every model's, and its
+        family's own."""
         from importlib.metadata import version
 
         import mlflow
 
         import stockflow
+        from stockflow import models
+
+        needed = dict.fromkeys([*REQUIREMENTS, *models.family(architecture).requirements])
 
         if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
             mlflow.start_run(run_id=run_id)
@@ -403,7 +410,7 @@ class Tracker:
             artifacts={key: str(path) for key, path in artifacts.items()},
             code_paths=[str(Path(stockflow.__file__).parent)],
             signature=signature,
-            pip_requirements=[f"{name}=={version(name)}" for name in REQUIREMENTS],
+            pip_requirements=[f"{name}=={version(name)}" for name in needed],
             metadata=meta,
         )
 

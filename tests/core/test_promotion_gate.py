@@ -63,3 +63,11 @@ def test_a_universe_that_does_not_beat_the_best_baseline_says_to_trade_the_basel
     promote, reason = decide_universe(_ic(0.02, 2.5), None, UGate(), ("reversal", _ic(0.025, 3.0)))
     assert not promote and reason.endswith("trade reversal instead")
     assert decide_universe(_ic(0.03, 2.5), None, UGate(), ("momentum", _ic(0.025, 3.0)))[0]
+
+
+def test_scores_that_rank_nothing_are_not_a_signal():
+    from stockflow.config import UniversePromoteParams as UGate
+    from stockflow.promotion import decide_universe
+
+    promote, reason = decide_universe({"mean": None, "t_stat": None}, None, UGate(), ("reversal", _ic(0.01, 1.0)))
+    assert not promote and reason.startswith("no Rank IC")

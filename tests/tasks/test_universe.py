@@ -108,3 +108,26 @@ def test_a_universe_that_cannot_be_trained_is_refused_naming_the_ticker_and_noth
     (run,) = all_runs(project_dir)
     assert run.info.status == "FAILED" and bad.stem in run.data.tags[tracking.FAILURE]
     assert not client(project_dir).search_registered_models()
+
+
+def test_the_fields_recipe_runs_as_a_universe_alpha158_rows_into_lightgbm_registered_and_served(project_dir):
+    from tests.core.test_bars import market
+
+    frames = market(8, days=600, seed=8)
+    for ticker, frame in frames.items():
+        (project_dir / "data" / f"{ticker}.csv").write_text(to_csv_text(frame))
+    overrides = [f"universes.q=[{','.join(frames)}]", "universe.preprocess.features=alpha158",
+                 "universe.preprocess.lookback=1", "universe.train.architecture=lgbm", "universe.train.epochs=50",
+                 "universe.train.patience=10", "universe.evaluate.control=false",
+                 "universe.evaluate.ridge_samples=2000"]  # fmt: skip
+    result = execute(project_dir, overrides, universe="q")
+    pre, train = result["universe_preprocess"], result["universe_train"]
+    assert pre["features"] == "alpha158" and pre["train_samples"] > 2000 and not pre["close_only"]
+    assert 1 <= train["epochs_run"] <= 50 and train["parameters"] > 0
+    run = client(project_dir).get_run(result["run_id"])
+    assert "Loss/validation" in run.data.metrics  # per-round curves, as a network's epochs
+    served = tracking.Tracker(project_dir, "stockflow").load_version("universe-q", 1)
+    rows = pd.concat([pd.read_csv(project_dir / "data" / f"{t}.csv").tail(120).assign(Ticker=t) for t in frames])
+    out = served.predict(rows)
+    last = out[out["date"] == out["date"].max()]
+    assert len(last) == 8 and last["score"].notna().all()  # every ticker scored from its own 60 days of bars
