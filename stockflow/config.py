@@ -6,6 +6,7 @@ dotted path of the offending key, not an hour into training.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -272,6 +273,20 @@ class UniversePreprocessParams(_Section):
     )
     test_fraction: float = Field(0.2, gt=0, lt=1, description="the last dates, the same for every ticker")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the dates before the test window")
+    val_start: dt.date | None = Field(
+        None,
+        description="the first validation date (with test_start: the split by "
+        "dates, as Qlib's segments, instead of by fractions)",
+    )
+    test_start: dt.date | None = Field(None, description="the first test date")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> UniversePreprocessParams:
+        if (self.val_start is None) != (self.test_start is None):
+            raise ValueError("val_start and test_start split by dates together: give both, or neither")
+        if self.val_start is not None and not self.val_start < self.test_start:
+            raise ValueError(f"val_start {self.val_start} must come before test_start {self.test_start}")
+        return self
 
 
 class UniverseEvaluateParams(_Section):

@@ -230,14 +230,19 @@ def _full_windows(ok: np.ndarray, lookback: int) -> np.ndarray:
     return run == lookback
 
 
-def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float, horizon: int = 1) -> dict[str, np.ndarray]:
-    """Date indices of each split: sample dates (dates with at least one sample) in time order. A gap of the
-    label's length is left before the next split: no training (or validation) label reads a price of the window
-    after it (a label at t reads the fills of t + 1 and t + 1 + horizon)."""
+def split_dates(ok: np.ndarray, test_fraction: float, val_fraction: float, horizon: int = 1,
+                starts: tuple[int, int] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+    """Date indices of each split: sample dates (dates with at least one sample) in time order, by fractions or,
+    given `starts` (the date indices where validation and test begin), by dates. A gap of the label's length is
+    left before the next split: no training (or validation) label reads a price of the window after it (a label
+    at t reads the fills of t + 1 and t + 1 + horizon)."""
     days = np.flatnonzero(ok.any(axis=1))
-    n_test = int(round(len(days) * test_fraction))
-    n_val = int(round((len(days) - n_test) * val_fraction))
-    n_train = len(days) - n_test - n_val
+    if starts is not None:
+        n_train, n_val = int((days < starts[0]).sum()), int(((days >= starts[0]) & (days < starts[1])).sum())
+    else:
+        n_test = int(round(len(days) * test_fraction))
+        n_val = int(round((len(days) - n_test) * val_fraction))
+        n_train = len(days) - n_test - n_val
     train, val, test = days[:n_train], days[n_train : n_train + n_val], days[n_train + n_val :]
     if len(val) and len(test):
         train, val = train[train + 1 + horizon <= val[0]], val[val + 1 + horizon <= test[0]]
@@ -312,11 +317,13 @@ class PanelData:
 
 
 def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float,
-                    kind: str = "basic", horizon: int = 1) -> PanelData:  # fmt: skip
-    """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs."""
+                    kind: str = "basic", horizon: int = 1, starts: tuple | None = None) -> PanelData:  # fmt: skip
+    """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs.
+    `starts`: the first validation and test dates, to split by dates instead of by fractions."""
     feats, y = features(panel, kind), labels(panel, label, horizon)
     ok = sample_dates(feats, y, lookback, kind)
-    days = split_dates(ok, test_fraction, val_fraction, horizon)
+    at = None if starts is None else tuple(int(np.searchsorted(panel.dates, np.datetime64(d))) for d in starts)
+    days = split_dates(ok, test_fraction, val_fraction, horizon, at)
     first_train_row = max(0, int(days["train"][0]) - lookback + 1)
     train_rows = feats[first_train_row : days["train"][-1] + 1]  # the rows training windows contain, no later
     scaler = Scaler.fitted(train_rows, kind)

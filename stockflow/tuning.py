@@ -84,8 +84,16 @@ def ticker_objective(prices: pd.DataFrame, params: Params, on_epoch: Any = None)
 def universe_objective(frames: Mapping[str, pd.DataFrame], params: Params, on_epoch: Any = None) -> tuple[float, dict]:
     """The validation window's mean daily Rank IC of the network `params` makes on the universe, and its history."""
     p, t = params.universe.preprocess, params.universe.train
-    data = panel.make_panel_data(panel.align(frames), p.lookback, p.label, p.test_fraction, p.val_fraction,
-                                 p.features, p.horizon)  # fmt: skip
+    data = panel.make_panel_data(
+        panel.align(frames),
+        p.lookback,
+        p.label,
+        p.test_fraction,
+        p.val_fraction,
+        p.features,
+        p.horizon,
+        None if p.val_start is None else (p.val_start, p.test_start),
+    )
     family = models.family(t.architecture)
     model, history = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
                                         data.labels_of("val"), t, on_epoch)  # fmt: skip

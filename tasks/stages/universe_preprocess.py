@@ -26,7 +26,9 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
     panel = align(frames)
     try:
-        data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features, p.horizon)
+        starts = None if p.val_start is None else (p.val_start, p.test_start)
+        data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features, p.horizon,
+                               starts)  # fmt: skip
     except ValueError as exc:
         raise UniverseError(f"universe {name!r}: {exc}") from None
     save_panel(data, f.output("panel.npz"))

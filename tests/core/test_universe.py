@@ -228,3 +228,16 @@ def test_a_longer_horizon_can_be_held_as_long_decided_every_horizon_days():
     np.testing.assert_array_equal(served[days[1:5]], np.repeat(served[days[:1]], 4, axis=0))  # held between
     daily, sparse = (portfolio.trade(p, scores, days, r) for r in grid)
     assert sparse.turnover.sum() < daily.turnover.sum()
+
+
+def test_the_split_can_be_by_dates_as_qlibs_segments():
+    frames = _universe(700, 4, seed=7)
+    p = panel.align(frames)
+    data = panel.make_panel_data(p, 10, "rank", 0.2, 0.1, starts=("2001-06-01", "2002-01-02"))
+    first = {s: pd.Timestamp(p.dates[d[0]]) for s, d in data.split_days.items()}
+    assert first["val"] == pd.Timestamp("2001-06-01") and first["test"] == pd.Timestamp("2002-01-02")
+    assert data.split_days["train"][-1] + 2 <= data.split_days["val"][0]  # the gap is kept
+    with pytest.raises(ValueError, match="give both"):
+        from stockflow.config import UniversePreprocessParams
+
+        UniversePreprocessParams(val_start="2001-06-01")
