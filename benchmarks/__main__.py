@@ -9,7 +9,8 @@
 - the monitor: `stockflow monitor`'s time, its alarms on a crash and on calm years, the retraining policies;
 - universes: a planted and a noise universe (Rank IC against the oracle's, the portfolio against equal weight,
   the gate), and a 500-ticker x 20-year one (peak memory, the input pipeline against ready-made arrays);
-- tuning: a 30-trial study against the same trials in a plain loop, on 1 and 2 workers, and what it found.
+- tuning: a 30-trial study against the same trials in a plain loop, on 1 and 2 workers, and what it found;
+- a market: a 500-stock panel file and a Stooq download ingested beside `pandas.read_csv`, and Alpha158 on it.
 
 `python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
 watchlist, monitor, universe, tuning, forecasts, intervals, backtest).
@@ -34,7 +35,18 @@ os.environ["TQDM_DISABLE"] = "1"
 if __name__ == "__main__":
     import sys
 
-    from benchmarks import backtest, forecasts, intervals, monitor, pipeline, tracking, tuning, universe, watchlist
+    from benchmarks import (
+        backtest,
+        forecasts,
+        intervals,
+        market,
+        monitor,
+        pipeline,
+        tracking,
+        tuning,
+        universe,
+        watchlist,
+    )
 
     # `python -m benchmarks pipeline backtest`: only those parts; no arguments: all of them.
     everything = [
@@ -44,6 +56,7 @@ if __name__ == "__main__":
         "monitor",
         "universe",
         "tuning",
+        "market",
         "forecasts",
         "intervals",
         "backtest",
@@ -69,6 +82,8 @@ if __name__ == "__main__":
         os.environ.pop("MLFLOW_TRACKING_URI")
     if "tuning" in wanted:  # its projects keep their own stores: a study's record is read back from them
         tuning.main()
+    if "market" in wanted:
+        market.main()
     if "forecasts" in wanted:
         forecasts.main()
     if "intervals" in wanted:

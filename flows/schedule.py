@@ -32,6 +32,19 @@ def take_new_bars(root: str, ticker: str) -> dict[str, Any]:
     return taken
 
 
+@task(name="take_market_downloads", cache_policy=NO_CACHE)
+def take_market_downloads(root: str, universe: str) -> dict[str, Any]:
+    """A whole market's downloads for `universe` in the drop folder (a Stooq archive, a panel file) ingested: every
+    ticker's new days, bad bars masked and named, the universe's tickers as the download has them."""
+    from tasks.commands.ingest_market import take_market_downloads as take
+
+    ws = Workspace.project(root)
+    taken = take(ws, ws.load_params(), universe)
+    for line in taken["lines"]:
+        get_run_logger().info("%s", line)
+    return taken
+
+
 def _flow_run_name() -> str:
     """`schedule sp500`, or `alarm sp500: decayed` when the monitor's event started it."""
     p = runtime.flow_run.parameters
@@ -70,8 +83,10 @@ def scheduled_universe_retrain(universe: str, root: str | None = None, reason: s
     root_path = str(project_root(root))
     params = Workspace.project(root_path).load_params()
     tag_this_flow_run(f"universe:{universe}", "kind:schedule", f"trigger:{'alarm' if reason else 'schedule'}")
+    market = take_market_downloads(root_path, universe)  # a whole download first: it may change the members
+    params = Workspace.project(root_path).load_params()
     taken = {t: take_new_bars(root_path, t) for t in params.universes.get(universe, ())}
-    new = sum(t["new_rows"] for t in taken.values())
+    new = market["new_rows"] + sum(t["new_rows"] for t in taken.values())
     if reason:
         get_run_logger().warning("universe %s: retraining on the monitor's alarm: %s", universe, reason)
         links = {tracking.ALARM_REASON: reason, tracking.ALARM_RUN: monitor_run_id or "unknown"}

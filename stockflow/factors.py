@@ -93,7 +93,9 @@ def alpha158(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.nda
                 f"VSUMN{d}": sum_vloss / (sum_vmove + EPS),
                 f"VSUMD{d}": (sum_vgain - sum_vloss) / (sum_vmove + EPS),
             })  # fmt: skip
-    result[~np.isfinite(result)] = np.nan
+    for i in range(result.shape[-1]):  # one factor at a time: a mask of the whole result would be as big as it
+        column = result[..., i]
+        column[~np.isfinite(column)] = np.nan
     return result
 
 

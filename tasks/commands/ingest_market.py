@@ -44,6 +44,7 @@ class Ingested:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     updates: list[str] = field(default_factory=list)  # one line per ticker whose held history changed or grew
+    new_rows: int = 0  # bars newer than those held, over every ticker
     checked: bars.Checked | None = None
     universe: str | None = None
     seconds: float = 0.0
@@ -85,6 +86,7 @@ def ingest_market(ws: Workspace, params: Params, source: str, universe: str | No
     for t in checked.kept:
         try:
             plans[t] = _merged(ws, t, frames[t], replace)
+            result.new_rows += _newer(ws, t, frames[t])
         except HistoryError as exc:
             refusals.append(str(exc))
     if refusals:
@@ -149,6 +151,53 @@ def _merged(ws: Workspace, ticker: str, new: pd.DataFrame, replace: bool) -> tup
             f"  {ticker}: {len(dates)} past bar(s) differ from data/{ticker}.csv, not by one factor ({shown})"
         )
     return pd.concat([earlier, new], ignore_index=True), f"history replaced (--replace): {len(dates)} bar(s) differed"
+
+
+def _newer(ws: Workspace, ticker: str, new: pd.DataFrame) -> int:
+    path = ws.project_data_file(ticker)
+    if not path.is_file():
+        return len(new)
+    last = pd.read_csv(path, usecols=["Date"], parse_dates=["Date"])["Date"].max()
+    return int((new["Date"] > last).sum())
+
+
+DOWNLOADS = {".zip": "stooq", ".tar.gz": "stooq", ".tgz": "stooq", ".csv.gz": "panel", ".parquet": "panel"}
+
+
+def market_downloads(folder: Path, universe: str) -> list[tuple[Path, str]]:
+    """The drop folder's downloads of a whole market for `universe`: `<universe>.zip` or `<universe>` followed by
+    `-`, `_`, `.` or `@` and more, as a Stooq archive (.zip, .tar.gz) or a panel file (.csv.gz, .parquet); with
+    the source each is read by."""
+    found = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        suffix = next((s for s in DOWNLOADS if path.name.endswith(s)), None)
+        stem = path.name[: -len(suffix)] if suffix else ""
+        if suffix and path.is_file() and (stem == universe or (stem.startswith(universe) and
+                                                                stem[len(universe)] in "-_.@")):  # fmt: skip
+            found.append((path, f"{DOWNLOADS[suffix]}:{path}"))
+    return found
+
+
+def take_market_downloads(ws: Workspace, params: Params, universe: str) -> dict:
+    """Ingest the drop folder's market downloads for `universe` (oldest name first), then move each to
+    <drop_folder>/taken/, or, refused, to <drop_folder>/rejected/ beside its reason (and raise it)."""
+    folder = ws.root / params.data.drop_folder
+    taken = {"files": [], "new_rows": 0, "lines": []}
+    for path, spec in market_downloads(folder, universe):
+        try:
+            done = ingest_market(ws, params, spec, universe)
+        except StockflowError as exc:
+            (folder / "rejected").mkdir(parents=True, exist_ok=True)
+            path.replace(folder / "rejected" / path.name)
+            (folder / "rejected" / f"{path.name}.report.md").write_text(f"# Refused: {path.name}\n\n{exc}\n")
+            exc.args = (f"{exc}\n{path.name} moved to {params.data.drop_folder}/rejected/ beside a report.",)
+            raise
+        (folder / "taken").mkdir(parents=True, exist_ok=True)
+        path.replace(folder / "taken" / path.name)
+        taken["files"].append(path.name)
+        taken["new_rows"] += done.new_rows
+        taken["lines"] += done.lines()
+    return taken
 
 
 def read_tickers(given: str | None, file: Path | None) -> set[str] | None:

@@ -143,3 +143,30 @@ def test_validate_lists_every_finding_of_a_market_with_its_ticker_date_rule_and_
     assert decimal["close"] == pytest.approx(planted()["t0"].loc[100, "Close"])
     text = CliRunner().invoke(app, ["validate", f"panel:{path}"]).output
     assert "masked         High >= Low: 1 bar(s) of 1 ticker(s) (most: t0 1; first: t0 2015-07-31)" in text
+
+
+def test_the_drop_folder_takes_a_markets_download_for_its_universe(project_dir, tmp_path):
+    from tasks.commands.ingest_market import market_downloads, take_market_downloads
+
+    ws = Workspace.project(project_dir)
+    full = market(3, days=420)
+    ingest_market(ws, ws.load_params(), f"panel:{long_file({t: f.iloc[:400] for t, f in full.items()}, tmp_path / 'a.csv')}",
+                  universe="mkt")  # fmt: skip
+    drop = project_dir / "incoming"
+    drop.mkdir()
+    long_file(full, drop / "mkt-2016-08-19.csv.gz")
+    (drop / "mkt.csv").write_text("a ticker's file, not a market's")
+    (drop / "other.zip").write_bytes(b"")
+    assert [p.name for p, _ in market_downloads(drop, "mkt")] == ["mkt-2016-08-19.csv.gz"]
+    taken = take_market_downloads(ws, ws.load_params(), "mkt")
+    assert taken["files"] == ["mkt-2016-08-19.csv.gz"] and taken["new_rows"] == 3 * 20
+    assert (drop / "taken" / "mkt-2016-08-19.csv.gz").is_file() and len(
+        pd.read_csv(project_dir / "data" / "t0.csv")
+    ) == 420
+    # A download whose past differs is refused and moved aside with its reason; nothing is written.
+    edited = {t: f.copy() for t, f in full.items()}
+    edited["t1"].loc[[5, 9], "Close"] *= 1.03
+    long_file(edited, drop / "mkt-2016-08-20.csv.gz")
+    with pytest.raises(HistoryError, match="moved to incoming/rejected/"):
+        take_market_downloads(ws, ws.load_params(), "mkt")
+    assert (drop / "rejected" / "mkt-2016-08-20.csv.gz.report.md").is_file()
