@@ -293,7 +293,8 @@ class UniverseEvaluateParams(_Section):
     """The universe's scores judged on the test window beside the baselines."""
 
     seeds: int = Field(1, ge=1, description="retrain with seeds train.seed .. +N-1; report the Rank IC's spread")
-    control: bool = Field(True, description="also train on labels shuffled within each day: an IC near zero expected")
+    control: bool = Field(True, description="also train on labels shuffled within each day: a null band")
+    control_shuffles: int = Field(3, ge=1, description="networks on differently shuffled labels: the null band's width")
     ridge_samples: int = Field(100_000, ge=100, description="training windows the ridge baseline is fitted on")
 
 

@@ -109,8 +109,13 @@ def universe_summary(results: dict[str, Any]) -> str:
     if "seeds" in ev:
         s = ev["seeds"]
         rows.append(f"  {len(s['runs'])} seeds: Rank IC {s['rank_ic_mean']:.4f} +/- {s['rank_ic_std']:.4f} (mean, std)")
-    if "shuffled_labels" in ev["test"]:
-        rows.append("  shuffled labels: the same network trained on labels shuffled within each day (near 0 expected)")
+    if "null_band" in ev:
+        band = ev["null_band"]
+        rows.append(f"  shuffled labels: {len(band['runs'])} networks on labels shuffled within each day rank the test "
+                    f"window from {_num(band['low'], '.4f')} to {_num(band['high'], '.4f')}: the model's "
+                    f"{_num(band['model'], '.4f')} is {band['model_is']} that null band")  # fmt: skip
+    elif "shuffled_labels" in ev["test"]:
+        rows.append("  shuffled labels: the same network trained on labels shuffled within each day")
     rows.append("")
     chosen, test = bt["chosen"], bt["test"]
     every = f", every {chosen['every']} days" if chosen.get("every", 1) > 1 else ""

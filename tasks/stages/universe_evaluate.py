@@ -44,9 +44,15 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         "momentum": np.where(on_samples, ranking.momentum(data.panel), np.nan),
         "ridge": _ridge(data, p.evaluate.ridge_samples, p.train.seed),
     }
-    if p.evaluate.control:
-        shuffled = dataclasses.replace(data, y=ranking.shuffled_within_days(data.y, p.train.seed))
-        scores["shuffled_labels"] = _scores(data, _trained(shuffled, p.train))
+    controls = []
+    for i in range(p.evaluate.control_shuffles if p.evaluate.control else 0):
+        # A network fitted to noise is a random function of features that do predict: its Rank IC is not 0 but
+        # spread around it, with either sign. Several shuffles (and seeds) give that spread: the null band.
+        seed = p.train.seed + i
+        shuffled = dataclasses.replace(data, y=ranking.shuffled_within_days(data.y, seed))
+        controls.append(_scores(data, _trained(shuffled, p.train.model_copy(update={"seed": seed}))))
+    if controls:
+        scores["shuffled_labels"] = controls[0]
     outcome = data.panel.outcome(data.transform.horizon)  # what the labels are: the fill-to-fill return
     tables, report = [], {"validation": {}, "test": {}}
     for split, label in SPLITS.items():
@@ -57,6 +63,8 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     baselines = [b for b in BASELINES if b in scores]
     report["best_baseline"] = max(baselines, key=lambda b: _mean(report["validation"][b]["rank_ic"]))
     report["test_days"] = int(len(data.split_days["test"]))
+    if controls:
+        report["null_band"] = _null_band(controls, report["test"]["model"]["rank_ic"]["mean"], data, outcome)
     if p.evaluate.seeds > 1:
         report["seeds"] = _seed_spread(data, p, outcome)
     with atomic(f.output("scores.npz"), "wb") as out:
@@ -122,3 +130,15 @@ def _seed_spread(data: PanelData, p, outcome: np.ndarray) -> dict:
         runs.append({"seed": seed, "rank_ic": card["rank_ic"]["mean"], "ic": card["ic"]["mean"]})
     values = np.array([r["rank_ic"] for r in runs])
     return {"runs": runs, "rank_ic_mean": float(values.mean()), "rank_ic_std": float(values.std(ddof=1))}
+
+
+def _null_band(controls: list[np.ndarray], model: float | None, data: PanelData, outcome: np.ndarray) -> dict:
+    """The test Rank IC of each shuffled-label network, their range, and where the model's stands in it."""
+    days = data.split_days["test"]
+    runs = [ranking.scorecard(ranking.daily_ic(c, outcome, days, data.panel.dates))["rank_ic"]["mean"]
+            for c in controls]  # fmt: skip
+    known = [r for r in runs if r is not None and r == r]
+    low, high = (min(known), max(known)) if known else (None, None)
+    where = "unknown" if model is None or low is None else (
+        "above" if model > high else "below" if model < low else "inside")  # fmt: skip
+    return {"runs": runs, "low": low, "high": high, "model": model, "model_is": where}

@@ -150,8 +150,8 @@ def test_the_drop_folder_takes_a_markets_download_for_its_universe(project_dir, 
 
     ws = Workspace.project(project_dir)
     full = market(3, days=420)
-    ingest_market(ws, ws.load_params(), f"panel:{long_file({t: f.iloc[:400] for t, f in full.items()}, tmp_path / 'a.csv')}",
-                  universe="mkt")  # fmt: skip
+    first = long_file({t: f.iloc[:400] for t, f in full.items()}, tmp_path / "a.csv")
+    ingest_market(ws, ws.load_params(), f"panel:{first}", universe="mkt")
     drop = project_dir / "incoming"
     drop.mkdir()
     long_file(full, drop / "mkt-2016-08-19.csv.gz")
