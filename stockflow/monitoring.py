@@ -159,6 +159,12 @@ class Calibration:
         return (np.asarray(d, dtype=float) - self.mean) / self.std
 
 
+def calibrate_on(test: pd.DataFrame, p: MonitorParams) -> Calibration:
+    """The decay test's one calibration: on the champion's test-window days (a `day_frame` window), never its live
+    ones; what `stockflow monitor` and the replayed policies both use."""
+    return calibrate(loss_differential(test), p)
+
+
 def calibrate(test_d: np.ndarray, p: MonitorParams) -> Calibration:
     """Reference and threshold from the test window's loss differentials (see the module's docstring).
 

@@ -57,6 +57,7 @@ class Reign:
     days: pd.DataFrame  # monitoring.day_frame with this champion's forecasts, decision days up to the end
     live: pd.DataFrame  # its days after data_through
     decay_from: pd.Timestamp | None  # the target day its CUSUM first crossed the threshold
+    calibration: monitoring.Calibration | None = None  # its decay test's, from its test window alone
     last_alarm: pd.Timestamp | None = None
     drift_alarmed: bool = False
 
@@ -71,12 +72,12 @@ def reign(fitted: Fitted, prices: pd.DataFrame, as_of: pd.Timestamp, params: Par
     """Everything the monitor will know of a champion trained at `as_of`, computed once (each day only reads it)."""
     days = monitoring.day_frame(prices, fitted.forecaster.forecast(prices))
     test = monitoring.window(days, fitted.test["date"].min(), fitted.test["date"].max())
-    cal = monitoring.calibrate(monitoring.loss_differential(test), params.monitor)
+    cal = monitoring.calibrate_on(test, params.monitor)  # the monitor's own calibration: the test window only
     through = prices.loc[prices["Date"] <= as_of, "Date"].max()
     live = monitoring.live_days(days, through)
     decay = monitoring.decay_test(monitoring.loss_differential(live), cal)
     first = live["target_date"].iloc[decay.alarm_day] if decay.alarmed else None
-    return Reign(fitted, through, days, live, first)
+    return Reign(fitted, through, days, live, first, cal)
 
 
 def verdict_on(r: Reign, today: pd.Timestamp, inputs: pd.DataFrame, params: Params) -> tuple[str, bool]:

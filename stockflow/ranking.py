@@ -8,7 +8,8 @@ Over the days: the mean, its spread, ICIR (mean / spread), the t-statistic of th
 Baselines, from closes up to the decision day only: short-term reversal (minus the
 5-day return), 12-1 momentum (the return from 252 to 21 trading days back), and, built
 where models are built, a ridge on the model's own windows and the model trained on
-labels shuffled across tickers within each day (a control that must come out near zero).
+labels shuffled across tickers within each day (a control: several of them give the null band a model must
+stand above; a network fitted to noise is not at zero but spread around it).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ class Decay:
     name, verdict, once = "decay", "decayed", False
 
     def check(self, ctx: Context) -> Finding:
-        cal = monitoring.calibrate(monitoring.loss_differential(ctx.test), ctx.params)
+        cal = monitoring.calibrate_on(ctx.test, ctx.params)
         d = monitoring.loss_differential(ctx.live)
         decay = monitoring.decay_test(d, cal)
         n, testable = len(ctx.live), cal.std > 1e-9

@@ -1,9 +1,10 @@
 """Stage `universe_evaluate`: the universe's scores judged as the field judges them, beside naive baselines.
 
 On the validation and test windows, per day: the IC and Rank IC of the model's scores with
-the next day's returns, and of short-term reversal, 12-1 momentum, a ridge on the model's own
-windows and the same network trained on labels shuffled within each day (a control that must
-come out near zero), each on the same (date, ticker) samples as the model. With
+what they are labelled by (the fill-to-fill return over the horizon), and of short-term
+reversal, 12-1 momentum, a ridge on the model's own windows and networks trained on labels
+shuffled within each day (the null band: `universe.evaluate.control_shuffles` of them), each on
+the same (date, ticker) samples as the model. With
 `universe.evaluate.seeds` > 1 the network is trained again with other seeds (the spread of
 its test Rank IC). The scores go to the backtest stage; nothing here is chosen on the test
 window.

@@ -156,3 +156,26 @@ def test_a_calmer_market_is_reported_and_a_wilder_one_alarms(sp500):
     # The rule itself: drift that goes toward a calmer market never alarms; toward a wilder one, once per champion.
     assert not monitoring.alarm_due("drifted", None, 63, drift_adverse=False)
     assert monitoring.alarm_due("drifted", None, 63, drift_adverse=True)
+
+
+def test_a_replayed_champion_is_calibrated_on_its_test_window_never_on_the_days_after_it(sp500):
+    """policies.reign calibrates the decay test as `stockflow monitor` does: shake every day after `as_of` wildly and
+    the calibration does not move (it would, were the live days in it)."""
+    from stockflow import policies
+    from stockflow.config import parse_params
+    from stockflow.replay import fit_at
+
+    prices = sp500[(sp500["Date"] >= "2010-01-01") & (sp500["Date"] < "2014-01-01")].reset_index(drop=True)
+    as_of = pd.Timestamp("2012-12-31")
+    params = parse_params({}, ["train.architecture=gbm", "train.epochs=20", "preprocess.lookback=5",
+                               "train.shrink=false", "monitor.bootstrap_samples=100"])  # fmt: skip
+    fitted = fit_at(prices[prices["Date"] <= as_of].reset_index(drop=True), params)
+    before = policies.reign(fitted, prices, as_of, params)
+    wild = prices.copy()
+    later = wild["Date"] > as_of
+    factor = np.random.default_rng(4).uniform(0.5, 2.0, int(later.sum()))
+    for col in ("Open", "High", "Low", "Close", "Adj Close"):
+        wild.loc[later, col] = wild.loc[later, col] * factor
+    after = policies.reign(fitted, wild, as_of, params)
+    assert after.calibration == before.calibration and before.calibration.std > 1e-6  # a model, not persistence
+    assert not after.live["forecast"].equals(before.live["forecast"])  # the live days did change
