@@ -17,7 +17,9 @@ def ingest(
         typer.Option(
             help="KIND:ARG, one of the sources of tasks/sources/: sample:sp500 or sample:nasdaq (embedded real "
             "data), csv:PATH (a daily CSV as Yahoo, Kaggle, nasdaq.com or Stooq give it, read as-is; what is "
-            "normalised is said), and any other source there."
+            "normalised is said), skfolio:sp500 (20 stocks' closes), panel:FILE (one long file of many tickers: "
+            "csv, csv.gz, parquet), stooq:PATH (Stooq's bulk download: a folder, .zip or .tar.gz), and any other "
+            "source there."
         ),
     ] = "sample:sp500",
     ticker: Annotated[
