@@ -60,6 +60,28 @@ class Family(Protocol):
         """How many numbers the model learnt (a network's weights, a tree ensemble's nodes)."""
 
 
+def flat_rows(windows: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """Windows (n, lookback, features) as rows (n, lookback x features): what a tree family fits."""
+    return np.asarray(windows, dtype=dtype).reshape(len(windows), -1)
+
+
+class WholeRows:
+    """What a family that needs every row at once shares: a ticker's windows and a universe's, gathered whole
+    (mind the memory on a large universe), go to its one `_fit(x_train, y_train, x_val, y_val, params, on_epoch)`."""
+
+    def fit(self, data: Dataset, params: TrainParams, on_epoch: EpochCallback | None = None):
+        return self._fit(data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
+
+    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
+                    on_epoch: EpochCallback | None = None):  # fmt: skip
+        return self._fit(train.take(slice(None)), y_train, val.take(slice(None)), y_val, params, on_epoch)
+
+    def predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
+        if len(windows) == 0:
+            return np.empty(0)
+        return np.asarray(self._predict(model, windows), dtype=np.float64)
+
+
 @functools.cache
 def _families() -> dict[str, Family]:
     return plugins.discover(__name__, __path__, "FAMILY", "names")

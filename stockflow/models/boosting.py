@@ -20,8 +20,6 @@ from stockflow import models
 
 if TYPE_CHECKING:
     from stockflow.config import TrainParams
-    from stockflow.dataset import Dataset
-    from stockflow.panel import Windows
 
 
 class Settings(BaseModel):
@@ -36,23 +34,15 @@ class Settings(BaseModel):
 
 
 def _rows(windows: np.ndarray) -> np.ndarray:
-    return np.asarray(windows, dtype=np.float64).reshape(len(windows), -1)
+    return models.flat_rows(windows)
 
 
-class Boosting:
+class Boosting(models.WholeRows):
     """Gradient-boosted regression trees as a model family: `train.architecture: gbm`."""
 
     names = ("gbm",)
     requirements = ("scikit-learn",)
     Settings = Settings
-
-    def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):
-        return self._fit(data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
-
-    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
-                    on_epoch: models.EpochCallback | None = None):  # fmt: skip
-        # Trees need every row at once: a universe's windows are gathered whole (mind the memory on a large one).
-        return self._fit(train.take(slice(None)), y_train, val.take(slice(None)), y_val, params, on_epoch)
 
     def _fit(self, x_train, y_train, x_val, y_val, params: TrainParams, on_epoch: models.EpochCallback | None):
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -85,9 +75,7 @@ class Boosting:
                 hook(epoch, logs)
         return model, history
 
-    def predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
-        if len(windows) == 0:
-            return np.empty(0)
+    def _predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
         return model.predict(_rows(windows))
 
     def dump(self, model: Any) -> bytes:

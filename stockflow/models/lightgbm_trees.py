@@ -19,8 +19,6 @@ from stockflow import models
 
 if TYPE_CHECKING:
     from stockflow.config import TrainParams
-    from stockflow.dataset import Dataset
-    from stockflow.panel import Windows
 
 
 class Settings(BaseModel):
@@ -40,23 +38,15 @@ class Settings(BaseModel):
 
 
 def _rows(windows: np.ndarray) -> np.ndarray:
-    return np.asarray(windows, dtype=np.float32).reshape(len(windows), -1)
+    return models.flat_rows(windows, np.float32)
 
 
-class LightGBM:
+class LightGBM(models.WholeRows):
     """LightGBM's gradient-boosted trees as a model family: `train.architecture: lgbm`."""
 
     names = ("lgbm",)
     requirements = ("lightgbm",)
     Settings = Settings
-
-    def fit(self, data: Dataset, params: TrainParams, on_epoch: models.EpochCallback | None = None):
-        return self._fit(data.x["train"], data.y["train"], data.x["val"], data.y["val"], params, on_epoch)
-
-    def fit_windows(self, train: Windows, y_train: np.ndarray, val: Windows, y_val: np.ndarray, params: TrainParams,
-                    on_epoch: models.EpochCallback | None = None):  # fmt: skip
-        # Trees need every row at once: a universe's rows are gathered whole (float32; factors are one day each).
-        return self._fit(train.take(slice(None)), y_train, val.take(slice(None)), y_val, params, on_epoch)
 
     def _fit(self, x_train, y_train, x_val, y_val, params: TrainParams, on_epoch: models.EpochCallback | None):
         import lightgbm as lgb
@@ -93,10 +83,8 @@ class LightGBM:
             booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
         return booster, history
 
-    def predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
-        if len(windows) == 0:
-            return np.empty(0)
-        return np.asarray(model.predict(_rows(windows)), dtype=np.float64)
+    def _predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
+        return model.predict(_rows(windows))
 
     def dump(self, model: Any) -> bytes:
         return model.model_to_string().encode()

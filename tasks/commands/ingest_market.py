@@ -85,8 +85,8 @@ def ingest_market(ws: Workspace, params: Params, source: str, universe: str | No
     plans, refusals = {}, []
     for t in checked.kept:
         try:
-            plans[t] = _merged(ws, t, frames[t], replace)
-            result.new_rows += _newer(ws, t, frames[t])
+            plans[t], added = _merged(ws, t, frames[t], replace)
+            result.new_rows += added
         except HistoryError as exc:
             refusals.append(str(exc))
     if refusals:
@@ -94,7 +94,7 @@ def ingest_market(ws: Workspace, params: Params, source: str, universe: str | No
         raise HistoryError(f"{source}: refused, data/ and data.dvc are unchanged; --replace takes the new history:\n"
                            + "\n".join(refusals[:10]) + more)  # fmt: skip
     validated = {}
-    for ticker, (frame, update) in plans.items():
+    for ticker, (frame, update) in plans.items():  # nothing is written before every ticker's history passed
         path = ws.project_data_file(check_ticker(ticker, where=f"{source} gives the ticker"))
         text = to_csv_text(frame)
         if path.exists() and path.read_text() == text:
@@ -117,12 +117,13 @@ def ingest_market(ws: Workspace, params: Params, source: str, universe: str | No
     return result
 
 
-def _merged(ws: Workspace, ticker: str, new: pd.DataFrame, replace: bool) -> tuple[pd.DataFrame, str]:
-    """What data/<ticker>.csv becomes with `new`, and a line saying what changed in the history held ('' if none)."""
+def _merged(ws: Workspace, ticker: str, new: pd.DataFrame, replace: bool) -> tuple[tuple[pd.DataFrame, str], int]:
+    """What data/<ticker>.csv becomes with `new` and a line saying what changed in the history held ('' if none);
+    and how many of its bars are newer than those held."""
     new = new[[c for c in COLUMNS if c in new.columns]]
     path = ws.project_data_file(ticker)
     if not path.is_file():
-        return new, ""
+        return (new, ""), len(new)
     old = pd.read_csv(path, parse_dates=["Date"])  # a held file is canonical (to_csv_text): no guessing needed
     old = old[[c for c in COLUMNS if c in old.columns]]
     both = old[["Date", "Close"]].merge(new[["Date", "Close"]], on="Date", suffixes=("_old", "_new"))
@@ -132,7 +133,7 @@ def _merged(ws: Workspace, ticker: str, new: pd.DataFrame, replace: bool) -> tup
     added = int((new["Date"] > old["Date"].max()).sum())
     grew = f"{added} new day(s) through {new['Date'].max().date()}" if added else ""
     if not off.any():
-        return pd.concat([earlier, new], ignore_index=True), grew
+        return (pd.concat([earlier, new], ignore_index=True), grew), added
     last_off = int(np.flatnonzero(off)[-1])
     factor = float(np.median(ratio[: last_off + 1]))
     one_factor = off[: last_off + 1].all() and np.allclose(ratio[: last_off + 1], factor, rtol=RATIO_TOLERANCE * 4)
@@ -143,22 +144,17 @@ def _merged(ws: Workspace, ticker: str, new: pd.DataFrame, replace: bool) -> tup
             if col in scaled.columns:
                 scaled[col] = scaled[col] * factor
         line = f"history re-adjusted by the provider: bars before {since} x {factor:.6g}; replaced"
-        return pd.concat([scaled, new], ignore_index=True), "; ".join(filter(None, [line, grew]))
+        return (pd.concat([scaled, new], ignore_index=True), "; ".join(filter(None, [line, grew]))), added
     dates = both.loc[off, "Date"].dt.date.astype(str).tolist()
     if not replace:
         shown = ", ".join(dates[:5]) + (f" and {len(dates) - 5} more" if len(dates) > 5 else "")
         raise HistoryError(
             f"  {ticker}: {len(dates)} past bar(s) differ from data/{ticker}.csv, not by one factor ({shown})"
         )
-    return pd.concat([earlier, new], ignore_index=True), f"history replaced (--replace): {len(dates)} bar(s) differed"
-
-
-def _newer(ws: Workspace, ticker: str, new: pd.DataFrame) -> int:
-    path = ws.project_data_file(ticker)
-    if not path.is_file():
-        return len(new)
-    last = pd.read_csv(path, usecols=["Date"], parse_dates=["Date"])["Date"].max()
-    return int((new["Date"] > last).sum())
+    return (
+        pd.concat([earlier, new], ignore_index=True),
+        f"history replaced (--replace): {len(dates)} bar(s) differed",
+    ), added
 
 
 DOWNLOADS = {".zip": "stooq", ".tar.gz": "stooq", ".tgz": "stooq", ".csv.gz": "panel", ".parquet": "panel"}

@@ -5,7 +5,8 @@ before the colon), a line of `help`, and `load(arg)`, which gives the price seri
 holds, each with the ticker it is stored under unless the user names one. Every series
 then passes the data gate before it becomes data (`tasks/commands/ingest.py`).
 
-A source of a whole market (`panel:`, `stooq:`) also has `market(arg)`: every ticker's bars as one long frame,
+A source of a whole market (`panel:`, `stooq:`) has `market(arg, tickers)` instead: every ticker's bars (or only
+those of `tickers`) as one long frame,
 checked in one pass and stored in one process (`ingest_market`), and `adjusted`, whether its provider adjusted the
 prices for splits and dividends.
 """
@@ -103,12 +104,9 @@ def market(source: str, tickers: set[str] | None = None) -> Market:
             f"{source} is not a source of a market: a market comes from "
             f"{', '.join(k + ':PATH' for k, s in sorted(_sources().items()) if hasattr(s, 'market'))}"
         )
-    found = src.market(arg, tickers) if "tickers" in src.market.__code__.co_varnames else src.market(arg)
-    if tickers is not None:
-        missing = sorted(tickers - set(found.long["Ticker"]))
-        if missing:
-            raise UsageError(f"{source} has no bars for {', '.join(missing[:10])}"
-                             + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))  # fmt: skip
-        found = Market(found.long[found.long["Ticker"].isin(tickers)].reset_index(drop=True), found.description,
-                       found.adjusted, found.notes)  # fmt: skip
+    found = src.market(arg, tickers)  # a market source reads only `tickers`' bars when it is given them
+    missing = sorted((tickers or set()) - set(found.long["Ticker"]))
+    if missing:
+        raise UsageError(f"{source} has no bars for {', '.join(missing[:10])}"
+                         + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))  # fmt: skip
     return found

@@ -17,7 +17,7 @@ class PanelFile:
     help = "panel:PATH (one long csv, csv.gz or parquet file: date, ticker and OHLCV columns; every ticker stored)"
     adjusted = False  # unknown: a panel says nothing of how it was adjusted (--adjusted says it was)
 
-    def market(self, arg: str) -> Market:
+    def market(self, arg: str, tickers: set[str] | None = None) -> Market:
         path = Path(arg)
         if not path.is_file():
             raise PriceFileError(f"{path}: file not found")
@@ -26,7 +26,8 @@ class PanelFile:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as exc:
             raise PriceFileError(f"{path}: not a readable table ({str(exc).strip().splitlines()[-1]})") from None
         read = canonical_long(raw, str(path))
-        return Market(read.frame, str(path), self.adjusted, read.notes)
+        long = read.frame if tickers is None else read.frame[read.frame["Ticker"].isin(tickers)].reset_index(drop=True)
+        return Market(long, str(path), self.adjusted, read.notes)
 
 
 SOURCE = PanelFile()

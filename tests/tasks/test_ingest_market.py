@@ -170,3 +170,17 @@ def test_the_drop_folder_takes_a_markets_download_for_its_universe(project_dir, 
     with pytest.raises(HistoryError, match="moved to incoming/rejected/"):
         take_market_downloads(ws, ws.load_params(), "mkt")
     assert (drop / "rejected" / "mkt-2016-08-20.csv.gz.report.md").is_file()
+
+
+def test_a_market_that_cannot_be_read_is_refused_in_one_line_naming_the_file(project_dir, tmp_path):
+    no_ticker = tmp_path / "bars.csv"
+    no_ticker.write_text("date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n")
+    before = (project_dir / "data.dvc").read_text()
+    for spec, said in ((f"panel:{no_ticker}", "no ticker column"), (f"stooq:{tmp_path / 'none.zip'}", "not found"),
+                       (f"stooq:{no_ticker}", "not a folder, a .zip or a .tar.gz")):  # fmt: skip
+        out = CliRunner().invoke(app, ["ingest", "--source", spec, "--universe", "u"])
+        assert out.exit_code == 2 and said in out.output and "Traceback" not in out.output, out.output
+    out = CliRunner().invoke(app, ["ingest", "--source", f"panel:{long_file(market(2), tmp_path / 'm.csv')}",
+                                   "--tickers", "t0,zzz", "--universe", "u"])  # fmt: skip
+    assert out.exit_code == 2 and "has no bars for zzz" in out.output
+    assert (project_dir / "data.dvc").read_text() == before and not (project_dir / "data" / "universes").exists()
