@@ -1,4 +1,5 @@
-"""Prefect flow `replay`: the retraining schedule over history, one task per as-of date (tasks/commands/replay.py)."""
+"""Prefect flows `replay`: the retraining schedule over history, one task per as-of date (tasks/commands/replay.py);
+and `replay-universe`, one task per segment, fanned out on the task runner (tasks/commands/universe_replay.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 from prefect import flow, runtime, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.runners import prepare_worker, stop_workers
 from flows.tagging import default_ticker, tag_this_flow_run
 from tasks.commands import replay as steps
+from tasks.commands import universe_replay as universe_steps
 from tasks.services.workspace import Workspace, project_root
 
 
@@ -75,4 +78,40 @@ def replay_policies(ticker: str | None = None, root: str | None = None, policies
         return steps.conclude_policies(r, results)
     except BaseException as exc:
         steps.abort(r, exc)
+        raise
+
+
+@task(name="replay_segment", task_run_name="segment {k}", cache_policy=NO_CACHE)
+def replay_segment(r: universe_steps.UniverseReplay, k: int) -> dict[str, Any]:
+    """Retrain for the k-th segment on the dates before it, score the step after; a child run."""
+    prepare_worker()
+    return universe_steps.segment(r, k)
+
+
+def _universe_run_name() -> str:
+    p = runtime.flow_run.parameters
+    return f"replay universe {p.get('universe')} every {p.get('months', 12)}M"
+
+
+@flow(name="replay-universe", flow_run_name=_universe_run_name, log_prints=True)
+def replay_universe(universe: str, root: str | None = None, start: str = "2010-01-01", months: int = 12,
+                    end: str | None = None, overrides: list[str] | None = None,
+                    progress: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Every `months` from `start`: retrain on the years before, predict the step after; the out-of-sample scores
+    stitched and judged beside every baseline. The segments run side by side on the flow's task runner."""
+    from prefect.futures import as_completed
+    from tqdm.auto import tqdm
+
+    tag_this_flow_run(f"universe:{universe}", "kind:replay")
+    r = universe_steps.begin(project_root(root), universe, start, months, end, list(overrides or []))
+    try:
+        futures = [replay_segment.submit(r, k) for k in range(len(r.segments))]
+        with tqdm(total=len(futures), desc=f"replay {universe}", unit="segment", disable=not progress) as bar:
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+        return universe_steps.conclude(r, [f.result() for f in futures])
+    except BaseException as exc:
+        stop_workers()
+        universe_steps.abort(r, exc)
         raise

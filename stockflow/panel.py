@@ -316,22 +316,50 @@ class PanelData:
         return {split: len(self.windows[split]) for split in SPLITS}
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A panel's features, labels and samples, before any split: what every split of it (one, or a replay's many)
+    is cut from. Causal features do not depend on where the split falls, so they are computed once."""
+
+    panel: Panel
+    feats: np.ndarray  # (T, N, K)
+    y: np.ndarray  # (T, N)
+    ok: np.ndarray  # (T, N) whether (date, ticker) is a sample
+    lookback: int
+    label: str
+    kind: str = "basic"
+    horizon: int = 1
+
+    def starts(self, val_start, test_start) -> tuple[int, int]:
+        """The date indices where validation and test begin, from dates."""
+        return tuple(int(np.searchsorted(self.panel.dates, np.datetime64(d))) for d in (val_start, test_start))
+
+
+def prepare(panel: Panel, lookback: int, label: str, kind: str = "basic", horizon: int = 1) -> Prepared:
+    """The panel's features, labels and samples."""
+    feats, y = features(panel, kind), labels(panel, label, horizon)
+    return Prepared(panel, feats, y, sample_dates(feats, y, lookback, kind), lookback, label, kind, horizon)
+
+
+def split(p: Prepared, days: dict[str, np.ndarray]) -> PanelData:
+    """The prepared panel cut at `days` (each split's date indices): the scaler fitted on the rows the training
+    windows contain and no later one, every split's samples as index pairs."""
+    first_train_row = max(0, int(days["train"][0]) - p.lookback + 1)
+    scaler = Scaler.fitted(p.feats[first_train_row : days["train"][-1] + 1], p.kind)
+    scaled_ = scaled(scaler, p.feats, p.kind)
+    windows = {}
+    for name, d in days.items():
+        mask = np.zeros(len(p.panel.dates), dtype=bool)
+        mask[d] = True
+        date, ticker = np.nonzero(p.ok & mask[:, None])
+        windows[name] = Windows(scaled_, date, ticker, p.lookback)
+    return PanelData(p.panel, p.y, windows, Transform(p.lookback, p.label, scaler, p.kind, p.horizon), days)
+
+
 def make_panel_data(panel: Panel, lookback: int, label: str, test_fraction: float, val_fraction: float,
                     kind: str = "basic", horizon: int = 1, starts: tuple | None = None) -> PanelData:  # fmt: skip
     """Features, labels, the date split and the training-only scaler, with every split's samples as index pairs.
     `starts`: the first validation and test dates, to split by dates instead of by fractions."""
-    feats, y = features(panel, kind), labels(panel, label, horizon)
-    ok = sample_dates(feats, y, lookback, kind)
-    at = None if starts is None else tuple(int(np.searchsorted(panel.dates, np.datetime64(d))) for d in starts)
-    days = split_dates(ok, test_fraction, val_fraction, horizon, at)
-    first_train_row = max(0, int(days["train"][0]) - lookback + 1)
-    train_rows = feats[first_train_row : days["train"][-1] + 1]  # the rows training windows contain, no later
-    scaler = Scaler.fitted(train_rows, kind)
-    scaled_ = scaled(scaler, feats, kind)
-    windows = {}
-    for split, d in days.items():
-        mask = np.zeros(len(panel.dates), dtype=bool)
-        mask[d] = True
-        date, ticker = np.nonzero(ok & mask[:, None])
-        windows[split] = Windows(scaled_, date, ticker, lookback)
-    return PanelData(panel, y, windows, Transform(lookback, label, scaler, kind, horizon), days)
+    p = prepare(panel, lookback, label, kind, horizon)
+    at = None if starts is None else p.starts(*starts)
+    return split(p, split_dates(p.ok, test_fraction, val_fraction, horizon, at))

@@ -14,12 +14,13 @@ stand above; a network fitted to noise is not at zero but spread around it).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stockflow.panel import Panel
+from stockflow.panel import Panel, PanelData
 
 MIN_NAMES = 3
 
@@ -90,3 +91,58 @@ def scores_frame(values: np.ndarray, date: np.ndarray, ticker: np.ndarray, shape
     out = np.full(shape, np.nan)
     out[date, ticker] = values
     return out
+
+
+SCORED_SPLITS = ("val", "test")  # where scorers are judged; training samples are never scored
+SCORE_CHUNK = 65_536  # windows gathered and scored at a time
+
+
+def scored(data: PanelData, predict: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """(T, N) a scorer's values on the validation and test samples, NaN elsewhere."""
+    out = np.full(data.panel.close.shape, np.nan)
+    for split in SCORED_SPLITS:
+        w = data.windows[split]
+        for start in range(0, len(w), SCORE_CHUNK):
+            part = slice(start, start + SCORE_CHUNK)
+            out[w.date[part], w.ticker[part]] = predict(w.take(part))
+    return out
+
+
+def samples_mask(data: PanelData) -> np.ndarray:
+    """(T, N) True on the validation and test samples: every scorer is judged on the same cells."""
+    mask = np.zeros(data.panel.close.shape, dtype=bool)
+    for split in SCORED_SPLITS:
+        w = data.windows[split]
+        mask[w.date, w.ticker] = True
+    return mask
+
+
+def trained(data: PanelData, params: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
+    """The family of `params.architecture` fitted on `data`'s training windows (validation for early stopping):
+    the model, and its predict."""
+    from stockflow import models
+
+    family = models.family(params.architecture)
+    model, _ = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
+                                  data.labels_of("val"), params)  # fmt: skip
+    return model, lambda windows: family.predict(model, windows)
+
+
+def ridge(data: PanelData, samples: int, seed: int) -> np.ndarray:
+    """A ridge regression on the model's own (flattened) windows, fitted on up to `samples` training windows."""
+    from sklearn.linear_model import Ridge
+
+    train = data.windows["train"]
+    which = np.sort(np.random.default_rng(seed).choice(len(train), min(samples, len(train)), replace=False))
+    x = train.take(which).reshape(len(which), -1)
+    model = Ridge(alpha=1.0).fit(x, data.y[train.date[which], train.ticker[which]])
+    return scored(data, lambda w: model.predict(w.reshape(len(w), -1)))
+
+
+def naive(data: PanelData) -> dict[str, np.ndarray]:
+    """The baselines that learn nothing (reversal, momentum) on the same samples as the model."""
+    on = samples_mask(data)
+    return {
+        "reversal": np.where(on, reversal(data.panel), np.nan),
+        "momentum": np.where(on, momentum(data.panel), np.nan),
+    }

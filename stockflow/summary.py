@@ -102,10 +102,7 @@ def universe_summary(results: dict[str, Any]) -> str:
     ]  # the daily correlation of the scores with the next day's returns across the universe
     for name, label in SCORERS.items():
         if name in ev["test"]:
-            card = ev["test"][name]
-            r = card["rank_ic"]
-            rows.append(f"  {label:<22}{_num(r['mean'], '>9.4f')}{_num(r['t_stat'], '>8.2f')}{_num(r['icir'], '>7.3f')}"
-                        f"{_num(card['ic']['mean'], '>9.4f')}{_num(r['positive'], '>10.1%')}")  # fmt: skip
+            rows.append(_score_row(label, ev["test"][name]))
     if "seeds" in ev:
         s = ev["seeds"]
         rows.append(f"  {len(s['runs'])} seeds: Rank IC {s['rank_ic_mean']:.4f} +/- {s['rank_ic_std']:.4f} (mean, std)")
@@ -142,6 +139,13 @@ def universe_summary(results: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(rows)
+
+
+def _score_row(label: str, card: dict[str, Any]) -> str:
+    """One scorer's line: its daily Rank IC's mean, t, ICIR, the IC's mean, the share of positive days."""
+    r = card["rank_ic"]
+    return (f"  {label:<22}{_num(r['mean'], '>9.4f')}{_num(r['t_stat'], '>8.2f')}{_num(r['icir'], '>7.3f')}"
+            f"{_num(card['ic']['mean'], '>9.4f')}{_num(r['positive'], '>10.1%')}")  # fmt: skip
 
 
 def _training_line(train: dict[str, Any] | None, seconds: float | None) -> list[str]:
@@ -292,3 +296,31 @@ def policies_summary(result: dict[str, Any]) -> str:
         )
     lines.append("  (Sharpe net of costs; a retrain replaces the champion only through the gate)")
     return "\n".join(lines)
+
+
+def universe_replay_summary(r: dict[str, Any]) -> str:
+    """A universe's rolling replay: every scorer's stitched out-of-sample Rank IC, per segment, and portfolio."""
+    from stockflow.portfolio import summary_row
+
+    segs = r["segments"]
+    rows = [
+        f"stockflow: replay of universe {r['universe']}, retrained every {r['every']}: {r['segments_run']} segments, "
+        f"out of sample {r['start']} .. {r['end']} ({r['test_days']} days)",
+        "",
+        f"  {'stitched scores':<22}{'Rank IC':>9}{'t-stat':>8}{'ICIR':>7}{'IC':>9}{'positive':>10}",
+    ]
+    rows += [_score_row(SCORERS.get(name, name), card) for name, card in r["all"].items()]
+    names = list(r["all"])
+    rows += ["", f"  {'Rank IC per segment':<26}" + "".join(f"{n:>11}" for n in names)]
+    rows += [f"  {s['segment']:<26}" + "".join(_num(s[n], ">11.4f") for n in names) for s in segs]
+    rows += [
+        "",
+        f"  {'portfolio, stitched (net)':<26}{'annual':>8}{'excess':>9}{'IR':>7}{'Sharpe':>8}{'max DD':>9}"
+        f"{'turnover':>9}{'cost/yr':>8}",
+        *(summary_row(f"{SCORERS.get(n, n)[:16]} (EW {r['held_equal_weight'][n]}/{len(segs)})", r["portfolio"][n])
+          for n in names),
+        summary_row("equal weight, monthly", r["portfolio"]["equal_weight"]),
+        "  each segment's rules chosen on its validation step (EW k/n: segments that held equal weight, no rule "
+        "having beaten it there)",
+    ]  # fmt: skip
+    return "\n".join(rows)

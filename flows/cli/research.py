@@ -70,8 +70,17 @@ def backtest(
 @command
 def replay(
     ticker: Ticker = None,
-    start: Annotated[str, typer.Option(help="First as-of date (YYYY-MM-DD).")] = "2015-01-01",
-    every: Annotated[str, typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M.")] = "3M",
+    universe: Annotated[
+        Optional[str],
+        typer.Option(
+            help="A universe instead: retrain every --every (default 12M) from --start (default "
+            "2010-01-01) on the years before, test the step after; the out-of-sample scores stitched."
+        ),
+    ] = None,  # fmt: skip
+    start: Annotated[Optional[str], typer.Option(help="First as-of date (YYYY-MM-DD). Default: 2015-01-01.")] = None,
+    every: Annotated[
+        Optional[str], typer.Option(help="Retraining interval: a count and D, W, M or Y, e.g. 3M. Default: 3M.")
+    ] = None,
     policy: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -82,6 +91,9 @@ def replay(
         ),
     ] = None,  # fmt: skip
     end: Annotated[Optional[str], typer.Option(help="Stop trading here (default: the last bar).")] = None,
+    workers: Annotated[int, typer.Option(help="--universe: segments trained at once.", min=1)] = 1,
+    runner: Annotated[str, typer.Option(help="--universe: local (processes here) or dask (a LocalCluster).")] = "local",
+    dask_address: Annotated[Optional[str], typer.Option(help="--universe: a running Dask scheduler instead.")] = None,
     sets: Sets = None,
     root: Root = None,
 ) -> None:
@@ -92,8 +104,10 @@ def replay(
     once" and Buy-and-Hold. With --policy: the policies side by side, day by day from --start: `every:3M`
     retrains on a clock, `alarm` when the monitor's tests (stockflow monitor) say decayed or drifted,
     `once` never; for each, the stitched out-of-sample MAE ratio to persistence, the Sharpe net of costs,
-    the retrains and the alarms, and a plot. The registry is not touched; each replay is an MLflow run
-    with a child run per step or policy.
+    the retrains and the alarms, and a plot. With --universe: one retrain per step (in parallel with
+    --workers), validated on the step before it; the stitched Rank IC with its t, per segment, and every
+    scorer's portfolio net of costs beside equal weight. The registry is not touched; each replay is an
+    MLflow run with a child run per step, policy or segment.
     """
     setup()
     from stockflow.errors import UsageError
@@ -102,6 +116,10 @@ def replay(
 
     ws = workspace(root)
     params = ws.load_params(sets or [])
+    if universe:
+        return _replay_universe(ws, params, universe, start or "2010-01-01", every or "12M", end, sets or [],
+                                (runner, workers, dask_address))  # fmt: skip
+    start, every = start or "2015-01-01", every or "3M"
     name = chosen_ticker(ticker, params)
     if policy:
         import pandas as pd
@@ -142,4 +160,36 @@ def replay(
         result = replay_flow(ticker=name, root=str(ws.root), start=start, every=every, end=end,
                              overrides=list(sets or []))  # fmt: skip
     typer.echo(replay_summary(result))
+    typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")
+
+
+def _replay_universe(ws, params, universe: str, start: str, every: str, end: str | None, sets: list[str],
+                     on: tuple[str, int, str | None]) -> None:  # fmt: skip
+    """The universe's rolling replay on a task runner; its summary."""
+    from flows.runners import task_runner
+    from flows.server import prefect_api
+    from stockflow.errors import UsageError
+    from stockflow.replay import parse_every
+    from stockflow.summary import universe_replay_summary
+    from tasks.stages.universe_validate import tickers_of
+
+    runner, workers, address = on
+    try:
+        parse_every(every)
+        count, unit = int(every.strip()[:-1]), every.strip()[-1].upper()
+        if unit not in "MY":
+            raise ValueError(f"--every {every!r}: a universe retrains in months or years, e.g. 12M or 1Y")
+        months = count * (12 if unit == "Y" else 1)
+        if runner not in ("local", "dask"):
+            raise ValueError(f"--runner {runner!r}: use local or dask")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    tickers_of(params, universe)  # undefined, or fewer than two tickers: said before anything starts
+    from flows.replay import replay_universe
+
+    with prefect_api():
+        flow = replay_universe.with_options(task_runner=task_runner(runner, workers, address))
+        result = flow(universe=universe, root=str(ws.root), start=start, months=months, end=end, overrides=sets,
+                      progress=True)  # fmt: skip
+    typer.echo(universe_replay_summary(result))
     typer.echo(f"\n  MLflow parent run: {result['run_id']}   (stockflow ui)")

@@ -17,9 +17,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from stockflow import models, ranking
+from stockflow import ranking
 from stockflow.config import Params
-from stockflow.panel import PanelData, Windows
+from stockflow.panel import PanelData
 from tasks.services import catalog
 from tasks.services.files import atomic, load_panel, save_figure, write_csv, write_json
 from tasks.services.model_files import load_ranker
@@ -38,12 +38,10 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     data = load_panel(f.input("universe_preprocess/panel.npz"))
     ranker = load_ranker(f.input("universe_train/ranker.zip"))
     p = params.universe
-    on_samples = _samples_mask(data)
     scores = {
-        "model": _scores(data, lambda w: ranker.family.predict(ranker.model, w)),
-        "reversal": np.where(on_samples, ranking.reversal(data.panel), np.nan),
-        "momentum": np.where(on_samples, ranking.momentum(data.panel), np.nan),
-        "ridge": _ridge(data, p.evaluate.ridge_samples, p.train.seed),
+        "model": ranking.scored(data, lambda w: ranker.family.predict(ranker.model, w)),
+        **ranking.naive(data),
+        "ridge": ranking.ridge(data, p.evaluate.ridge_samples, p.train.seed),
     }
     controls = []
     for i in range(p.evaluate.control_shuffles if p.evaluate.control else 0):
@@ -51,7 +49,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
         # spread around it, with either sign. Several shuffles (and seeds) give that spread: the null band.
         seed = p.train.seed + i
         shuffled = dataclasses.replace(data, y=ranking.shuffled_within_days(data.y, seed))
-        controls.append(_scores(data, _trained(shuffled, p.train.model_copy(update={"seed": seed}))))
+        controls.append(ranking.scored(data, ranking.trained(shuffled, p.train.model_copy(update={"seed": seed}))[1]))
     if controls:
         scores["shuffled_labels"] = controls[0]
     outcome = data.panel.outcome(data.transform.horizon)  # what the labels are: the fill-to-fill return
@@ -83,50 +81,11 @@ def _mean(card: dict) -> float:
     return card["mean"] if card["mean"] == card["mean"] else -np.inf
 
 
-def _samples_mask(data: PanelData) -> np.ndarray:
-    """(T, N) True on the validation and test samples: every scorer is judged on the same cells."""
-    mask = np.zeros(data.panel.close.shape, dtype=bool)
-    for split in SPLITS:
-        w = data.windows[split]
-        mask[w.date, w.ticker] = True
-    return mask
-
-
-def _scores(data: PanelData, predict) -> np.ndarray:
-    """(T, N) a scorer's values on the validation and test samples, NaN elsewhere."""
-    out = np.full(data.panel.close.shape, np.nan)
-    for split in SPLITS:
-        w = data.windows[split]
-        for start in range(0, len(w), 65_536):
-            part = slice(start, start + 65_536)
-            out[w.date[part], w.ticker[part]] = predict(w.take(part))
-    return out
-
-
-def _trained(data: PanelData, params):
-    """The network of `params` trained on `data`'s training windows: its predict."""
-    family = models.family(params.architecture)
-    model, _ = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
-                                  data.labels_of("val"), params)  # fmt: skip
-    return lambda windows: family.predict(model, windows)
-
-
-def _ridge(data: PanelData, samples: int, seed: int) -> np.ndarray:
-    """A ridge regression on the model's own (flattened) windows, fitted on up to `samples` training windows."""
-    from sklearn.linear_model import Ridge
-
-    train: Windows = data.windows["train"]
-    which = np.sort(np.random.default_rng(seed).choice(len(train), min(samples, len(train)), replace=False))
-    x = train.take(which).reshape(len(which), -1)
-    model = Ridge(alpha=1.0).fit(x, data.y[train.date[which], train.ticker[which]])
-    return _scores(data, lambda w: model.predict(w.reshape(len(w), -1)))
-
-
 def _seed_spread(data: PanelData, p, outcome: np.ndarray) -> dict:
     """The test Rank IC of the network trained with seeds train.seed .. +seeds-1: each, their mean and spread."""
     runs = []
     for seed in range(p.train.seed, p.train.seed + p.evaluate.seeds):
-        values = _scores(data, _trained(data, p.train.model_copy(update={"seed": seed})))
+        values = ranking.scored(data, ranking.trained(data, p.train.model_copy(update={"seed": seed}))[1])
         card = ranking.scorecard(ranking.daily_ic(values, outcome, data.split_days["test"], data.panel.dates))
         runs.append({"seed": seed, "rank_ic": card["rank_ic"]["mean"], "ic": card["ic"]["mean"]})
     values = np.array([r["rank_ic"] for r in runs])

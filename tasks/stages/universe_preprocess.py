@@ -8,7 +8,7 @@ import pandas as pd
 from stockflow import bars
 from stockflow.config import Params
 from stockflow.errors import UniverseError
-from stockflow.panel import align, make_panel_data
+from stockflow.panel import Panel, align, make_panel_data
 from tasks.services import catalog
 from tasks.services.files import read_price_file, save_panel, write_json
 from tasks.services.workspace import Workspace
@@ -21,10 +21,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     """Build the panel and its samples; save them as one file."""
     f = catalog.files(STAGE, ws, name)
     p = params.universe.preprocess
-    findings, kept = masked_bars(f)
-    frames = {t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()}
-    frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
-    panel = align(frames)
+    panel, findings = read_panel(f, params, name)
     try:
         starts = None if p.val_start is None else (p.val_start, p.test_start)
         data = make_panel_data(panel, p.lookback, p.label, p.test_fraction, p.val_fraction, p.features, p.horizon,
@@ -50,3 +47,12 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     }
     write_json(f.output(catalog.SUMMARY), summary)
     return summary
+
+
+def read_panel(f: catalog.StageFiles, params: Params, name: str) -> tuple[Panel, pd.DataFrame]:
+    """The universe's bars as the data gate left them (bad bars masked, unusable tickers out), aligned on dates;
+    and the gate's findings."""
+    findings, kept = masked_bars(f)
+    frames = {t: read_price_file(path) for t, path in f.prices(tickers_of(params, name)).items()}
+    frames = bars.mask({t: fr for t, fr in frames.items() if kept is None or t in kept}, findings)
+    return align(frames), findings
