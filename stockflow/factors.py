@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.indexers import BaseIndexer
 
 WINDOWS = (5, 10, 20, 30, 60)
 KBAR = ("KMID", "KLEN", "KMID2", "KUP", "KUP2", "KLOW", "KLOW2", "KSFT", "KSFT2")
@@ -54,61 +55,68 @@ def alpha158(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.nda
         change = c / prev
         volume_change = np.log(v / vprev + 1)
         weighted = np.abs(c / prev - 1) * v
-        frames = {name: pd.DataFrame(a) for name, a in (("c", c), ("h", h), ("lo", lo), ("v", v))}
         for d in WINDOWS:
-            roll = {name: f.rolling(d, min_periods=d) for name, f in frames.items()}
-            slope, rsquare, resi = _regression(c, d)
-            highest, lowest = roll["h"].max().to_numpy(), roll["lo"].min().to_numpy()
-            imax, imin = _argextreme(h, d, np.argmax), _argextreme(lo, d, np.argmin)
+            ma, std = _mean(c, d), _std(c, d)  # NaN exactly where a window of closes is not whole
+            highest, lowest = _rolling(h, d, "max"), _rolling(lo, d, "min")
+            out.update({f"ROC{d}": _shift(c, d) / c, f"MA{d}": ma / c, f"STD{d}": std / c})
+            slope, rsquare, resi = _regression(c, d, ma, std)
+            out.update({f"BETA{d}": slope / c, f"RSQR{d}": rsquare, f"RESI{d}": resi / c})
+            del slope, rsquare, resi
+            out.update({f"MAX{d}": highest / c, f"MIN{d}": lowest / c,
+                        f"RSV{d}": (c - lowest) / (highest - lowest + EPS)})  # fmt: skip
+            out.update({f"QTLU{d}": _rolling(c, d, "quantile", 0.8) / c,
+                        f"QTLD{d}": _rolling(c, d, "quantile", 0.2) / c})  # fmt: skip
+            out.update({f"RANK{d}": _rank(c, d, ma)})
+            imax, imin = _argextreme(h, d, np.argmax, highest), _argextreme(lo, d, np.argmin, lowest)
+            out.update({f"IMAX{d}": imax / d, f"IMIN{d}": imin / d, f"IMXD{d}": (imax - imin) / d})
+            del imax, imin, highest, lowest
+            out.update({f"CORR{d}": _corr(c, log_volume, d, ma, std), f"CORD{d}": _corr(change, volume_change, d)})
+            cntp, cntn = _mean(up, d), _mean(down, d)
+            out.update({f"CNTP{d}": cntp, f"CNTN{d}": cntn, f"CNTD{d}": cntp - cntn})
+            del cntp, cntn
             sum_gain, sum_loss, sum_move = _sum(gain, d), _sum(loss, d), _sum(move, d)
+            out.update({f"SUMP{d}": sum_gain / (sum_move + EPS), f"SUMN{d}": sum_loss / (sum_move + EPS),
+                        f"SUMD{d}": (sum_gain - sum_loss) / (sum_move + EPS)})  # fmt: skip
+            del sum_gain, sum_loss, sum_move
+            out.update({f"VMA{d}": _mean(v, d) / (v + EPS), f"VSTD{d}": _std(v, d) / (v + EPS),
+                        f"WVMA{d}": _std(weighted, d) / (_mean(weighted, d) + EPS)})  # fmt: skip
             sum_vgain, sum_vloss, sum_vmove = _sum(vgain, d), _sum(vloss, d), _sum(vmove, d)
-            out.update({
-                f"ROC{d}": _shift(c, d) / c,
-                f"MA{d}": roll["c"].mean().to_numpy() / c,
-                f"STD{d}": roll["c"].std().to_numpy() / c,
-                f"BETA{d}": slope / c,
-                f"RSQR{d}": rsquare,
-                f"RESI{d}": resi / c,
-                f"MAX{d}": highest / c,
-                f"MIN{d}": lowest / c,
-                f"QTLU{d}": roll["c"].quantile(0.8).to_numpy() / c,
-                f"QTLD{d}": roll["c"].quantile(0.2).to_numpy() / c,
-                f"RANK{d}": _rank(c, d),
-                f"RSV{d}": (c - lowest) / (highest - lowest + EPS),
-                f"IMAX{d}": imax / d,
-                f"IMIN{d}": imin / d,
-                f"IMXD{d}": (imax - imin) / d,
-                f"CORR{d}": _corr(c, log_volume, d),
-                f"CORD{d}": _corr(change, volume_change, d),
-                f"CNTP{d}": _mean(up, d),
-                f"CNTN{d}": _mean(down, d),
-                f"CNTD{d}": _mean(up, d) - _mean(down, d),
-                f"SUMP{d}": sum_gain / (sum_move + EPS),
-                f"SUMN{d}": sum_loss / (sum_move + EPS),
-                f"SUMD{d}": (sum_gain - sum_loss) / (sum_move + EPS),
-                f"VMA{d}": roll["v"].mean().to_numpy() / (v + EPS),
-                f"VSTD{d}": roll["v"].std().to_numpy() / (v + EPS),
-                f"WVMA{d}": _std(weighted, d) / (_mean(weighted, d) + EPS),
-                f"VSUMP{d}": sum_vgain / (sum_vmove + EPS),
-                f"VSUMN{d}": sum_vloss / (sum_vmove + EPS),
-                f"VSUMD{d}": (sum_vgain - sum_vloss) / (sum_vmove + EPS),
-            })  # fmt: skip
-    for i in range(result.shape[-1]):  # one factor at a time: a mask of the whole result would be as big as it
-        column = result[..., i]
-        column[~np.isfinite(column)] = np.nan
+            out.update({f"VSUMP{d}": sum_vgain / (sum_vmove + EPS), f"VSUMN{d}": sum_vloss / (sum_vmove + EPS),
+                        f"VSUMD{d}": (sum_vgain - sum_vloss) / (sum_vmove + EPS)})  # fmt: skip
+            del sum_vgain, sum_vloss, sum_vmove, ma, std
+    out.flush()
     return result
 
 
 class _Writer:
-    """Each factor written into its column of the result as soon as it is computed (memory: the result, and one
-    window's operators at a time)."""
+    """Factors written into their columns of the (T, N, K) result a few at a time, as float32, so that the result
+    and a handful of (T, N) arrays are all that is held. A column of the result is strided (K floats apart): the
+    buffered factors are written together a few dates at a time, while those dates' lines of memory are in the
+    cache, instead of each factor sweeping the whole result (2.5x faster on the us500 panel)."""
+
+    GROUP, ROWS = 16, 4  # factors written together; dates per block
 
     def __init__(self, result: np.ndarray):
         self.result, self.index = result, {name: i for i, name in enumerate(ALPHA158)}
+        self.pending: list[tuple[int, np.ndarray]] = []
 
     def update(self, values: dict | None = None, **more: np.ndarray) -> None:
         for name, a in {**(values or {}), **more}.items():
-            self.result[..., self.index[name]] = a
+            a = np.asarray(a).astype(np.float32)  # a copy: the mask below writes to it
+            a[~np.isfinite(a)] = np.nan  # a zero denominator's infinity is no value either
+            self.pending.append((self.index[name], a))
+            if len(self.pending) == self.GROUP:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        for start in range(0, self.result.shape[0], self.ROWS):
+            rows = slice(start, start + self.ROWS)
+            block = self.result[rows]  # small enough to stay in the cache while each factor writes its column
+            for i, a in self.pending:
+                block[..., i] = a[rows]
+        self.pending = []
 
 
 def _shift(a: np.ndarray, k: int) -> np.ndarray:
@@ -118,23 +126,48 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+class _TickerWindows(BaseIndexer):
+    """Windows of `window_size` rows over a panel laid out one ticker after another (`length` rows each), never
+    reaching into the ticker before. At a ticker's first row the window starts afresh, and so does pandas' running
+    state: each ticker's values are exactly those of its own column, from one call over the whole panel instead of
+    one per ticker (the per-call overhead was most of the time)."""
+
+    def get_window_bounds(self, num_values: int = 0, min_periods=None, center=None, closed=None, step=None):
+        end = np.arange(1, num_values + 1, dtype=np.int64)
+        first = (end - 1) - (end - 1) % self.length  # the row where this row's ticker begins
+        return np.maximum(end - self.window_size, first), end
+
+
+def _rolling(a: np.ndarray, d: int, how: str, *args: float) -> np.ndarray:
+    """pandas' rolling `how` (mean, std, sum, max, min, quantile) over d whole days of every ticker (a window with a
+    missing day gives NaN), as a (T, N) array."""
+    t, n = a.shape
+    windows = pd.Series(np.ascontiguousarray(a.T).ravel()).rolling(
+        _TickerWindows(window_size=d, length=t), min_periods=d
+    )
+    return np.ascontiguousarray(getattr(windows, how)(*args).to_numpy().reshape(n, t).T)
+
+
 def _sum(a: np.ndarray, d: int) -> np.ndarray:
-    return pd.DataFrame(a).rolling(d, min_periods=d).sum().to_numpy()
+    return _rolling(a, d, "sum")
 
 
 def _mean(a: np.ndarray, d: int) -> np.ndarray:
-    return pd.DataFrame(a).rolling(d, min_periods=d).mean().to_numpy()
+    return _rolling(a, d, "mean")
 
 
 def _std(a: np.ndarray, d: int) -> np.ndarray:
-    return pd.DataFrame(a).rolling(d, min_periods=d).std().to_numpy()
+    return _rolling(a, d, "std")
 
 
-def _corr(a: np.ndarray, b: np.ndarray, d: int) -> np.ndarray:
+def _corr(a: np.ndarray, b: np.ndarray, d: int, ma: np.ndarray | None = None, sa: np.ndarray | None = None,
+          ) -> np.ndarray:  # fmt: skip
     """Rolling correlation of two panels; NaN where either side is (nearly) constant, as Qlib's Corr. From rolling
-    means of a, b and a*b: vectorised over every ticker at once."""
-    ma, mb, mab = _mean(a, d), _mean(b, d), _mean(a * b, d)
-    sa, sb = _std(a, d), _std(b, d)
+    means of a, b and a*b: vectorised over every ticker at once (`ma`, `sa`: a's rolling mean and deviation, when
+    already known)."""
+    ma = _mean(a, d) if ma is None else ma
+    sa = _std(a, d) if sa is None else sa
+    mb, mab, sb = _mean(b, d), _mean(a * b, d), _std(b, d)
     out = (mab - ma * mb) * d / (d - 1) / (sa * sb)
     out[np.isclose(sa, 0, atol=2e-05) | np.isclose(sb, 0, atol=2e-05)] = np.nan
     return out
@@ -149,15 +182,16 @@ def _lags(a: np.ndarray, d: int):
         yield i, a[i - 1 : t - d + i]
 
 
-def _whole(values: np.ndarray, a: np.ndarray, d: int) -> np.ndarray:
-    """The (T, N) result whose rows from d - 1 on are `values`, NaN elsewhere and where a window is not whole."""
-    out = np.full(a.shape, np.nan)
+def _whole(values: np.ndarray, whole: np.ndarray, d: int) -> np.ndarray:
+    """The (T, N) result whose rows from d - 1 on are `values`, NaN elsewhere and where `whole` (a rolling
+    statistic of the same windows, NaN where a window is not whole) is NaN."""
+    out = np.full(whole.shape, np.nan)
     out[d - 1 :] = values
-    out[np.isnan(_sum(a, d))] = np.nan
+    out[np.isnan(whole)] = np.nan
     return out
 
 
-def _argextreme(a: np.ndarray, d: int, pick) -> np.ndarray:
+def _argextreme(a: np.ndarray, d: int, pick, whole: np.ndarray) -> np.ndarray:
     """The 1-based position in each d-day window of its highest (`np.argmax`) or lowest value (`np.argmin`), the
     first one on a tie (Qlib's IdxMax, IdxMin: 1 is the window's first day, d today); NaN unless the window is whole."""
     best, pos = None, None
@@ -167,11 +201,11 @@ def _argextreme(a: np.ndarray, d: int, pick) -> np.ndarray:
             continue
         better = day > best if pick is np.argmax else day < best
         np.copyto(best, day, where=better)
-        pos[better] = i
-    return _whole(pos, a, d)
+        np.copyto(pos, i, where=better)
+    return _whole(pos, whole, d)
 
 
-def _rank(a: np.ndarray, d: int) -> np.ndarray:
+def _rank(a: np.ndarray, d: int, whole: np.ndarray) -> np.ndarray:
     """Today's value's percentile among its d-day window (pandas' rolling rank, pct=True, ties averaged)."""
     today = a[d - 1 :]
     below, same = np.zeros(today.shape), np.zeros(today.shape)
@@ -179,19 +213,18 @@ def _rank(a: np.ndarray, d: int) -> np.ndarray:
         if i < d:
             below += day < today
             same += day == today
-    return _whole((below + (same + 2) / 2) / d, a, d)
+    return _whole((below + (same + 2) / 2) / d, whole, d)
 
 
-def _regression(y: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _regression(y: np.ndarray, d: int, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, ...]:
     """Each d-day window regressed on the day's position 1..d: the slope, the R-squared, and today's residual
-    (Qlib's Slope, Rsquare and Resi); NaN where the window is not whole."""
+    (Qlib's Slope, Rsquare and Resi); NaN where the window is not whole. `mean`, `std`: y's rolling ones."""
     x_mean = (d + 1) / 2
     sxx = d * (d * d - 1) / 12  # the sum of (x - its mean)^2 over 1..d
     sxy = np.zeros(y[d - 1 :].shape)
     for i, day in _lags(y, d):
         sxy += (i - x_mean) * day
-    mean, std = _mean(y, d), _std(y, d)
-    slope = _whole(sxy / sxx, y, d)
+    slope = _whole(sxy / sxx, mean, d)
     with np.errstate(invalid="ignore", divide="ignore"):
         rsquare = slope * slope * sxx / (std * std * (d - 1))
     rsquare[np.isclose(std, 0, atol=2e-05)] = np.nan  # Qlib leaves a constant window's R-squared out
