@@ -46,7 +46,15 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c requirements.lock -e '.[dev,bench]'
 	touch $@
 
-bench: data $(VENV)/.bench-installed  ## timings, as ratios against references measured in the same run
+# Qlib, the peer Alpha158 is compared with: a bench-only environment of its own (its numpy and pandas are older
+# than the product's), never a dependency of the product.
+QLIB_VENV := .venv-qlib
+$(QLIB_VENV)/.installed:
+	$(BIN)/uv venv -q -p 3.11 $(QLIB_VENV)
+	$(BIN)/uv pip install -q --python $(QLIB_VENV)/bin/python pyqlib==0.9.7 numpy==2.2.6 pandas==2.2.3
+	touch $@
+
+bench: data $(VENV)/.bench-installed $(QLIB_VENV)/.installed  ## timings, as ratios against references measured in the same run
 	$(BIN)/python -m benchmarks
 
 repro: data  ## the DVC pipeline (same stages as the flow)

@@ -10,10 +10,11 @@
 - universes: a planted and a noise universe (Rank IC against the oracle's, the portfolio against equal weight,
   the gate), and a 500-ticker x 20-year one (peak memory, the input pipeline against ready-made arrays);
 - tuning: a 30-trial study against the same trials in a plain loop, on 1 and 2 workers, and what it found;
-- a market: a 500-stock panel file and a Stooq download ingested beside `pandas.read_csv`, and Alpha158 on it.
+- a market: a 500-stock panel file and a Stooq download ingested beside `pandas.read_csv`, and Alpha158 on it;
+- qlib: Alpha158 beside Qlib's own (pyqlib in the bench-only `.venv-qlib`): time, memory, every factor compared.
 
 `python -m benchmarks monitor backtest` runs those parts alone (any of pipeline, tracking,
-watchlist, monitor, universe, tuning, forecasts, intervals, backtest).
+watchlist, monitor, universe, tuning, market, qlib, forecasts, intervals, backtest).
 
 Runs are logged to a throwaway MLflow store that this bench creates and deletes,
 so the project's runs and champion never move.
@@ -42,6 +43,7 @@ if __name__ == "__main__":
         market,
         monitor,
         pipeline,
+        qlib_factors,
         tracking,
         tuning,
         universe,
@@ -57,6 +59,7 @@ if __name__ == "__main__":
         "universe",
         "tuning",
         "market",
+        "qlib",
         "forecasts",
         "intervals",
         "backtest",
@@ -84,6 +87,8 @@ if __name__ == "__main__":
         tuning.main()
     if "market" in wanted:
         market.main()
+    if "qlib" in wanted:
+        qlib_factors.main()
     if "forecasts" in wanted:
         forecasts.main()
     if "intervals" in wanted:

@@ -83,13 +83,14 @@ class WholeRows:
 
 
 @functools.cache
-def _families() -> dict[str, Family]:
+def families() -> dict[str, Family]:
+    """Every family by each name it answers to."""
     return plugins.discover(__name__, __path__, "FAMILY", "names")
 
 
 def family(architecture: str) -> Family:
     """The family that `train.architecture` names; ValueError naming the choices when none does."""
-    return plugins.chosen(_families(), architecture, "architecture")
+    return plugins.chosen(families(), architecture, "architecture")
 
 
 _batch_hooks: list[Callable[[], None]] = []
