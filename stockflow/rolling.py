@@ -87,15 +87,28 @@ def score_segment(data: PanelData, train_params: Any, ridge_samples: int) -> tup
     return model, scores
 
 
+BEST_RULE = "model_best_rule"  # the model traded by its best rule on validation, whether or not it beat equal weight
+
+
 def choose_rules(data: PanelData, scores: dict[str, np.ndarray], grid: Sequence[portfolio.Rules], objective: str,
                  min_information_ratio: float) -> dict[str, portfolio.Rules]:  # fmt: skip
     """Each scorer's portfolio rules, chosen on the segment's validation dates only (equal weight when none beat it
-    there by the margin)."""
-    val = data.split_days["val"]
-    return {
-        name: portfolio.choose_on_validation(data.panel, values, val, grid, objective, min_information_ratio)[0]
-        for name, values in scores.items()
-    }
+    there by the margin); and, as `BEST_RULE`, the model's best rule there whatever the margin said (what holding
+    equal weight was spared, or missed)."""
+    val, out = data.split_days["val"], {}
+    for name, values in scores.items():
+        out[name], table = portfolio.choose_on_validation(data.panel, values, val, grid, objective,
+                                                          min_information_ratio)  # fmt: skip
+        if name == "model":
+            top = table.iloc[0]
+            out[BEST_RULE] = portfolio.Rules(int(top["k"]), int(top["n"]), str(top["weighting"]),
+                                             grid[0].commission, grid[0].slippage, int(top["every"]))  # fmt: skip
+    return out
+
+
+def scorer_of(rules_key: str) -> str:
+    """The scorer whose scores a rules key trades."""
+    return "model" if rules_key == BEST_RULE else rules_key
 
 
 def stitch(shape: tuple[int, int], parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -319,8 +319,10 @@ def universe_replay_summary(r: dict[str, Any]) -> str:
         f"{'turnover':>9}{'cost/yr':>8}",
         *(summary_row(f"{SCORERS.get(n, n)[:16]} (EW {r['held_equal_weight'][n]}/{len(segs)})", r["portfolio"][n])
           for n in names),
+        *([summary_row("model, its best rule anyway", r["portfolio"]["model_best_rule"])]
+          if "model_best_rule" in r["portfolio"] else []),
         summary_row("equal weight, monthly", r["portfolio"]["equal_weight"]),
         "  each segment's rules chosen on its validation step (EW k/n: segments that held equal weight, no rule "
-        "having beaten it there)",
+        "having beaten it there by the margin); the model's best rule traded anyway: what that spared, or missed",
     ]  # fmt: skip
     return "\n".join(rows)

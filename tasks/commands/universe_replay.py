@@ -143,15 +143,14 @@ def conclude(r: UniverseReplay, results: list[dict[str, Any]]) -> dict[str, Any]
     )
     every_day = np.concatenate(days)
     equal = portfolio.equal_weight(panel, every_day, *_costs(r.params))
-    traded = {
-        s: rolling.joined([portfolio.trade(panel, stitched[s], d, portfolio.Rules(**x["rules"][s]))
-                           for d, x in zip(days, results, strict=True)])
-        for s in scorers
-    }  # fmt: skip
-    report["portfolio"] = {**{s: portfolio.metrics(t, equal) for s, t in traded.items()},
+    trade = lambda key, d, x: portfolio.trade(panel, stitched[rolling.scorer_of(key)], d,  # noqa: E731
+                                              portfolio.Rules(**x["rules"][key]))  # fmt: skip
+    traded = {key: rolling.joined([trade(key, d, x) for d, x in zip(days, results, strict=True)])
+              for key in results[0]["rules"]}  # fmt: skip
+    report["portfolio"] = {**{key: portfolio.metrics(t, equal) for key, t in traded.items()},
                            "equal_weight": portfolio.metrics(equal)}  # fmt: skip
-    report["held_equal_weight"] = {s: sum(x["rules"][s]["weighting"] == portfolio.UNIVERSE for x in results)
-                                   for s in scorers}  # fmt: skip
+    report["held_equal_weight"] = {key: sum(x["rules"][key]["weighting"] == portfolio.UNIVERSE for x in results)
+                                   for key in traded}  # fmt: skip
     report.update(universe=r.name, segments_run=len(results), every=r.every, run_id=r.run_id,
                   start=str(pd.Timestamp(panel.dates[every_day[0]]).date()),
                   end=str(pd.Timestamp(panel.dates[every_day[-1]]).date()), test_days=int(len(every_day)))  # fmt: skip
