@@ -304,6 +304,10 @@ class PortfolioParams(_Section):
     ks: tuple[int, ...] = Field((3, 5, 10), min_length=1, description="names held")
     ns: tuple[int, ...] = Field((1, 2), min_length=1, description="names replaced a day at most")
     weightings: tuple[Literal["equal", "inverse_volatility"], ...] = ("equal", "inverse_volatility")
+    every: tuple[int, ...] = Field(
+        (), description="also try deciding only every this many days (held between), beside every day and every "
+        "horizon days: fewer trades, fewer costs",
+    )  # fmt: skip
     objective: Literal["information_ratio", "sharpe", "annual_return"] = "information_ratio"
     min_information_ratio: float = Field(
         1.0,
@@ -311,7 +315,7 @@ class PortfolioParams(_Section):
         "information ratio above this; else the portfolio holds equal weight",
     )
 
-    @field_validator("ks", "ns")
+    @field_validator("ks", "ns", "every")
     @classmethod
     def _positive(cls, values: tuple[int, ...]) -> tuple[int, ...]:
         if any(v < 1 for v in values):

@@ -215,9 +215,10 @@ def _ratio(r: pd.Series) -> float:
 
 
 def candidates(ks: Sequence[int], ns: Sequence[int], weightings: Sequence[str], commission: float,
-               slippage: float, horizon: int = 1) -> list[Rules]:  # fmt: skip
-    """Every (k, n, weighting) with n <= k, deciding every day and, for a longer label, every `horizon` days."""
-    everys = sorted({1, horizon})
+               slippage: float, horizon: int = 1, every: Sequence[int] = ()) -> list[Rules]:  # fmt: skip
+    """Every (k, n, weighting) with n <= k, deciding every day, for a longer label every `horizon` days, and every
+    one of `every`'s days (held between: fewer trades, fewer costs)."""
+    everys = sorted({1, horizon, *every})
     return [Rules(k, n, w, commission, slippage, e) for k, n, w, e in product(ks, ns, weightings, everys) if n <= k]
 
 

@@ -107,7 +107,8 @@ def segment(r: UniverseReplay, k: int) -> dict[str, Any]:
     u = r.params.universe
     data = rolling.segment_data(p, seg)
     model, scores = rolling.score_segment(data, u.train, u.evaluate.ridge_samples)
-    grid = portfolio.candidates(u.portfolio.ks, u.portfolio.ns, u.portfolio.weightings, *_costs(r.params), p.horizon)
+    q = u.portfolio
+    grid = portfolio.candidates(q.ks, q.ns, q.weightings, *_costs(r.params), p.horizon, q.every)
     rules = rolling.choose_rules(data, scores, grid, u.portfolio.objective, u.portfolio.min_information_ratio)
     np.savez(r.folder / f"segment_{k}.npz", test_days=data.split_days["test"], **scores)
     outcome = p.panel.outcome(p.horizon)

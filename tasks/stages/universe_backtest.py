@@ -39,7 +39,7 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     best_baseline = read_json(f.input("universe_evaluate/summary.json"))["best_baseline"]
     p, costs = params.universe.portfolio, (params.backtest.commission, params.backtest.slippage)
     panel, val, test = data.panel, data.split_days["val"], data.split_days["test"]
-    grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs, data.transform.horizon)
+    grid = portfolio.candidates(p.ks, p.ns, p.weightings, *costs, data.transform.horizon, p.every)
     rules, search = portfolio.choose_on_validation(panel, scores["model"], val, grid, p.objective,
                                                    p.min_information_ratio)  # fmt: skip
     equal = portfolio.equal_weight(panel, test, *costs)

@@ -228,6 +228,8 @@ def test_a_longer_horizon_can_be_held_as_long_decided_every_horizon_days():
     np.testing.assert_array_equal(served[days[1:5]], np.repeat(served[days[:1]], 4, axis=0))  # held between
     daily, sparse = (portfolio.trade(p, scores, days, r) for r in grid)
     assert sparse.turnover.sum() < daily.turnover.sum()
+    # universe.portfolio.every: a model of a one-day label may be held longer too, if validation says so
+    assert [r.every for r in portfolio.candidates((2,), (1,), ("equal",), 0.001, 0.0, 1, (20, 5))] == [1, 5, 20]
 
 
 def test_the_split_can_be_by_dates_as_qlibs_segments():
