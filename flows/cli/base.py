@@ -36,6 +36,11 @@ Ticker = Annotated[
         "--ticker", "-t", help="Ticker name: data/NAME.csv. Default: the first of data.tickers in params.yaml."
     ),
 ]
+Preset = Annotated[
+    Optional[str],
+    typer.Option(help="Named set-up from params.yaml's presets: default, paper (the paper's exact one), market "
+                 "(a real market of OHLCV bars: Alpha158 into LightGBM)."),
+]  # fmt: skip
 Sets = Annotated[
     Optional[list[str]],
     typer.Option("--set", "-s", help="Override a param for this run only, e.g. --set train.epochs=3 (repeatable)."),

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.base import Root, Sets, Ticker, chosen_ticker, command, setup, workspace
+from flows.cli.base import Preset, Root, Sets, Ticker, chosen_ticker, command, setup, workspace
 
 
 @command
@@ -94,6 +94,7 @@ def replay(
     workers: Annotated[int, typer.Option(help="--universe: segments trained at once.", min=1)] = 1,
     runner: Annotated[str, typer.Option(help="--universe: local (processes here) or dask (a LocalCluster).")] = "local",
     dask_address: Annotated[Optional[str], typer.Option(help="--universe: a running Dask scheduler instead.")] = None,
+    preset: Preset = None,
     sets: Sets = None,
     root: Root = None,
 ) -> None:
@@ -115,7 +116,8 @@ def replay(
     from tasks.services.files import read_price_file
 
     ws = workspace(root)
-    params = ws.load_params(sets or [])
+    sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
+    params = ws.load_params(sets)
     if universe:
         return _replay_universe(ws, params, universe, start or "2010-01-01", every or "12M", end, sets or [],
                                 (runner, workers, dask_address))  # fmt: skip

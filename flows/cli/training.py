@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.base import Root, Sets, Ticker, chosen_ticker, command, setup, skip_exit_hooks, where, workspace
+from flows.cli.base import Preset, Root, Sets, Ticker, chosen_ticker, command, setup, skip_exit_hooks, where, workspace
 
 
 @command
@@ -26,9 +26,7 @@ def run(
             "tickers; for one run: --set 'universes.NAME=[a,b,c]'. See docs/universes.md."
         ),
     ] = None,  # fmt: skip
-    preset: Annotated[
-        Optional[str], typer.Option(help="Named set-up from params.yaml: default, or paper (the paper's exact one).")
-    ] = None,
+    preset: Preset = None,
     sets: Sets = None,
     name: Annotated[
         Optional[str],
