@@ -1,5 +1,6 @@
-"""The families the field averages: a ridge (`linear`) and the average of several families' ranks
-(`rank_average`), fitted on a universe's rows, their ranks as defined, and their bytes loading back the same."""
+"""The families the field uses on factors: a ridge (`linear`), the paper's network on windows of factors, and the
+average of several families' ranks (`rank_average`): fitted on a universe's rows, their ranks as defined, their
+bytes loading back the same, served from a ranker's file."""
 
 from __future__ import annotations
 
@@ -68,3 +69,19 @@ def test_a_member_that_is_no_family_is_refused_when_the_settings_are_read():
         raw = {"universe": {"train": {"architecture": "rank_average", "options": {"members": members}}}}
         with pytest.raises(ParamsError, match=says):
             parse_params(raw)
+
+
+def test_the_papers_network_learns_from_windows_of_factors_and_a_rank_average_with_it_serves_from_its_file():
+    from stockflow import ranker
+
+    p = panel.align(market(6, days=300, seed=9))
+    data = panel.make_panel_data(p, 5, "rank", 0.2, 0.2, "alpha158")
+    members = [{"architecture": "lstm", "settings": {"units": 8, "epochs": 1, "batch_size": 256}},
+               {"architecture": "linear"}]  # fmt: skip
+    family, model, _ = _fit(data, "rank_average", members=members)
+    assert data.windows["train"].take(slice(0, 2)).shape == (2, 5, 158)  # five days of the 158 factors
+    served = ranker.load(ranker.dump(ranker.Ranker("rank_average", model, data.transform, p.tickers)))
+    scores = served.scores(p)
+    test = data.windows["test"]
+    np.testing.assert_allclose(scores[test.date, test.ticker], family.predict(model, test.take(slice(None))),
+                               rtol=1e-6)  # fmt: skip

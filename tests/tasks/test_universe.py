@@ -4,6 +4,8 @@ universe that cannot be trained is refused before anything is recorded."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +134,32 @@ def test_the_fields_recipe_runs_as_a_universe_alpha158_rows_into_lightgbm_regist
     out = served.predict(rows)
     last = out[out["date"] == out["date"].max()]
     assert len(last) == 8 and last["score"].notna().all()  # every ticker scored from its own 60 days of bars
+
+
+def test_the_backtest_stage_chooses_its_rules_on_validation_a_wild_test_window_moves_none(project_dir):
+    from tasks.services import catalog, execution
+    from tasks.services.files import load_panel, save_panel
+    from tasks.stages import universe_backtest
+
+    overrides, _ = planted(project_dir, "w", synthetic.PLANTED, seed=3)
+    ex = execute(project_dir, [*overrides, "universe.train.epochs=1", "universe.evaluate.control=false"],
+                 universe="w", upto="universe_evaluate")["execution"]  # fmt: skip
+    try:
+        before = universe_backtest.compute(ex.ws, ex.params, "w")
+        scores_file = catalog.files("universe_evaluate", ex.ws, "w").output("scores.npz")
+        panel_file = catalog.files("universe_preprocess", ex.ws, "w").output("panel.npz")
+        data, rng = load_panel(panel_file), np.random.default_rng(13)
+        test = data.split_days["test"]
+        with np.load(scores_file) as z:
+            scores = {k: z[k].copy() for k in z.files}
+        for values in scores.values():  # every scorer's test-window scores, wild
+            values[test] = np.where(np.isnan(values[test]), np.nan, rng.normal(size=values[test].shape))
+        np.savez(scores_file, **scores)
+        close = data.panel.close.copy()  # and every test-window price
+        close[test] *= rng.uniform(0.5, 2.0, close[test].shape)
+        save_panel(dataclasses.replace(data, panel=dataclasses.replace(data.panel, close=close)), panel_file)
+        after = universe_backtest.compute(ex.ws, ex.params, "w")
+    finally:
+        execution.abort(ex, RuntimeError("test over"))
+    assert after["chosen"] == before["chosen"] and after["validation"] == before["validation"]
+    assert after["test"]["model"] != before["test"]["model"]  # the shaking reached the test window
