@@ -266,10 +266,11 @@ class UniversePreprocessParams(_Section):
         description="trading days from the fill after a decision to the fill "
         "its label is measured at; the portfolio may hold that long",
     )
-    features: Literal["basic", "alpha158"] = Field(
+    features: Literal["basic", "alpha158", "raw"] = Field(
         "basic",
         description="basic: seven causal features of closes; alpha158: Qlib's 158 factors of OHLCV bars "
-        "(robust z-scored on training dates, clipped at 3)",
+        "(robust z-scored on training dates, clipped at 3); raw: each day's bar, every window made relative to "
+        "its last day (Qlib's Alpha360, for the networks: lookback 60)",
     )
     test_fraction: float = Field(0.2, gt=0, lt=1, description="the last dates, the same for every ticker")
     val_fraction: float = Field(0.1, gt=0, lt=1, description="of the dates before the test window")

@@ -108,13 +108,14 @@ def align(prices: Mapping[str, pd.DataFrame]) -> Panel:
                  column("High"), column("Low"), column("Volume"))  # fmt: skip
 
 
-FEATURE_SETS = ("basic", "alpha158")
+FEATURE_SETS = ("basic", "alpha158", "raw")
+RAW = ("open", "high", "low", "close", "vwap", "volume")  # `raw`: each day's bar, in logs
 
 
 def feature_names(kind: str = "basic") -> tuple[str, ...]:
     from stockflow.factors import ALPHA158
 
-    return ALPHA158 if kind == "alpha158" else FEATURES
+    return {"alpha158": ALPHA158, "raw": RAW}.get(kind, FEATURES)
 
 
 def features(panel: Panel, kind: str = "basic") -> np.ndarray:
@@ -122,6 +123,8 @@ def features(panel: Panel, kind: str = "basic") -> np.ndarray:
     (stockflow/factors.py, from OHLCV bars); NaN where unknown."""
     if kind == "alpha158":
         return _alpha158(panel)
+    if kind == "raw":
+        return _raw(panel)
     if kind != "basic":
         raise ValueError(f"features {kind!r}: one of {', '.join(FEATURE_SETS)}")
     return _basic(panel)
@@ -134,6 +137,18 @@ def _alpha158(panel: Panel) -> np.ndarray:
         raise ValueError("features alpha158 read Open, High, Low, Close and Volume: some tickers of this universe "
                          "have closes only (universe.preprocess.features: basic)")  # fmt: skip
     return alpha158(panel.open, panel.high, panel.low, panel.close, panel.volume)
+
+
+def _raw(panel: Panel) -> np.ndarray:
+    """(T, N, 6) each day's bar in logs: open, high, low, close, vwap ((high + low + close) / 3) and volume + 1
+    (a missing volume counts as none). A window of them made relative to its last day is Qlib's Alpha360."""
+    if not panel.ohlcv:
+        raise ValueError("features raw read Open, High, Low, Close and Volume: some tickers of this universe have "
+                         "closes only (universe.preprocess.features: basic)")  # fmt: skip
+    vwap = (panel.high + panel.low + panel.close) / 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = [np.log(a) for a in (panel.open, panel.high, panel.low, panel.close, vwap)]
+        return np.stack([*logs, np.log1p(np.nan_to_num(panel.volume))], axis=-1).astype(np.float32)
 
 
 def known(feats: np.ndarray, kind: str = "basic") -> np.ndarray:
@@ -212,7 +227,10 @@ class Scaler:
 
     @classmethod
     def fitted(cls, feats: np.ndarray, kind: str) -> Scaler:
-        """The scaler a feature set takes: robust for alpha158's heavy tails, mean and deviation for the basic."""
+        """The scaler a feature set takes: robust for alpha158's heavy tails, mean and deviation for the basic; none
+        for raw windows, which are made relative to their last day instead (`Windows.take`)."""
+        if kind == "raw":
+            return cls(np.zeros(feats.shape[-1]), np.ones(feats.shape[-1]))
         return cls.fit_robust(feats) if kind == "alpha158" else cls.fit(feats)
 
     def apply(self, feats: np.ndarray) -> np.ndarray:
@@ -260,6 +278,7 @@ class Windows:
     date: np.ndarray  # (S,) date index of each sample (the window's last row)
     ticker: np.ndarray  # (S,) ticker index of each sample
     lookback: int
+    relative: bool = False  # raw bars: each window's logs less its last day's close (prices) and volume (volume)
 
     def __len__(self) -> int:
         return len(self.date)
@@ -267,7 +286,12 @@ class Windows:
     def take(self, which: np.ndarray | slice) -> np.ndarray:
         """(len(which), lookback, K): the windows of the samples `which`, gathered now."""
         rows = self.date[which][:, None] + np.arange(1 - self.lookback, 1)
-        return self.scaled[rows, self.ticker[which][:, None], :]
+        out = self.scaled[rows, self.ticker[which][:, None], :]
+        if self.relative:  # Alpha360: every price of the window over the last close, every volume over the last
+            last = out[:, -1:, :].copy()
+            out[..., :5] -= last[..., 3:4]
+            out[..., 5:] -= last[..., 5:]
+        return out
 
 
 @dataclass(frozen=True)
@@ -285,7 +309,8 @@ class Transform:
         feats = features(panel, self.features)
         date, ticker = np.nonzero(_full_windows(known(feats, self.features), self.lookback))
         keep = date >= min_date
-        return Windows(scaled(self.scaler, feats, self.features), date[keep], ticker[keep], self.lookback)
+        return Windows(scaled(self.scaler, feats, self.features), date[keep], ticker[keep], self.lookback,
+                       self.features == "raw")  # fmt: skip
 
 
 def scaled(scaler: Scaler, feats: np.ndarray, kind: str) -> np.ndarray:
@@ -352,7 +377,7 @@ def split(p: Prepared, days: dict[str, np.ndarray]) -> PanelData:
         mask = np.zeros(len(p.panel.dates), dtype=bool)
         mask[d] = True
         date, ticker = np.nonzero(p.ok & mask[:, None])
-        windows[name] = Windows(scaled_, date, ticker, p.lookback)
+        windows[name] = Windows(scaled_, date, ticker, p.lookback, p.kind == "raw")
     return PanelData(p.panel, p.y, windows, Transform(p.lookback, p.label, scaler, p.kind, p.horizon), days)
 
 

@@ -190,6 +190,6 @@ def load_panel(path: Path) -> PanelData:
     lookback, label, kind, clip, horizon = int(settings[0]), settings[1], settings[2], settings[3], int(settings[4])
     panel = Panel(a["dates"].astype("datetime64[ns]"), tuple(str(t) for t in a["tickers"]), a["close"],
                   a["open"] if a["open"].size else None, a.get("high"), a.get("low"), a.get("volume"))  # fmt: skip
-    windows = {s: Windows(a["scaled"], a[f"date_{s}"], a[f"ticker_{s}"], lookback) for s in SPLITS}
+    windows = {s: Windows(a["scaled"], a[f"date_{s}"], a[f"ticker_{s}"], lookback, kind == "raw") for s in SPLITS}
     transform = Transform(lookback, label, Scaler(a["mean"], a["std"], float(clip) if clip else None), kind, horizon)
     return PanelData(panel, a["y"], windows, transform, {s: a[f"days_{s}"] for s in SPLITS})

@@ -99,3 +99,35 @@ def test_a_universe_trains_on_alpha158_with_a_robust_scaler_fitted_on_training_d
     with pytest.raises(ValueError, match="closes only"):
         closes = {t: f[["Date", "Close"]] for t, f in frames.items()}
         panel.make_panel_data(panel.align(closes), 1, "rank", 0.2, 0.1, "alpha158")
+
+
+def test_raw_windows_are_qlibs_alpha360_every_price_over_the_last_close_and_nothing_later_read():
+    frames = market(4, days=200, seed=3)
+    p = panel.align(frames)
+    data = panel.make_panel_data(p, 60, "rank", 0.2, 0.2, "raw")
+    w = data.windows["test"]
+    window, t, j = w.take(slice(0, 1))[0], w.date[0], w.ticker[0]
+    days = slice(t - 59, t + 1)
+    vwap = (p.high + p.low + p.close) / 3
+    for k, prices in enumerate((p.open, p.high, p.low, p.close, vwap)):  # Ref($x, 59 - i) / $close, in logs
+        np.testing.assert_allclose(window[:, k], np.log(prices[days, j] / p.close[t, j]), atol=2e-6)
+    np.testing.assert_allclose(window[:, 5], np.log((p.volume[days, j] + 1) / (p.volume[t, j] + 1)), atol=2e-6)
+    assert window.shape == (60, 6) and window[-1, 3] == 0.0
+    wild = {k: f.copy() for k, f in frames.items()}  # every bar after the window's day, wild: the window is the same
+    for f in wild.values():
+        later = f["Date"] > pd.Timestamp(p.dates[t])
+        f.loc[later, ["Open", "High", "Low", "Close"]] *= np.random.default_rng(1).uniform(
+            0.1, 10, (int(later.sum()), 1)
+        )
+    again = panel.make_panel_data(panel.align(wild), 60, "rank", 0.2, 0.2, "raw").windows["test"]
+    np.testing.assert_array_equal(again.take(slice(0, 1))[0], window)
+    # Served from a ranker's file, the windows are made relative as in training.
+    from stockflow import models, ranker
+    from stockflow.config import UniverseTrainParams
+
+    family = models.family("linear")
+    model, _ = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
+                                  data.labels_of("val"), UniverseTrainParams(architecture="linear"))  # fmt: skip
+    served = ranker.load(ranker.dump(ranker.Ranker("linear", model, data.transform, p.tickers)))
+    np.testing.assert_allclose(served.scores(p)[w.date, w.ticker], family.predict(model, w.take(slice(None))),
+                               rtol=1e-6)  # fmt: skip
