@@ -16,6 +16,8 @@ are Qlib's (`make bench` compares them with Qlib's own handler; docs/universes.m
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from pandas.api.indexers import BaseIndexer
@@ -133,9 +135,17 @@ class _TickerWindows(BaseIndexer):
     one per ticker (the per-call overhead was most of the time)."""
 
     def get_window_bounds(self, num_values: int = 0, min_periods=None, center=None, closed=None, step=None):
-        end = np.arange(1, num_values + 1, dtype=np.int64)
-        first = (end - 1) - (end - 1) % self.length  # the row where this row's ticker begins
-        return np.maximum(end - self.window_size, first), end
+        return _bounds(num_values, self.window_size, self.length)
+
+
+@functools.lru_cache(maxsize=16)
+def _bounds(num_values: int, window_size: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The windows' starts and ends, made once per window size (the panel's operators share them), read-only."""
+    end = np.arange(1, num_values + 1, dtype=np.int64)
+    first = (end - 1) - (end - 1) % length  # the row where this row's ticker begins
+    start = np.maximum(end - window_size, first)
+    start.flags.writeable = end.flags.writeable = False
+    return start, end
 
 
 def _rolling(a: np.ndarray, d: int, how: str, *args: float) -> np.ndarray:
