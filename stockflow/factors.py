@@ -138,9 +138,9 @@ class _TickerWindows(BaseIndexer):
         return _bounds(num_values, self.window_size, self.length)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=1)  # the loop goes window size by window size: one is enough, and light
 def _bounds(num_values: int, window_size: int, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """The windows' starts and ends, made once per window size (the panel's operators share them), read-only."""
+    """The windows' starts and ends, made once per window size (its operators share them), read-only."""
     end = np.arange(1, num_values + 1, dtype=np.int64)
     first = (end - 1) - (end - 1) % length  # the row where this row's ticker begins
     start = np.maximum(end - window_size, first)
