@@ -82,6 +82,26 @@ class WholeRows:
         return np.asarray(self._predict(model, windows), dtype=np.float64)
 
 
+class Pickled:
+    """What a family whose model is a scikit-learn estimator shares: its bytes are joblib's."""
+
+    def dump(self, model: Any) -> bytes:
+        import io
+
+        import joblib
+
+        out = io.BytesIO()
+        joblib.dump(model, out)
+        return out.getvalue()
+
+    def load(self, blob: bytes) -> Any:
+        import io
+
+        import joblib
+
+        return joblib.load(io.BytesIO(blob))
+
+
 @functools.cache
 def families() -> dict[str, Family]:
     """Every family by each name it answers to."""

@@ -10,7 +10,6 @@ the same. Its settings are `train.options` (`Settings`); `train.epochs` caps the
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +36,7 @@ def _rows(windows: np.ndarray) -> np.ndarray:
     return models.flat_rows(windows)
 
 
-class Boosting(models.WholeRows):
+class Boosting(models.Pickled, models.WholeRows):
     """Gradient-boosted regression trees as a model family: `train.architecture: gbm`."""
 
     names = ("gbm",)
@@ -77,18 +76,6 @@ class Boosting(models.WholeRows):
 
     def _predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
         return model.predict(_rows(windows))
-
-    def dump(self, model: Any) -> bytes:
-        import joblib
-
-        out = io.BytesIO()
-        joblib.dump(model, out)
-        return out.getvalue()
-
-    def load(self, blob: bytes) -> Any:
-        import joblib
-
-        return joblib.load(io.BytesIO(blob))
 
     def size(self, model: Any) -> int:
         return int(sum(len(tree.nodes) for rounds in model._predictors for tree in rounds))

@@ -9,7 +9,6 @@ Its settings are `train.options` (`Settings`).
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +28,7 @@ class Settings(BaseModel):
     alpha: float = Field(1.0, ge=0, description="the L2 penalty on the coefficients")
 
 
-class Linear(models.WholeRows):
+class Linear(models.Pickled, models.WholeRows):
     """A ridge regression as a model family: `train.architecture: linear`."""
 
     names = ("linear",)
@@ -53,18 +52,6 @@ class Linear(models.WholeRows):
 
     def _predict(self, model: Any, windows: np.ndarray) -> np.ndarray:
         return model.predict(models.flat_rows(windows))
-
-    def dump(self, model: Any) -> bytes:
-        import joblib
-
-        out = io.BytesIO()
-        joblib.dump(model, out)
-        return out.getvalue()
-
-    def load(self, blob: bytes) -> Any:
-        import joblib
-
-        return joblib.load(io.BytesIO(blob))
 
     def size(self, model: Any) -> int:
         return int(np.size(model.coef_) + 1)
