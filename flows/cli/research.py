@@ -186,7 +186,18 @@ def _replay_universe(ws, params, universe: str, start: str, every: str, end: str
             raise ValueError(f"--runner {runner!r}: use local or dask")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    tickers_of(params, universe)  # undefined, or fewer than two tickers: said before anything starts
+    tickers = tickers_of(params, universe)  # undefined, or fewer than two tickers: said before anything starts
+    try:  # dates that leave no segment: said before the data gate and the features run
+        import numpy as np
+        import pandas as pd
+
+        from stockflow.rolling import segments
+
+        dates = np.unique(np.concatenate([pd.read_csv(ws.project_data_file(t), usecols=["Date"])["Date"].to_numpy()
+                                          for t in tickers if ws.project_data_file(t).is_file()]))  # fmt: skip
+        segments(pd.to_datetime(dates).to_numpy(), start, months, end)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     from flows.replay import replay_universe
 
     with prefect_api():

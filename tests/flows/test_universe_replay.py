@@ -44,6 +44,10 @@ def test_a_planted_signal_is_found_out_of_sample_by_every_retrain_and_traded(pro
 
 def test_pure_noise_replayed_from_the_command_line_on_dask_is_found_in_no_segment(project_dir):
     noise, _ = planted(project_dir, "n", 0.0, seed=5)
+    sets = [arg for o in noise for arg in ("--set", o)]
+    early = stockflow(project_dir, "replay", "--universe", "n", "--start", "2000-06-01", *sets)  # no year to train on
+    assert early.returncode == 2 and "leaving no training data" in early.stderr and "Traceback" not in early.stderr
+    assert not all_runs(project_dir)  # refused before any run was opened
     # A ridge: what is tested here is the command, the cluster and the verdict, not the network's training.
     sets = [arg for o in [*noise, *SMALL, "universe.train.architecture=linear"] for arg in ("--set", o)]
     out = stockflow(project_dir, "replay", "--universe", "n", "--start", "2003-01-01", "--every", "18M",
