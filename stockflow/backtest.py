@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from stockflow.config import BacktestParams
+    from stockflow.strategies.settings import BacktestParams
 
 
 @dataclass(frozen=True)

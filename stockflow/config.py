@@ -9,15 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stockflow.errors import InvalidName, ParamsError, check_ticker
+from stockflow.models.settings import TrainParams
+from stockflow.monitors.settings import MonitorParams
+from stockflow.sections import Section as _Section
+from stockflow.strategies.settings import BacktestParams, OptimiseParams, SizingParams
 
-__all__ = ["Params", "ParamsError", "parse_params", "flatten", "changes"]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# The sections their owners declare (the model families', the strategies', the monitor's), composed here.
+__all__ = [
+    "Params",
+    "ParamsError",
+    "parse_params",
+    "flatten",
+    "changes",
+    "TrainParams",
+    "MonitorParams",
+    "BacktestParams",
+    "OptimiseParams",
+    "SizingParams",
+]
 
 
 class DataParams(_Section):
@@ -71,49 +83,6 @@ class PreprocessParams(_Section):
     val_fraction: float = Field(0.1, gt=0, lt=1)
 
 
-class TrainParams(_Section):
-    """The model and how it is fitted; the defaults are the paper's network."""
-
-    # A model family of stockflow/models/ (the networks: lstm, gru, cnn_lstm); its own settings, when it has
-    # any, go in `options`.
-    architecture: str = "lstm"
-    layers: int = Field(2, ge=1)
-    units: int = Field(50, ge=1)
-    dropout: float = Field(0.1, ge=0, lt=1)
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    learning_rate: float = Field(0.001, gt=0)
-    patience: int = Field(5, ge=0, description="early-stopping patience; 0 turns it off")
-    seed: int = 42
-    # Scale the predicted move (forecast - today's close) by the factor in [0, 1] with the lowest MAE on the
-    # validation window: 0 is persistence, so the model is never chosen worse than it there.
-    shrink: bool = True
-    options: dict[str, Any] = Field(default_factory=dict, description="the model family's own settings")
-
-    @field_validator("architecture")
-    @classmethod
-    def _a_family(cls, architecture: str) -> str:
-        from stockflow import models
-
-        models.family(architecture)  # ValueError naming the choices
-        return architecture
-
-    @model_validator(mode="after")
-    def _its_options(self) -> TrainParams:
-        from stockflow import models
-
-        family = models.family(self.architecture)
-        if family.Settings is not None:
-            try:
-                family.Settings.model_validate(self.options)
-            except ValidationError as exc:
-                problems = "; ".join(f"options.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise ValueError(f"{self.architecture}: {problems}") from None
-        elif self.options:
-            raise ValueError(f"{self.architecture} takes no options (got {', '.join(self.options)})")
-        return self
-
-
 class EvaluateParams(_Section):
     """The baselines' settings and the optional robustness checks (seed spread, walk-forward refits)."""
 
@@ -123,77 +92,6 @@ class EvaluateParams(_Section):
     walk_forward_window: Literal["expanding", "rolling"] = "expanding"
     # The champion's interval for the next close: calibrated on the validation window to cover this share of days.
     interval_level: float = Field(0.9, gt=0, lt=1, description="the prediction interval's level, in (0, 1)")
-
-
-class OptimiseParams(_Section):
-    """Strategy search on the validation window's forecasts; the test window is traded once with the winner."""
-
-    method: Literal["none", "grid", "random"] = "grid"
-    objective: Literal["sharpe", "calmar", "total_return"] = "sharpe"
-    thresholds: tuple[float, ...] = (0.0, 0.001, 0.002, 0.005)
-    stop_losses: tuple[float | None, ...] = (None, 0.02, 0.05)
-    take_profits: tuple[float | None, ...] = (None, 0.05, 0.10)
-    samples: int = Field(20, ge=1, description="candidates drawn by random search")
-    walk_forward_folds: int = Field(0, ge=0, description="re-choose before each of this many test folds; 0 = off")
-
-    @model_validator(mode="after")
-    def _levels_positive(self) -> OptimiseParams:
-        for name in ("stop_losses", "take_profits"):
-            if any(v is not None and v <= 0 for v in getattr(self, name)):
-                raise ValueError(f"{name} must be positive fractions or null")
-        if not (self.thresholds and self.stop_losses and self.take_profits):
-            raise ValueError("thresholds, stop_losses and take_profits each need at least one value")
-        return self
-
-    def space(self) -> dict[str, list]:
-        return {
-            "threshold": list(self.thresholds),
-            "stop_loss": list(self.stop_losses),
-            "take_profit": list(self.take_profits),
-        }
-
-
-class SizingParams(_Section):
-    """The risk-sized strategy (stockflow/sizing.py): hold min(1, target / the interval's downside) of the equity."""
-
-    targets: tuple[float, ...] = Field(
-        (0.005, 0.01, 0.015, 0.02, 0.03),
-        min_length=1,
-        description="losses to the interval's lower end tried on the validation window",
-    )
-    band: float = Field(0.1, ge=0, lt=1, description="rebalance when the share held is this far from the wanted one")
-
-    @field_validator("targets")
-    @classmethod
-    def _positive(cls, targets: tuple[float, ...]) -> tuple[float, ...]:
-        if any(t <= 0 for t in targets):
-            raise ValueError("targets must be positive fractions of the equity")
-        return targets
-
-
-class BacktestParams(_Section):
-    """The trading rules and costs, and the strategy search done on the validation window."""
-
-    cash: float = Field(10_000.0, gt=0)
-    commission: float = Field(0.001, ge=0, lt=1)
-    slippage: float = Field(0.0005, ge=0, lt=1)
-    stop_loss: float | None = Field(0.05, gt=0, lt=1)
-    take_profit: float | None = Field(0.10, gt=0)
-    threshold: float = 0.0
-    allow_short: bool = False
-    whole_units: bool = False
-    risk_free_rate: float = 0.0
-    # What a run trades on its test window beside Buy-and-Hold: strategies of stockflow/strategies/, by name.
-    strategies: tuple[str, ...] = ("strategy", "optimised", "sized")
-    optimise: OptimiseParams = OptimiseParams()
-    sizing: SizingParams = SizingParams()
-
-    @field_validator("strategies")
-    @classmethod
-    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from stockflow.strategies import strategy
-
-        return _plugins(names, strategy)
 
 
 class PromoteParams(_Section):
@@ -218,37 +116,6 @@ class PredictParams(_Section):
 
     max_stale_days: int = Field(5, ge=0, description="refuse to forecast from data whose last bar is older")
     calendar: str = Field("XNYS", description="exchange_calendars code of the exchange whose next session is forecast")
-
-
-class MonitorParams(_Section):
-    """How the champion is watched between retrains (`stockflow monitor`; see stockflow/monitoring.py)."""
-
-    # The questions asked of a champion, statistics of stockflow/monitors/; the first that fires gives the verdict.
-    statistics: tuple[str, ...] = ("decay", "coverage", "drift")
-
-    @field_validator("statistics")
-    @classmethod
-    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from stockflow.monitors import statistic
-
-        return _plugins(names, statistic)
-
-    min_days: int = Field(20, ge=1, description="fewer live days than this: verdict `too few days`, no alarm")
-    decay_margin: float = Field(0.05, gt=0, description="rise of the MAE ratio the CUSUM is tuned to catch")
-    false_alarm_rate: float = Field(0.05, gt=0, lt=1, description="chance of a decay alarm within horizon_days "
-                                                                  "when nothing changed")  # fmt: skip
-    horizon_days: int = Field(250, ge=10, description="the live span the false-alarm rate is set for")
-    block_days: int = Field(20, ge=1, description="bootstrap block length (keeps volatility clusters together)")
-    bootstrap_samples: int = Field(500, ge=50)
-    bootstrap_seed: int = 0
-    drift_window: int = Field(63, ge=5, description="the last live days compared with the training window")
-    psi_threshold: float = Field(0.25, gt=0, description="effect size for drift: population stability index")
-    ks_alpha: float = Field(0.01, gt=0, lt=1, description="... and the KS p-value below which it counts")
-    cooldown_days: int = Field(63, ge=1, description="after an alarm, live days before the same champion alarms again")
-    coverage_alpha: float = Field(0.01, gt=0, lt=1, description="Kupiec p-value below which an interval that misses "
-                                                                "too often has stopped covering")  # fmt: skip
-    rank_ic_margin: float = Field(0.03, gt=0, description="a universe's decay: the fall of its daily Rank IC the "
-                                                          "CUSUM is tuned to catch")  # fmt: skip
 
 
 # The default real universe: 20 S&P 500 stocks, adjusted closes 1990-2022 (`stockflow ingest --source skfolio:sp500`).
@@ -497,15 +364,6 @@ class Params(_Section):
     def flat(self) -> dict[str, Any]:
         """Every setting as `section.key`: what MLflow records as the run's params."""
         return flatten(self.model_dump(by_alias=True, mode="json"))
-
-
-def _plugins(names: tuple[str, ...], lookup: Any) -> tuple[str, ...]:
-    """`names` if `lookup` finds a plug-in for each (it raises ValueError naming the choices); never empty."""
-    if not names:
-        raise ValueError("name at least one")
-    for name in names:
-        lookup(name)
-    return names
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -32,9 +32,9 @@ import pandas as pd
 
 from stockflow import archive, models
 from stockflow.backtest import forecast_signals
-from stockflow.config import TrainParams
 from stockflow.dataset import Dataset, Transform
 from stockflow.intervals import Interval
+from stockflow.models.settings import TrainParams
 
 SHRINK_GRID = np.round(np.linspace(0.0, 1.0, 21), 2)
 

@@ -58,13 +58,14 @@ import numpy as np
 import pandas as pd
 
 from stockflow.backtest import Rules, buy_and_hold, run_backtest
-from stockflow.config import BacktestParams, MonitorParams
 from stockflow.features import build_features
 from stockflow.forecast_metrics import diebold_mariano, mae_ratio
 from stockflow.intervals import kupiec
 from stockflow.monitors import Context, Finding, by_verdict, statistic
+from stockflow.monitors.settings import MonitorParams
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
+from stockflow.strategies.settings import BacktestParams
 
 DRIFT_INPUTS = ("log_return", "volatility_20")
 # What "wilder than training" means for each watched input: returns more dispersed, volatility higher.

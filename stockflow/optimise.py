@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from stockflow.backtest import Rules, forecast_signals, run_backtest
-from stockflow.config import BacktestParams
 from stockflow.performance import equity_metrics, strategy_metrics
 from stockflow.stop_grid import backtest_stops
+from stockflow.strategies.settings import BacktestParams
 
 Objective = Literal["sharpe", "calmar", "total_return"]
 

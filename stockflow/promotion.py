@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from stockflow.backtest import Rules, run_backtest
-from stockflow.config import BacktestParams, PromoteParams, UniversePromoteParams
+from stockflow.config import PromoteParams, UniversePromoteParams
 from stockflow.forecast_metrics import forecast_metrics
 from stockflow.optimise import trading_window
 from stockflow.performance import strategy_metrics
+from stockflow.strategies.settings import BacktestParams
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from stockflow.config import PreprocessParams, TrainParams
+from stockflow.config import PreprocessParams
 from stockflow.dataset import Dataset, decision_days, make_dataset, split_counts
 from stockflow.forecast_metrics import versus_persistence
 from stockflow.forecaster import fit_forecaster
+from stockflow.models.settings import TrainParams
 
 
 def train_and_forecast(data: Dataset, params: TrainParams, split: str = "test") -> np.ndarray:

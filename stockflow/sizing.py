@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from stockflow.backtest import TRADE_COLUMNS, BacktestResult, Rules, bar_dates
-from stockflow.config import BacktestParams
 from stockflow.performance import equity_metrics
+from stockflow.strategies.settings import BacktestParams
 
 
 def risk_weights(close: np.ndarray, lower: np.ndarray, target: float) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stockflow import monitoring, portfolio, ranking
-from stockflow.config import MonitorParams
+from stockflow.monitors.settings import MonitorParams
 from stockflow.panel import Panel
 
 

@@ -25,8 +25,8 @@ from stockflow import plugins
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.models.settings import TrainParams
     from stockflow.panel import Windows
 
 EpochCallback = Callable[[int, dict[str, float]], None]

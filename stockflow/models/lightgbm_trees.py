@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stockflow import models
 
 if TYPE_CHECKING:
-    from stockflow.config import TrainParams
+    from stockflow.models.settings import TrainParams
 
 
 class Settings(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stockflow import models
 
 if TYPE_CHECKING:
-    from stockflow.config import TrainParams
+    from stockflow.models.settings import TrainParams
 
 
 class Settings(BaseModel):

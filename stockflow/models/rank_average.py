@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from stockflow import archive, models
 
 if TYPE_CHECKING:
-    from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.models.settings import TrainParams
     from stockflow.panel import Windows
 
 REFERENCE = 10_001  # a member's validation scores kept to rank by (quantiles of them when more)

@@ -16,8 +16,8 @@ import numpy as np
 from stockflow import models
 
 if TYPE_CHECKING:
-    from stockflow.config import TrainParams
     from stockflow.dataset import Dataset
+    from stockflow.models.settings import TrainParams
     from stockflow.panel import Windows
 
 

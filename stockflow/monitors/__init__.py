@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from stockflow import plugins
-from stockflow.config import MonitorParams
+from stockflow.monitors.settings import MonitorParams
 
 
 @dataclass(frozen=True)

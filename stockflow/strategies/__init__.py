@@ -19,9 +19,9 @@ import pandas as pd
 
 from stockflow import plugins
 from stockflow.backtest import Rules, buy_and_hold
-from stockflow.config import BacktestParams
 from stockflow.optimise import Window, trading_window
 from stockflow.performance import strategy_metrics
+from stockflow.strategies.settings import BacktestParams
 
 SEARCH_COLUMNS = ["threshold", "stop_loss", "take_profit"]
 

@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 
 from stockflow.backtest import Rules, run_backtest
-from stockflow.config import BacktestParams
 from stockflow.optimise import Window
 from stockflow.performance import strategy_metrics
 from stockflow.strategies import Traded
+from stockflow.strategies.settings import BacktestParams
 
 
 class Signals:

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from stockflow import sizing
-from stockflow.config import BacktestParams
 from stockflow.optimise import Window
 from stockflow.strategies import Traded
+from stockflow.strategies.settings import BacktestParams
 
 
 class Sized:
