@@ -32,8 +32,8 @@ test: setup  ## the whole test suite, three tests at a time (about 14 minutes on
 test-fast: setup  ## the tests that train nothing and start no flow, two at a time (about 50 s)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
-dvc.yaml: setup  ## render dvc.yaml from the stage catalog (tasks/services/catalog.py)
-	$(BIN)/python -m tasks.services.catalog
+dvc.yaml: setup  ## render dvc.yaml from the stages' declarations (tasks/services/dvc_file.py)
+	$(BIN)/python -m tasks.services.dvc_file
 
 # dvc.lock names the code each stage runs, by its bytes: after a change to the code, run the pipeline again so the
 # committed lock is what a fresh clone's `make run` writes (tests/tasks/test_catalog.py fails until then). On a

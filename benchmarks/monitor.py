@@ -44,12 +44,13 @@ def _project(prices: pd.DataFrame, through: str) -> Path:
 
 def _monitor_timing(prices: pd.DataFrame) -> None:
     from stockflow.prices import to_csv_text
-    from tasks.services import catalog, execution
+    from tasks.kinds import TICKER
+    from tasks.services import execution
 
     root = _project(prices, "2016-12-30")
     try:
         ex = execution.begin(root, "sp500", BENCH_TRAIN + ["promote.max_mae_ratio=100"], trigger="bench")
-        for stage in catalog.NAMES[:-1]:
+        for stage in TICKER.names[:-1]:
             execution.compute(ex, stage)
         execution.conclude(ex)
         (root / "data" / "sp500.csv").write_text(to_csv_text(prices))  # 2017-2018: 501 live days

@@ -37,7 +37,8 @@ def against_plain_keras(root: Path) -> None:
 
 
 def main() -> None:
-    from tasks.services import catalog, execution
+    from tasks.kinds import TICKER
+    from tasks.services import execution
 
     root = Path.cwd()
     start = time.perf_counter()
@@ -49,7 +50,7 @@ def main() -> None:
     (ex, opened) = timed(execution.begin, root, execution.Workspace.project(root).load_params().data.tickers[0],
                          [MARK[1]], trigger="bench")  # fmt: skip
     compute = {}
-    for stage in catalog.NAMES[:-1]:
+    for stage in TICKER.names[:-1]:
         _, compute[stage] = timed(execution.compute, ex, stage)
     _, recording = timed(execution.conclude, ex)
     startup = max(total - sum(compute.values()) - recording - opened, 0.0)

@@ -70,11 +70,12 @@ def _same_trials(root: Path, study: str, settings: list[dict]) -> None:
     """The study `study` made beforehand with `settings` queued (its first, the settings to beat, it queues itself):
     two workers then train what one did, not what TPE would have sampled with another history."""
     from tasks.commands import tune
+    from tasks.kinds import TICKER
     from tasks.services.workspace import Workspace
 
     ws = Workspace.project(root)
     params = ws.load_params(SETS)
-    made = tune.study_for(ws, params, tune.target_for(params, "sp500", False, SETS), study, create=True)
+    made = tune.study_for(ws, params, tune.target_for(params, "sp500", TICKER, SETS), study, create=True)
     for values in settings[1:]:
         made.enqueue_trial(values)
 

@@ -77,8 +77,8 @@ def known_answers() -> None:
 
     from stockflow import panel, ranking, synthetic
     from stockflow.prices import to_csv_text
+    from tasks.kinds import UNIVERSE
     from tasks.services import execution
-    from tasks.services.catalog import Subject
 
     repo = Path(__file__).resolve().parents[1]
     print("\nuniverses whose answer is known (12 tickers x 1,500 days of closes; tiny network, 6 epochs):")
@@ -100,7 +100,7 @@ def known_answers() -> None:
                 "universe.train.learning_rate=0.003",
                 "universe.preprocess.lookback=20",
             ]
-            ex = execution.begin(root, Subject("u", tuple(frames), True), overrides, trigger="bench")
+            ex = execution.begin(root, UNIVERSE.subject("u", {"u": tuple(frames)}), overrides, trigger="bench")
             for stage in ex.subject.names[:-1]:
                 execution.compute(ex, stage)
             result = execution.conclude(ex)

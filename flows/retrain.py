@@ -22,8 +22,10 @@ from prefect.cache_policies import NO_CACHE
 from flows.server import TEMPORARY
 from flows.tagging import tag_this_flow_run
 from stockflow.summary import stage_line
-from tasks.services import catalog, execution, tracking
-from tasks.services.catalog import Subject
+from tasks import kinds
+from tasks.kinds import TICKER, Kind, Subject
+from tasks.services import execution, tracking
+from tasks.services.catalog import Stage
 from tasks.services.execution import Execution
 from tasks.services.workspace import Workspace, project_root
 
@@ -59,7 +61,7 @@ def training_progress(ex: Execution) -> Iterator[None]:
 
     from stockflow.models import calling_every_epoch
 
-    epochs = (ex.params.universe.train if ex.subject.universe else ex.params.train).epochs
+    epochs = ex.subject.kind.train_params(ex.params).epochs
     artifact = create_progress_artifact(
         0.0, key=artifact_key("train", ex.ticker),
         description=f"Epochs of {ex.ticker}'s training done, of at most {epochs} (early stopping may end it sooner).",
@@ -95,21 +97,23 @@ def training_progress(ex: Execution) -> Iterator[None]:
     update_progress_artifact(artifact, 100.0)  # done, also when early stopping ended it before the last epoch
 
 
-def _stage(name: str):
+def _stage(declared: Stage):
+    name = declared.name
+
     def run(ex: Execution, progress: bool = False) -> dict[str, Any]:
-        with training_progress(ex) if name in TRAINING else contextlib.nullcontext():
+        with training_progress(ex) if declared.shows_progress else contextlib.nullcontext():
             summary = execution.compute(ex, name, progress=progress)
         get_run_logger().info(stage_line(name, summary, execution.stage_times(ex).get(name)))
         return summary
 
     run.__name__ = run.__qualname__ = name
-    run.__doc__ = catalog.stage(name).purpose
+    run.__doc__ = declared.purpose
     return task(name=name, cache_policy=NO_CACHE)(run)
 
 
-TRAINING = ("train", "universe_train")  # the stages whose epochs show as progress in the Prefect UI
-# One task per stage of both pipelines (a ticker's, a universe's), but their last: `promote` ends either.
-STAGE_TASKS = {name: _stage(name) for name in (*catalog.NAMES[:-1], *catalog.UNIVERSE_NAMES[:-1])}
+# One task per stage of every kind's pipeline, but their last: `promote` ends each (its epochs shown as progress in
+# the Prefect UI where the stage shows progress).
+STAGE_TASKS = {s.name: _stage(s) for k in kinds.KINDS for s in k.stages[:-1]}
 
 
 @task(name="promote", cache_policy=NO_CACHE)
@@ -134,7 +138,7 @@ def _link_mlflow_run(ex: Execution) -> None:
     )  # fmt: skip
 
 
-def described_run(subject: Callable[[dict, Any], str], fallback: Callable[[dict], str], universe: bool = False) -> str:
+def described_run(subject: Callable[[dict, Any], str], fallback: Callable[[dict], str], kind: Kind = TICKER) -> str:
     """A flow run's name: the one given, else its subject (`subject(parameters, settings)`) and what differs from
     the committed settings; `fallback(parameters)` when the settings cannot be read (the flow reports that itself)."""
     p = runtime.flow_run.parameters
@@ -145,7 +149,7 @@ def described_run(subject: Callable[[dict, Any], str], fallback: Callable[[dict]
 
         root = project_root(p.get("root"))
         params = Workspace.project(root).load_params(p.get("overrides") or [])
-        return provenance.describe(subject(p, params), params, root, universe=universe)
+        return provenance.describe(kind.label(subject(p, params)), params, root, kind)
     except Exception:  # noqa: BLE001 - a name is a convenience; the flow reports the real error itself
         return fallback(p)
 
@@ -185,7 +189,7 @@ def run_stages(ex: Execution, progress: bool) -> dict[str, Any]:
     """Each stage of the execution's pipeline as a task, then `promote`; the execution aborted on any error."""
     try:
         for stage in ex.subject.names[:-1]:
-            STAGE_TASKS[stage](ex, progress=progress and stage in TRAINING)
+            STAGE_TASKS[stage](ex, progress=progress and kinds.STAGES[stage].shows_progress)
         return promote(ex)
     except BaseException as exc:
         execution.abort(ex, exc)

@@ -14,6 +14,7 @@ from prefect.futures import wait
 
 from flows.runners import prepare_worker
 from flows.tagging import tag_this_flow_run
+from tasks import kinds
 from tasks.commands import tune
 from tasks.services import tracking
 from tasks.services.workspace import Workspace, project_root
@@ -38,7 +39,7 @@ def _flow_run_name() -> str:
 @flow(name="tune", flow_run_name=_flow_run_name, log_prints=True)
 def tune_study(
     target: str | None,
-    universe: bool = False,
+    kind: str = "ticker",
     root: str | None = None,
     overrides: list[str] | None = None,
     study: str | None = None,
@@ -49,15 +50,10 @@ def tune_study(
     normal runs; the study's summary."""
     root_path = str(project_root(root))
     ws = Workspace.project(root_path)
-    chosen, name, stored = tune.prepare(ws, target, universe, overrides or [], study, resume)
+    chosen, name, stored = tune.prepare(ws, target, kinds.kind(kind), overrides or [], study, resume)
     # The study's settings, then this call's budget (--trials, --workers, --timeout: a resumed study may get more).
     params = ws.load_params([*chosen.overrides, *(o for o in overrides or [] if o.startswith("tune."))])
-    kind = "universe" if chosen.subject.universe else "ticker"
-    tag_this_flow_run(
-        f"{kind}:{chosen.subject.name}" if chosen.subject.universe else chosen.subject.name,
-        "kind:tune",
-        f"trigger:{trigger}",
-    )
+    tag_this_flow_run(chosen.subject.kind.tag(chosen.subject.name), "kind:tune", f"trigger:{trigger}")
     parent = tune.open_study_run(
         ws, params, chosen, name, bool(resume), {tracking.PREFECT_RUN: str(runtime.flow_run.id)}
     )
@@ -106,15 +102,10 @@ def tune_study(
 
 def _final_runs(root: str, target: tune.Target, preset: str, study: str) -> tuple[dict, dict]:
     """The best settings trained once as a normal run (through the gate), and the default settings' run beside it."""
-    base = list(target.overrides)
-    if target.subject.universe:
-        from flows.universe import retrain_universe as retrain_one
+    from flows.retraining import RETRAIN
 
-        name = f"universe {target.subject.name}"
-    else:
-        from flows.retrain import retrain as retrain_one
-
-        name = target.subject.name
+    base, name = list(target.overrides), target.subject.label
+    retrain_one = RETRAIN[target.subject.kind.name]
     default = retrain_one(target.subject.name, root, base, f"{name} default (beside study {study})", trigger="tune")
     tuned = retrain_one(target.subject.name, root, [f"preset={preset}"], f"{name} {preset}", trigger="tune")
     return tuned, default

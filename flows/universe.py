@@ -15,18 +15,13 @@ from prefect import flow
 
 from flows.retrain import begin, described_run, run_stages
 from flows.tagging import tag_this_flow_run
-from tasks.services.catalog import Subject
+from tasks.kinds import UNIVERSE
 from tasks.services.workspace import Workspace, project_root
-
-
-def subject(params: Any, name: str) -> Subject:
-    """The universe `name` of the settings (its tickers; none when it is not defined: its gate refuses it)."""
-    return Subject(name, tuple(params.universes.get(name, ())), universe=True)
 
 
 def _flow_run_name() -> str:
     """`universe sp20 epochs=3`: the universe and what differs from the committed settings (or the given name)."""
-    return described_run(lambda p, _: p["universe"], lambda p: f"universe {p.get('universe')}", universe=True)
+    return described_run(lambda p, _: p["universe"], lambda p: UNIVERSE.label(p.get("universe")), UNIVERSE)
 
 
 @flow(name="retrain-universe", flow_run_name=_flow_run_name, log_prints=True)
@@ -45,6 +40,7 @@ def retrain_universe(
     root_path = project_root(root)
     overrides = list(overrides or [])
     params = Workspace.project(root_path).load_params(overrides)
-    tag_this_flow_run(f"universe:{universe}", f"preset:{params.preset}", f"trigger:{trigger}", "kind:universe")
-    ex = begin(str(root_path), subject(params, universe), overrides, name, trigger, parent_run_id, links)
+    tag_this_flow_run(UNIVERSE.tag(universe), f"preset:{params.preset}", f"trigger:{trigger}", "kind:universe")
+    ex = begin(str(root_path), UNIVERSE.subject(universe, params.universes), overrides, name, trigger, parent_run_id,
+               links)  # fmt: skip
     return run_stages(ex, progress)

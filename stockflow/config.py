@@ -7,6 +7,7 @@ dotted path of the offending key, not an hour into training.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -448,9 +449,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
 UNIVERSE_KEYS = ("universe.", "validate.", "backtest.commission", "backtest.slippage")  # what a universe's run reads
 
 
-def changes(params: Params, baseline: Params, universe: bool = False) -> list[str]:
-    """`key=value` for each setting that differs from `baseline`, in definition order: of a ticker's run, or (with
-    `universe`) of a universe's run, each leaving out the settings the other reads.
+def changes(params: Params, baseline: Params, reads: Callable[[str], bool] | None = None) -> list[str]:
+    """`key=value` for each setting that differs from `baseline`, in definition order, of those `reads` says a run
+    reads (a ticker's leave out a universe's settings, and the other way round; default: every setting).
 
     Keys are as short as stays unambiguous (`epochs=2`, but `evaluate.walk_forward_folds=2`).
     The preset, the watchlist and the universes' lists are left out: a run's name says them separately; the
@@ -460,7 +461,7 @@ def changes(params: Params, baseline: Params, universe: bool = False) -> list[st
     def read(key: str) -> bool:
         if key.startswith(("universes.", "tune.")):  # the tuner's settings make no run's model
             return False
-        return key.startswith(UNIVERSE_KEYS) if universe else not key.startswith("universe.")
+        return reads is None or reads(key)
 
     now, base = {k: v for k, v in params.flat().items() if read(k)}, baseline.flat()
     leaf_count: dict[str, int] = {}

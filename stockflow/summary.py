@@ -21,8 +21,6 @@ def run_summary(results: dict[str, Any]) -> str:
     """The run's summary table (`results`: each stage's summary by name, plus ticker, preset and name)."""
     from stockflow.strategies import table_rows
 
-    if "universe_evaluate" in results:
-        return universe_summary(results)
     ev, bt = results["evaluate"], results["backtest"]
     model, base = ev["model"], ev["baselines"]
     strategies, notes = table_rows(bt)
@@ -171,54 +169,61 @@ def stage_line(stage: str, summary: dict[str, Any], seconds: float | None = None
     return line if seconds is None else f"{line} ({seconds:.1f} s)"
 
 
+def _evaluate_line(s: dict[str, Any]) -> str:
+    line = f"MAE {s['model']['mae']:.3f}, {s['mae_ratio']:.4f}x persistence, DM p {_num(s['dm_pvalue'], '.3f')}"
+    if "interval" in s:
+        iv = s["interval"]
+        line += (f"; {iv['level']:.0%} interval covers {iv['model']['coverage']:.1%}, Winkler "
+                 f"{iv['winkler_ratio']:.3f}x the better baseline")  # fmt: skip
+    return line
+
+
+def _sizes(s: dict[str, Any]) -> str:
+    return f"{s['train_samples']}/{s['val_samples']}/{s['test_samples']} train/val/test windows"
+
+
+def _verdict_line(s: dict[str, Any]) -> str:
+    return f"{'promoted' if s['promote'] else 'rejected'} v{s['version']}: {s['reason']}"
+
+
+def _universe_evaluate_line(s: dict[str, Any]) -> str:
+    r, best = s["test"]["model"]["rank_ic"], s["best_baseline"]
+    return (f"Rank IC {_num(r['mean'], '.4f')} (t {_num(r['t_stat'], '.2f')}); {best} "
+            f"{_num(s['test'][best]['rank_ic']['mean'], '.4f')}")  # fmt: skip
+
+
+def _universe_backtest_line(s: dict[str, Any]) -> str:
+    m, c = s["test"]["model"], s["chosen"]
+    return (f"top {c['k']}, {c['n']}/day, {c['weighting']}: {m['annual_return']:.1%} a year, "
+            f"{m['excess_return']:+.1%} over equal weight (IR {m['information_ratio']:.2f})")  # fmt: skip
+
+
+def _epochs_line(s: dict[str, Any]) -> str:
+    return f"{s['epochs_run']} epoch(s), best {s['best_epoch']}"
+
+
+# Each stage's line after its name, by stage (a stage not here says `done`).
+_LINES: dict[str, Any] = {
+    "validate": lambda s: f"{s['rows']} rows, {s['errors']} error(s), {s['warnings']} warning(s)",
+    "preprocess": lambda s: f"{_sizes(s)} of {s['lookback']} days, test {s['test_start']}..{s['test_end']}",
+    "train": _epochs_line,
+    "evaluate": _evaluate_line,
+    "backtest": lambda s: (f"return {s['strategy']['total_return']:.1%} (Sharpe {s['strategy']['sharpe']:.2f}) vs "
+                           f"buy and hold {s['buy_and_hold']['total_return']:.1%} (Sharpe "
+                           f"{s['buy_and_hold']['sharpe']:.2f}), {int(s['strategy']['trades'])} trades"),
+    "promote": _verdict_line,
+    "universe_validate": lambda s: (f"{s['tickers']} tickers, {s['failed']} failed, {s['close_only']} of closes "
+                                    f"only, {s.get('bars_masked', 0)} bar(s) masked"),
+    "universe_preprocess": lambda s: f"{_sizes(s)}, test {s['test_start']}..{s['test_end']}",
+    "universe_train": _epochs_line,
+    "universe_evaluate": _universe_evaluate_line,
+    "universe_backtest": _universe_backtest_line,
+    "universe_promote": _verdict_line,
+}  # fmt: skip
+
+
 def _stage_line(stage: str, summary: dict[str, Any]) -> str:
-    if stage == "validate":
-        return f"validate: {summary['rows']} rows, {summary['errors']} error(s), {summary['warnings']} warning(s)"
-    if stage == "preprocess":
-        sizes = f"{summary['train_samples']}/{summary['val_samples']}/{summary['test_samples']}"
-        return (f"preprocess: {sizes} train/val/test windows of {summary['lookback']} days, "
-                f"test {summary['test_start']}..{summary['test_end']}")  # fmt: skip
-    if stage == "train":
-        return f"train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}"
-    if stage == "evaluate":
-        line = (f"evaluate: MAE {summary['model']['mae']:.3f}, {summary['mae_ratio']:.4f}x persistence, "
-                f"DM p {_num(summary['dm_pvalue'], '.3f')}")  # fmt: skip
-        if "interval" in summary:
-            iv = summary["interval"]
-            line += (f"; {iv['level']:.0%} interval covers {iv['model']['coverage']:.1%}, Winkler "
-                     f"{iv['winkler_ratio']:.3f}x the better baseline")  # fmt: skip
-        return line
-    if stage == "backtest":
-        s, b = summary["strategy"], summary["buy_and_hold"]
-        return (f"backtest: return {s['total_return']:.1%} (Sharpe {s['sharpe']:.2f}) vs buy and hold "
-                f"{b['total_return']:.1%} (Sharpe {b['sharpe']:.2f}), {int(s['trades'])} trades")  # fmt: skip
-    if stage in ("promote", "universe_promote"):
-        verdict = "promoted" if summary["promote"] else "rejected"
-        return f"{stage}: {verdict} v{summary['version']}: {summary['reason']}"
-    return _universe_stage_line(stage, summary)
-
-
-def _universe_stage_line(stage: str, summary: dict[str, Any]) -> str:
-    if stage == "universe_validate":
-        return (f"universe_validate: {summary['tickers']} tickers, {summary['failed']} failed, "
-                f"{summary['close_only']} of closes only, {summary.get('bars_masked', 0)} bar(s) masked")  # fmt: skip
-    if stage == "universe_preprocess":
-        sizes = f"{summary['train_samples']}/{summary['val_samples']}/{summary['test_samples']}"
-        return (
-            f"universe_preprocess: {sizes} train/val/test windows, test {summary['test_start']}..{summary['test_end']}"
-        )
-    if stage == "universe_train":
-        return f"universe_train: {summary['epochs_run']} epoch(s), best {summary['best_epoch']}"
-    if stage == "universe_evaluate":
-        r = summary["test"]["model"]["rank_ic"]
-        best = summary["best_baseline"]
-        return (f"universe_evaluate: Rank IC {_num(r['mean'], '.4f')} (t {_num(r['t_stat'], '.2f')}); {best} "
-                f"{_num(summary['test'][best]['rank_ic']['mean'], '.4f')}")  # fmt: skip
-    if stage == "universe_backtest":
-        m, c = summary["test"]["model"], summary["chosen"]
-        return (f"universe_backtest: top {c['k']}, {c['n']}/day, {c['weighting']}: {m['annual_return']:.1%} a year, "
-                f"{m['excess_return']:+.1%} over equal weight (IR {m['information_ratio']:.2f})")  # fmt: skip
-    return f"{stage}: done"
+    return f"{stage}: {_LINES[stage](summary) if stage in _LINES else 'done'}"
 
 
 def strategy_table(rows: list[tuple[str, dict[str, float]]]) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import mlflow
 
-from tasks.services import catalog, execution
+from tasks.kinds import UNIVERSE
+from tasks.services import execution
 
 BIN = Path(sys.executable).parent
 
@@ -26,7 +27,7 @@ def execute(root: Path, overrides: list[str] | tuple[str, ...] = (), ticker: str
         from tasks.services.workspace import Workspace
 
         tickers = Workspace.project(root).load_params(list(overrides)).universes.get(universe, ())
-        subject = catalog.Subject(universe, tuple(tickers), universe=True)
+        subject = UNIVERSE.subject(universe, {universe: tuple(tickers)})
     ex = execution.begin(root, subject, list(overrides), trigger="test", name=name)
     try:
         for stage in ex.subject.names[:-1]:

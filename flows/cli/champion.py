@@ -41,7 +41,10 @@ def serve(
 
     ws = workspace(root)
     params = ws.load_params()
-    key = f"universe-{universe}" if universe is not None else chosen_ticker(ticker, params)
+    from tasks.kinds import TICKER, UNIVERSE
+
+    # The option names the kind.
+    key = UNIVERSE.registered(universe) if universe is not None else TICKER.registered(chosen_ticker(ticker, params))
     command_line, env, what = scoring_server(ws, params, key, host, port)
     typer.echo(f"serving {what} on http://{host}:{port}/invocations (Ctrl-C stops)", err=True)
     sys.stdout.flush()

@@ -41,7 +41,6 @@ def record(
     """
     setup()
     from stockflow.errors import UsageError
-    from stockflow.summary import run_summary
     from tasks.commands.record import record_later
     from tasks.services.unrecorded import waiting
 
@@ -54,7 +53,7 @@ def record(
         if "failure" in results:
             typer.echo(f"run {one} ({results['ticker']}) recorded FAILED: {results['failure']}")
             continue
-        typer.echo(run_summary(results))
+        typer.echo(results["text"])
         typer.echo(where(ws, ws.load_params(), one, results.get("published", "")))
 
 

@@ -92,7 +92,6 @@ def run(
     if not ws.project_data_file(chosen).is_file():
         raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
     from flows.server import prefect_api
-    from stockflow.summary import run_summary
     from tasks.services.process import importing
 
     with importing():
@@ -101,7 +100,7 @@ def run(
         from flows.retrain import retrain
 
         results = retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
-    typer.echo(run_summary(results))
+    typer.echo(results["text"])
     typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
     skip_exit_hooks()
 
@@ -109,7 +108,6 @@ def run(
 def _run_universe(ws, params, universe: str, sets: list[str], name: str | None) -> None:
     """One universe's flow, its summary; refused before anything starts when it cannot be trained."""
     from flows.server import prefect_api
-    from stockflow.summary import run_summary
     from tasks.services.tracking import check_reachable, store_uri
     from tasks.stages.universe_validate import tickers_of
 
@@ -119,7 +117,7 @@ def _run_universe(ws, params, universe: str, sets: list[str], name: str | None) 
         from flows.universe import retrain_universe
 
         results = retrain_universe(universe, str(ws.root), sets, name, trigger="cli", progress=True)
-    typer.echo(run_summary(results))
+    typer.echo(results["text"])
     typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
     skip_exit_hooks()
 
@@ -219,9 +217,11 @@ def tune(
     if resume is None and ticker is not None and universe is not None:
         raise UsageError("give --ticker or --universe, not both")
     target = universe if universe is not None else chosen_ticker(ticker, params) if resume is None else None
+    from tasks import kinds
     from tasks.commands.tune import prepare
 
-    _, study, _ = prepare(ws, target, universe is not None, sets, study, resume)  # refusals: before any record
+    kind = kinds.UNIVERSE if universe is not None else kinds.TICKER  # the option names the kind
+    _, study, _ = prepare(ws, target, kind, sets, study, resume)  # refusals: before any record
     from flows.runners import task_runner
     from flows.server import prefect_api
     from tasks.services.tracking import check_reachable, store_uri
@@ -233,7 +233,7 @@ def tune(
         t = params.tune
         flow = tune_study.with_options(task_runner=task_runner(t.runner, t.workers)) if t.workers > 1 else tune_study
         try:
-            result = flow(target, universe is not None, str(ws.root), sets, study, resume, trigger="cli")
+            result = flow(target, kind.name, str(ws.root), sets, study, resume, trigger="cli")
         except BaseException:
             typer.echo(f"stockflow: study {study} stopped; `stockflow tune --resume {study}` runs the rest", err=True)
             raise

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from stockflow.errors import StockflowError, UsageError
+from tasks import kinds
+from tasks.kinds import Subject
 from tasks.services import tracking, unrecorded
-from tasks.services.catalog import Subject
 from tasks.services.execution import Execution, abort, conclude
 from tasks.services.workspace import RUNS, Workspace
 
@@ -33,7 +34,8 @@ def record_later(root: Path | str, run_id: str) -> dict[str, Any]:
     params = parse_params(yaml.safe_load(state["settings"]))
     tracker = tracking.tracker_for(root, params)
     tracking.check_reachable(tracker.uri)
-    subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), state.get("universe", False))
+    kind = kinds.kind(state.get("kind") or ("universe" if state.get("universe") else "ticker"))  # kept before kinds
+    subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), kind)
     state["inputs"].setdefault("files", {state["ticker"]: state["inputs"]["data"]})  # kept before universes existed
     ex = Execution(Workspace(root, folder, run_id), subject, params, state["name"], tuple(state["overrides"]),
                    state["inputs"], state["tags"], state["publish"], state["settings"])  # fmt: skip

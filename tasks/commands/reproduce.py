@@ -33,6 +33,7 @@ from pathlib import Path
 
 from stockflow.errors import ReproduceError, UsageError
 from stockflow.headline import from_mlflow, side_by_side
+from tasks.kinds import TICKER, UNIVERSE, Kind
 from tasks.services import dvc_repo, provenance, tracking
 from tasks.services.provenance import SETTINGS_FILE
 from tasks.services.workspace import md5
@@ -61,6 +62,10 @@ class Recorded:
     artifacts: frozenset[str]
     tickers: tuple[str, ...] = ()  # a universe's run: its tickers (empty for a ticker's)
 
+    @property
+    def kind(self) -> Kind:
+        return UNIVERSE if self.tickers else TICKER  # what its tags said it was of
+
 
 @dataclass(frozen=True)
 class Reproduction:
@@ -87,7 +92,7 @@ class Reproduction:
                 f"  data      DVC version {o.data_version}, "
                 + (
                     f"data/{o.ticker}.csv md5 {o.data_md5}"
-                    if not o.tickers
+                    if o.kind is TICKER
                     else f"universe {o.ticker}'s {len(o.tickers)} files, md5 of their md5s {o.data_md5}"
                 ),
                 *(f"  {line}" for line in self.notes),
@@ -205,9 +210,9 @@ def fetch_data(root: Path, worktree: Path, run: Recorded) -> None:
     files = {t: worktree / "data" / f"{t}.csv" for t in run.tickers or (run.ticker,)}
     missing = [t for t, f in files.items() if not f.is_file()]
     digests = {t: md5(f) for t, f in files.items() if f.is_file()}
-    read = digests.get(run.ticker, "") if not run.tickers else provenance.digest_of(digests)
+    read = run.kind.data_md5(run.ticker, digests) if not missing else ""
     if missing or (run.data_md5 and read != run.data_md5):
-        what = f"data/{run.ticker}.csv" if not run.tickers else f"the files of universe {run.ticker}"
+        what = f"data/{run.ticker}.csv" if run.kind is TICKER else f"the files of universe {run.ticker}"
         raise ReproduceError(f"DVC version {run.data_version} does not hold {what} as run {run.run_id} read them "
                              f"(md5 {run.data_md5})")  # fmt: skip
 
@@ -227,7 +232,7 @@ def rerun(worktree: Path, run: Recorded, store: tracking.Store) -> str:
     env["MLFLOW_TRACKING_URI"] = store.uri
     started = int(time.time() * 1000) - 1
     # `-m flows.cli` from the worktree: its own flows/, tasks/ and stockflow/ come before this clone's install.
-    which = ["--universe", run.ticker] if run.tickers else ["--ticker", run.ticker]
+    which = [f"--{run.kind.name}", run.ticker]
     done = subprocess.run([sys.executable, "-m", "flows.cli", "run", *which, "--name", name], cwd=worktree, env=env)
     new = store.newest_named(run.experiment_id, name, started)
     if new is None:

@@ -23,8 +23,10 @@ from tasks.services.workspace import Workspace
 def scoring_server(ws: Workspace, params: Params, ticker: str, host: str, port: int) -> tuple[list[str], dict, str]:
     """The `mlflow models serve` command line and environment for the champion of `ticker` (of a universe:
     `universe-NAME`), and what it serves."""
-    how = ("`stockflow run --universe " + ticker.removeprefix("universe-") if ticker.startswith("universe-")
-           else f"`stockflow run --ticker {ticker}") + "` trains one"  # fmt: skip
+    from tasks import kinds
+
+    kind, name = kinds.of_registered(ticker)
+    how = f"`stockflow run --{kind.name} {name}` trains one"
     tracker, version = registry_champion(ws, params, ticker, PredictError, f"to serve: {how}")
     bin_dir = Path(sys.executable).parent
     uri = f"models:/{tracking.model_name(ticker)}/{version.version}"

@@ -22,8 +22,9 @@ import pandas as pd
 from stockflow import tuning
 from stockflow.config import Params
 from stockflow.errors import StockflowError, UsageError
+from tasks import kinds
+from tasks.kinds import TICKER, Kind, Subject
 from tasks.services import tracking
-from tasks.services.catalog import Subject
 from tasks.services.failures import failure_reason
 from tasks.services.workspace import Workspace
 
@@ -40,23 +41,21 @@ class Target:
 
     @property
     def minimise(self) -> bool:
-        return not self.subject.universe  # a ticker's validation loss down; a universe's Rank IC up
+        return self.subject.kind.study.minimise  # a ticker's validation loss down; a universe's Rank IC up
 
     def space(self, params: Params) -> dict:
-        return params.tune.universe_space if self.subject.universe else params.tune.space
+        return dict(self.subject.kind.study.space(params))
 
 
-def target_for(params: Params, name: str, universe: bool, overrides: list[str] | tuple[str, ...] = ()) -> Target:
-    """The ticker `name`, or the universe `name` of the settings (UsageError when it has no tickers)."""
-    if not universe:
-        return Target(Subject.ticker(name), tuple(overrides))
-    tickers = tuple(params.universes.get(name, ()))
-    if not tickers:
+def target_for(params: Params, name: str, kind: Kind, overrides: list[str] | tuple[str, ...] = ()) -> Target:
+    """The subject `name` of `kind` (UsageError when the settings give it no tickers: a universe not defined)."""
+    subject = kind.subject(name, params.universes)
+    if not subject.tickers:
         raise UsageError(f"no universe {name!r} in params.yaml's universes (there: {', '.join(params.universes)})")
-    return Target(Subject(name, tickers, universe=True), tuple(overrides))
+    return Target(subject, tuple(overrides))
 
 
-def prepare(ws: Workspace, name: str | None, universe: bool, overrides: list[str], study: str | None,
+def prepare(ws: Workspace, name: str | None, kind: Kind, overrides: list[str], study: str | None,
             resume: str | None) -> tuple[Target, str, Any]:  # fmt: skip
     """The study a `tune` starts (or resumes), its target and name: every refusal (a target without data, a name
     taken by a study of another space, a study that does not exist) before anything is recorded."""
@@ -65,7 +64,7 @@ def prepare(ws: Workspace, name: str | None, universe: bool, overrides: list[str
         _data(ws, ws.load_params(target.overrides), target)
         return target, resume, stored
     params = ws.load_params(overrides)
-    target = target_for(params, name or "", universe, overrides)
+    target = target_for(params, name or "", kind, overrides)
     _data(ws, params, target)
     study = study or study_name_for(target)
     return target, study, study_for(ws, params, target, study, create=True)
@@ -119,7 +118,7 @@ def study_for(ws: Workspace, params: Params, target: Target, name: str, create: 
     for key, value in {
         "space": space,
         "target": target.subject.name,
-        "universe": target.subject.universe,
+        "kind": target.subject.kind.name,
         "overrides": list(target.overrides),
     }.items():
         study.set_user_attr(key, value)
@@ -134,10 +133,11 @@ def resumed_target(ws: Workspace, params: Params, name: str) -> tuple[Target, An
     resuming assumes no other process works on this study)."""
     from optuna.trial import TrialState
 
-    probe = Target(Subject("?", ()))
+    probe = Target(Subject("?", (), TICKER))
     study = study_for(ws, params, probe, name, create=False)
     a = study.user_attrs
-    target = target_for(params, a["target"], bool(a["universe"]), tuple(a.get("overrides", ())))
+    kind = kinds.kind(a.get("kind") or ("universe" if a.get("universe") else "ticker"))  # studies made before kinds
+    target = target_for(params, a["target"], kind, tuple(a.get("overrides", ())))
     if a.get("space") != tuning.signature(target.space(ws.load_params(target.overrides))):
         raise UsageError(
             f"study {name!r} was made with another search space than params.yaml's now: put it back, "
@@ -167,11 +167,10 @@ def _data(ws: Workspace, params: Params, target: Target) -> Any:
     """The target's validated prices: a ticker's frame, or a universe's frames by ticker."""
     from tasks.stages.validate import ticker_prices
 
-    universe = target.subject.universe
-    frames = {
-        t: ticker_prices(ws, params, t, UsageError, "study", closes_only=universe) for t in target.subject.tickers
-    }
-    return frames if universe else frames[target.subject.name]
+    kind = target.subject.kind
+    frames = {t: ticker_prices(ws, params, t, UsageError, "study", closes_only=kind.closes_only)
+              for t in target.subject.tickers}  # fmt: skip
+    return kind.study_data(target.subject.name, frames)
 
 
 def run_trial(
@@ -219,7 +218,7 @@ def run_trial(
     try:
         params = ws.load_params([*target.overrides, *tuning.as_overrides(values)])
         data = _data(ws, params, target)
-        objective = tuning.universe_objective if target.subject.universe else tuning.ticker_objective
+        objective = target.subject.kind.study.objective
         with deferred_signals(), calling_every_batch(check_signals), calling_every_epoch(report):
             value, _ = objective(data, params)
         study.tell(trial, value)
@@ -240,7 +239,7 @@ def run_trial(
 
 def _subject_tags(target: Target) -> dict[str, str]:
     s = target.subject
-    return tracking.subject_tags(s.name, s.tickers if s.universe else None)
+    return tracking.subject_tags(s.name, s.kind.tagged_tickers(s))
 
 
 def _record_trial(tracker: tracking.Tracker, run_id: str, curves: list[dict], state: str, value: float | None) -> None:
@@ -269,7 +268,7 @@ def open_study_run(
             "space": space,
         }
     )
-    name = f"tune {'universe ' if target.subject.universe else ''}{target.subject.name}: {study_name}"
+    name = f"tune {target.subject.label}: {study_name}"
     return tracker.open_run(
         name + (" (resumed)" if resumed else ""),
         settings,
@@ -327,30 +326,7 @@ def summary(study: Any, target: Target, preset: str, tuned: dict, default: dict)
         f"  best             trial {best.number}: {shown}"
         + (" (the default settings: no trial beat them on validation)" if best.user_attrs.get("incumbent") else ""),
     ]
-    if target.subject.universe:
-        rank = lambda r, w: r["universe_evaluate"][w]["model"]["rank_ic"]["mean"]  # noqa: E731
-        (tv, tt), (dv, dt) = ((rank(r, "validation"), rank(r, "test")) for r in (tuned, default))
-        base = default["universe_evaluate"]["best_baseline"]
-        lines += [
-            f"  Rank IC          best trial (validation) {best.value:.4f}",
-            f"                   tuned: validation {tv:.4f} -> test {tt:.4f}; default: {dv:.4f} -> {dt:.4f}",
-            f"  selection bias   from validation to test the tuned Rank IC moved {tt - tv:+.4f}, the default's "
-            f"{dt - dv:+.4f}: the search's own share {(tt - tv) - (dt - dv):+.4f} (below 0: validation overstated it)",
-            f"  beside           the best naive baseline on validation, {base}: test Rank IC "
-            f"{default['universe_evaluate']['test'][base]['rank_ic']['mean']:.4f}",
-        ]
-    else:
-        (tv, tt), (dv, dt) = ((r["evaluate"]["val_loss"], r["evaluate"]["test_loss"]) for r in (tuned, default))
-        lines += [
-            f"  validation loss  best trial {best.value:.4f} (MSE of the scaled target)",
-            f"                   tuned: validation {tv:.4f} -> test {tt:.4f} ({tt / tv - 1:+.1%}); default: "
-            f"{dv:.4f} -> {dt:.4f} ({dt / dv - 1:+.1%})",
-            f"  selection bias   the search's own share of the gap: {(tt / tv) - (dt / dv):+.1%} of the validation "
-            "loss (above 0: the best trial's validation figure overstates the test's; the default's gap, chosen by "
-            "nobody, is the yardstick)",
-            f"  MAE / persist.   test: tuned {tuned['evaluate']['mae_ratio']:.4f}, default "
-            f"{default['evaluate']['mae_ratio']:.4f}, persistence 1",
-        ]
+    lines += target.subject.kind.study.lines(best, tuned, default)
     lines += [
         f"  preset           {preset}: `stockflow run --preset {preset}`, `dvc exp run -S preset={preset}`",
         f"  gate             tuned: {_verdict(tuned)}",
@@ -360,7 +336,7 @@ def summary(study: Any, target: Target, preset: str, tuned: dict, default: dict)
 
 
 def _verdict(results: dict) -> str:
-    gate = results.get("promote") or results.get("universe_promote") or {}
+    gate = results.get(kinds.kind(results["kind"]).stages[-1].name) or {}
     return f"{'promoted' if gate.get('promote') else 'not promoted'} v{gate.get('version')}: {gate.get('reason')}"
 
 

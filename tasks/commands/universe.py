@@ -22,6 +22,7 @@ from stockflow.panel import Panel, align
 from stockflow.prices import next_session
 from tasks.commands.monitor import log_check_files
 from tasks.commands.predict import registry_champion
+from tasks.kinds import UNIVERSE
 from tasks.services import tracking
 from tasks.services.files import strict
 from tasks.services.tracking import monitor_tracker_for
@@ -33,7 +34,7 @@ EVENT_PREFIX = "stockflow.universe."  # a universe's alarm: stockflow.universe.<
 
 def key(name: str) -> str:
     """A universe's key in the registry (its model: stockflow-universe-NAME)."""
-    return f"universe-{name}"
+    return UNIVERSE.registered(name)
 
 
 def _champion(ws: Workspace, params: Params, name: str, refusal: type[StockflowError], what: str):
@@ -259,7 +260,7 @@ def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, tr
             )
         title = f"universe {name} v{version}: live Rank IC, summed day by day"
         figure = plots.cumulative_ic(trail.assign(scorer="model"), title)
-        log_check_files(ws, tracker, run_id, f"universe-{name}", {**report, "run_id": run_id}, trail, figure)
+        log_check_files(ws, tracker, run_id, key(name), {**report, "run_id": run_id}, trail, figure)
         tracker.finish(run_id)
     except BaseException as exc:
         tracker.finish(run_id, failure=f"{type(exc).__name__}: {exc}")

@@ -20,14 +20,15 @@ import pandas as pd
 from stockflow import portfolio, rolling
 from stockflow.config import Params, flatten
 from stockflow.panel import Panel, Prepared, prepare
+from tasks.kinds import UNIVERSE
 from tasks.services import catalog, provenance, tracking
 from tasks.services.execution import run_stage
 from tasks.services.failures import failure_reason
 from tasks.services.files import save_figure, write_csv, write_json
 from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace
+from tasks.stages import universe_preprocess
 from tasks.stages.universe_preprocess import read_panel
-from tasks.stages.universe_validate import tickers_of
 
 PANEL_ARRAYS = ("close", "open", "high", "low", "volume")
 
@@ -54,13 +55,13 @@ def begin(root: Path | str, name: str, start: str, months: int, end: str | None,
     segments, open the parent run."""
     root = Path(root).resolve()
     params = Workspace.project(root).load_params(overrides)
-    subject = catalog.Subject(name, tickers_of(params, name), universe=True)
+    subject = UNIVERSE.checked(params, name)
     ws = Workspace.private(root, subject.registered)
     try:
         for ticker in subject.tickers:
             ws.snapshot_data(ticker)
         run_stage(ws, params, name, "universe_validate")
-        panel, findings = read_panel(catalog.files("universe_preprocess", ws, name), params, name)
+        panel, findings = read_panel(catalog.files(universe_preprocess.STAGE, ws, name), params, name)
         p = params.universe.preprocess
         segments = rolling.segments(panel.dates, start, months, end)
         prepared = prepare(panel, p.lookback, p.label, p.features, p.horizon)
@@ -69,9 +70,9 @@ def begin(root: Path | str, name: str, start: str, months: int, end: str | None,
         every = f"{months}M"
         tags = {**code_tags, **tracking.subject_tags(name, subject.tickers), tracking.TRIGGER: "replay",
                 "stockflow.replay": f"{len(segments)} segments every {every} from {start}"}  # fmt: skip
-        settings = provenance.describe(name, params, root, universe=True)
+        settings = provenance.describe(subject.label, params, root, UNIVERSE)
         run_id = tracker_for(root, params).open_run(f"replay {settings} every {every} from {start}",
-                                                    provenance.recorded_params(params, True), tags)  # fmt: skip
+                                                    provenance.recorded_params(params, UNIVERSE), tags)  # fmt: skip
     except BaseException:
         ws.remove()
         raise

@@ -20,12 +20,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tasks.services import catalog
 from tasks.services.workspace import Workspace, md5
+
+if TYPE_CHECKING:
+    from tasks.kinds import Subject
 
 SESSIONS = Path(".stockflow") / "dvc-sessions"
 
@@ -120,7 +122,7 @@ def restore_validated_data_version(root: Path) -> bool:
     return True
 
 
-def why_not_publish(ws: Workspace, subject: catalog.Subject, overrides: tuple[str, ...],
+def why_not_publish(ws: Workspace, subject: Subject, overrides: tuple[str, ...],
                     inputs: dict[str, Any]) -> str | None:  # fmt: skip
     """Why an execution's outputs do not describe the project as it is now (then they are not published), or None.
 
@@ -134,13 +136,13 @@ def why_not_publish(ws: Workspace, subject: catalog.Subject, overrides: tuple[st
         return "settings were overridden for this run (--set / --preset)"
     if not is_repo(root):
         return "the project is not a DVC repository"
-    if subject.name not in pipeline(root, subject.universe):
-        return f"{subject.name} is not in params.yaml's data.{'universes' if subject.universe else 'tickers'}"
+    if subject.name not in pipeline(root, subject.kind.listing):
+        return f"{subject.name} is not in params.yaml's data.{subject.kind.listing}"
     if md5(ws.params_file) != inputs["params"]:
         return "params.yaml changed during the run"
     if changed_file(ws, inputs["files"]):
         return f"data/{changed_file(ws, inputs['files'])}.csv changed during the run"
-    if code_fingerprint() != inputs["code"]:
+    if code_fingerprint(subject.names) != inputs["code"]:
         return "the code changed during the run"
     return None
 
@@ -150,35 +152,36 @@ def changed_file(ws: Workspace, files: dict[str, str]) -> str | None:
     return next((t for t, digest in files.items() if md5(ws.project_data_file(t)) != digest), None)
 
 
-def publish(ws: Workspace, subject: catalog.Subject) -> None:
+def publish(ws: Workspace, subject: Subject) -> None:
     """Move a private workspace's outputs of a ticker (or universe) into the project and record them in dvc.lock.
 
     DVC's Python API assumes the current folder is the repository, which a process
     running several executions cannot promise; so this runs in a short child process there.
     """
-    kind = "universe" if subject.universe else "ticker"
     out = subprocess.run(
-        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), subject.name, kind],
+        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), subject.name, subject.kind.name],
         cwd=ws.root, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"publishing {subject.name}'s outputs to DVC failed: {out.stderr.strip()[-2000:]}")
 
 
-def _publish_here(work: Path, name: str, universe: bool) -> None:
+def _publish_here(work: Path, name: str, kind: str) -> None:
     """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the subject's stages."""
+    from tasks import kinds
+
     project = Workspace.project(Path.cwd())
     private = Workspace(project.root, work)
-    stages = catalog.UNIVERSE_STAGES if universe else catalog.STAGES
+    stages, key = kinds.kind(kind).stages, kinds.kind(kind).registered(name)
     with locked_repo(project.root) as repo:
         for s in stages:
             target = project.stage_dir(name, s.name)
             target.mkdir(parents=True, exist_ok=True)
             for written in s.writes:
                 os.replace(private.stage_dir(name, s.name) / written, target / written)
-        headline = catalog.files(stages[-1].name, project, name).headline
+        headline = project.headline_file(key)
         headline.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(catalog.files(stages[-1].name, private, name).headline, headline)
+        shutil.copyfile(private.headline_file(key), headline)
         _commit_stages(repo, [f"{s.name}@{name}" for s in stages])
 
 
@@ -231,12 +234,11 @@ def share_config(root: Path, other: Path) -> None:
     merged.write()
 
 
-def pipeline(root: Path, universes: bool = False) -> tuple[str, ...]:
-    """The tickers `dvc.yaml` iterates over (params.yaml's data.tickers), or its universes (data.universes)."""
+def pipeline(root: Path, listing: str = "tickers") -> tuple[str, ...]:
+    """What `dvc.yaml` iterates over: params.yaml's data.tickers, or another kind's `listing` (data.universes)."""
     from tasks.services.workspace import read_params_file
 
-    return tuple((read_params_file(root / "params.yaml").get("data") or {}).get("universes" if universes else "tickers")
-                 or ())  # fmt: skip
+    return tuple((read_params_file(root / "params.yaml").get("data") or {}).get(listing) or ())
 
 
 def experiment() -> dict[str, str]:
@@ -288,8 +290,8 @@ def stages_ran(root: Path, ticker: str) -> dict[str, float] | None:
     return {key.split("@")[0]: seconds for key, seconds in ran.items() if key.split("@", 1)[1] == ticker}
 
 
-if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK NAME ticker|universe (see `publish`)
+if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK NAME KIND (see `publish`)
     from tasks.services.process import quiet
 
     quiet()
-    _publish_here(Path(sys.argv[2]), sys.argv[3], sys.argv[4] == "universe")
+    _publish_here(Path(sys.argv[2]), sys.argv[3], sys.argv[4])

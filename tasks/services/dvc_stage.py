@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from stockflow.errors import DataValidationError, Interrupted, StockflowError, UsageError, check_ticker
-from tasks.services import catalog, dvc_repo, execution, provenance, record, tracking
+from tasks import kinds
+from tasks.kinds import Subject
+from tasks.services import dvc_repo, execution, provenance, record, tracking
 from tasks.services.failures import failure_reason
 from tasks.services.workspace import Workspace
 
@@ -25,10 +27,10 @@ def main(stage: str, ticker: str) -> int:
     ws = Workspace.project(Path.cwd())
     try:
         check_ticker(ticker)
-        if stage not in catalog.BY_NAME:
-            raise UsageError(f"no stage {stage!r}; stages: {', '.join(catalog.BY_NAME)}")
+        if stage not in kinds.STAGES:
+            raise UsageError(f"no stage {stage!r}; stages: {', '.join(kinds.STAGES)}")
         params = ws.load_params()
-        subject = catalog.subject_of(stage, ticker, params.universes)
+        subject = kinds.of_stage(stage).subject(ticker, params.universes)
     except StockflowError as exc:
         print(f"stockflow: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -59,19 +61,20 @@ def _trigger() -> str:
     return "dvc exp" if os.environ.get("DVC_EXP_NAME") else "dvc"
 
 
-def _failed(ws: Workspace, params, subject: catalog.Subject, stage: str, exc: BaseException) -> int:
+def _failed(ws: Workspace, params, subject: Subject, stage: str, exc: BaseException) -> int:
     """Record this repro's FAILED run (unless the last stage already did), undo DVC's data.dvc rewrite, report."""
     if stage != subject.names[-1]:
         tracker = tracking.tracker_for(ws.root, params)
-        tickers = subject.tickers if subject.universe else None
         run_id = tracker.open_run(
             f"{subject.name} failed at {stage}",
-            provenance.recorded_params(params, subject.universe),
-            {**tracking.subject_tags(subject.name, tickers), tracking.TRIGGER: _trigger(),
+            provenance.recorded_params(params, subject.kind),
+            {**tracking.subject_tags(subject.name, subject.kind.tagged_tickers(subject)), tracking.TRIGGER: _trigger(),
              tracking.PRESET: params.preset, **dvc_repo.experiment()},
         )  # fmt: skip
         try:
-            record.log_stages(tracker, run_id, ws, subject.name, subject.stages, upto=stage)
+            record.log_stages(
+                tracker, run_id, ws, subject.name, subject.stages, upto=stage, headline=subject.kind.headline
+            )
         finally:
             tracker.finish(run_id, failure=f"{stage}: {failure_reason(exc)}")
     if isinstance(exc, DataValidationError):

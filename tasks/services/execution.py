@@ -15,7 +15,6 @@ Tracking, DVC, failures and runs recorded later are each their service's.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -23,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from stockflow.config import Params
-from stockflow.errors import StockflowError, TrackingError, check_ticker
-from stockflow.summary import run_summary
+from stockflow.errors import StockflowError, TrackingError
+from tasks import kinds
+from tasks.kinds import TICKER, Subject
 from tasks.services import dvc_repo, provenance, record, tracking, unrecorded
-from tasks.services.catalog import Subject
 from tasks.services.failures import failure_reason, stopped
 from tasks.services.workspace import Workspace, md5, remove_abandoned
 
@@ -69,37 +68,36 @@ def begin(root: Path | str, subject: str | Subject, overrides: list[str] | tuple
     root = Path(root).resolve()
     params_md5 = md5(root / "params.yaml") if (root / "params.yaml").is_file() else ""
     params = Workspace.project(root).load_params(overrides)
-    subject = Subject.ticker(check_ticker(subject)) if isinstance(subject, str) else subject
-    if subject.universe:  # undefined, or fewer than two tickers: refused before a run is opened
-        from tasks.stages.universe_validate import tickers_of
-
-        tickers_of(params, subject.name)
+    # A name that cannot be one, a universe undefined or of fewer than two tickers: refused before a run is opened.
+    subject = (
+        subject.kind.checked(params, subject.name) if isinstance(subject, Subject) else TICKER.checked(params, subject)
+    )
     private = ws is None
     ws = ws or Workspace.private(root, subject.registered)
     try:
         ws.claim()
         files = {t: ws.snapshot_data(t) for t in subject.tickers}  # ticker -> md5 of its price file
-        data_md5 = files[subject.name] if not subject.universe else provenance.digest_of(files)
+        data_md5 = subject.kind.data_md5(subject.name, files)
         tracker = tracking.tracker_for(root, params)
         tracker.fail_dead_runs(unrecorded.reasons(root))
         remove_abandoned(root)
         code_tags, diff = provenance.code_version(root)
-        settings = provenance.describe(subject.name, params, root, universe=subject.universe)
+        settings = provenance.describe(subject.label, params, root, subject.kind)
         tags = {
             **code_tags,
             **dvc_repo.experiment(),
             **(links or {}),
-            **tracking.subject_tags(subject.name, subject.tickers if subject.universe else None),
+            **tracking.subject_tags(subject.name, subject.kind.tagged_tickers(subject)),
             tracking.PRESET: params.preset,
             tracking.SETTINGS: settings,
             tracking.TRIGGER: trigger,
             tracking.DATA_VERSION: dvc_repo.data_version(root),
             tracking.DATA_FILE_MD5: data_md5,
-            tracking.MODEL_KEY: provenance.model_key(data_md5, params, subject.universe),
+            tracking.MODEL_KEY: provenance.model_key(data_md5, params, subject.kind),
             tracking.WORKSPACE: str(ws.work.relative_to(root)) if ws.work.is_relative_to(root) else str(ws.work),
         }
         run_name = name or provenance.run_name(settings)
-        run_id = tracker.open_run(run_name, provenance.recorded_params(params, subject.universe), tags,
+        run_id = tracker.open_run(run_name, provenance.recorded_params(params, subject.kind), tags,
                                   parent=parent_run_id)  # fmt: skip
         for ticker, digest in files.items():
             tracker.log_dataset(run_id, ws.data_file(ticker), ticker, digest, tags[tracking.DATA_VERSION])
@@ -111,7 +109,12 @@ def begin(root: Path | str, subject: str | Subject, overrides: list[str] | tuple
         if private:
             ws.remove()
         raise
-    inputs = {"params": params_md5, "data": data_md5, "code": provenance.code_fingerprint(), "files": files}
+    inputs = {
+        "params": params_md5,
+        "data": data_md5,
+        "code": provenance.code_fingerprint(subject.names),
+        "files": files,
+    }
     return Execution(dataclasses.replace(ws, run_id=run_id), subject, params, run_name, tuple(overrides), inputs,
                      tags, private, settings_text)  # fmt: skip
 
@@ -139,21 +142,17 @@ def stage_times(ex: Execution) -> dict[str, float]:
     return json.loads(times.read_text()) if ex.ws.is_private and times.is_file() else {}
 
 
-# Evaluate retrains for its seed spread and walk-forward refits (a universe's, for its control and seeds).
-TRAINING_STAGES = ("train", "evaluate", "universe_train", "universe_evaluate")
-
-
 def run_stage(ws: Workspace, params: Params, ticker: str, stage: str, progress: bool = False) -> dict:
     """A stage's compute; while it trains, SIGINT and SIGTERM take effect between batches (see `deferred_signals`)."""
     from stockflow.models import calling_every_batch
     from tasks.services.process import check_signals, deferred_signals
 
-    module = importlib.import_module(f"tasks.stages.{stage}")
-    kwargs = {"progress": progress} if stage in ("train", "universe_train") else {}
-    if stage not in TRAINING_STAGES:
-        return module.compute(ws, params, ticker, **kwargs)
+    declared, compute = kinds.STAGES[stage], kinds.COMPUTE[stage]
+    kwargs = {"progress": progress} if declared.shows_progress else {}
+    if not declared.trains:
+        return compute(ws, params, ticker, **kwargs)
     with deferred_signals(), calling_every_batch(check_signals):
-        return module.compute(ws, params, ticker, **kwargs)
+        return compute(ws, params, ticker, **kwargs)
 
 
 def _record_data_version(ex: Execution) -> None:
@@ -186,12 +185,14 @@ def conclude(ex: Execution, reused: list[str] | None = None, times: dict[str, fl
     unrecorded.log_notes(ex.ws, tracker, ex.run_id)
     if times is not None:
         tracker.log_metrics(ex.run_id, {f"time/{stage}_s": seconds for stage, seconds in times.items()})
+    record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, ex.subject.stages)  # its headline: the gate's
     run_stage(ex.ws, ex.params, ex.ticker, ex.subject.names[-1])
     results = {**record.summaries(ex.ws, ex.ticker, ex.subject.stages), "run_id": ex.run_id, "ticker": ex.ticker,
-               "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"],
+               "kind": ex.subject.kind.name, "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"],
                "seconds": stage_times(ex) if times is None else times}  # fmt: skip
     results["published"] = _publish(ex)
-    tags = {"stockflow.published": results["published"], tracking.NOTE: "```\n" + run_summary(results) + "\n```"}
+    results["text"] = ex.subject.kind.summary(results)
+    tags = {"stockflow.published": results["published"], tracking.NOTE: "```\n" + results["text"] + "\n```"}
     if reused is not None:
         tags[tracking.STAGES_REUSED] = ", ".join(reused) or "none"
     tracker.set_tags(ex.run_id, tags)
@@ -225,7 +226,7 @@ def abort(ex: Execution, exc: BaseException) -> str:
         done = all((ex.ws.stage_dir(ex.ticker, s.name) / name).is_file() for s in ex.subject.stages[:-1]
                    for name in s.writes)  # fmt: skip
         state = {"run_id": ex.run_id, "ticker": ex.ticker, "tickers": list(ex.subject.tickers),
-                 "universe": ex.subject.universe, "name": ex.name, "overrides": list(ex.overrides),
+                 "kind": ex.subject.kind.name, "name": ex.name, "overrides": list(ex.overrides),
                  "inputs": ex.inputs, "tags": ex.tags, "publish": ex.publish, "settings": ex.settings,
                  "failure": None if done else reason}  # fmt: skip
         unrecorded.keep(ex.ws, state)
@@ -236,7 +237,7 @@ def abort(ex: Execution, exc: BaseException) -> str:
                             f"{unrecorded.kept_message(ex.ws, ex.run_id)}")  # fmt: skip
     try:
         unrecorded.log_notes(ex.ws, tracker, ex.run_id)
-        record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, ex.subject.stages)
+        record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, ex.subject.stages, headline=ex.subject.kind.headline)
     finally:
         tracker.end(ex.run_id, failure=reason)
         if ex.ws.is_private:

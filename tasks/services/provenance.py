@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 from stockflow.config import Params, changes, parse_params
+from tasks.kinds import TICKER, Kind
 from tasks.services import catalog
 
 
@@ -50,30 +51,24 @@ def committed_params(root: Path, preset: str) -> Params | None:
         return None
 
 
-def describe(ticker: str, params: Params, root: Path, limit: int = 6, universe: bool = False) -> str:
-    """`sp500 paper epochs=2`: the ticker (`universe sp20 ...`: the universe), a preset other than default, and what
-    differs from the committed settings (of those the run reads)."""
+def describe(label: str, params: Params, root: Path, kind: Kind = TICKER, limit: int = 6) -> str:
+    """`sp500 paper epochs=2`: what the run is of (`universe sp20 ...`), a preset other than default, and what differs
+    from the committed settings (of those its kind reads)."""
     baseline = committed_params(root, params.preset) or parse_params({"preset": "default"})
     if params.preset != "default" and baseline.preset != params.preset:
         baseline = params  # a preset HEAD does not define: name the preset, not every value in it
-    diff = changes(params, baseline, universe)
-    words = [f"universe {ticker}" if universe else ticker] + ([params.preset] if params.preset != "default" else [])
+    diff = changes(params, baseline, kind.reads)
+    words = [label] + ([params.preset] if params.preset != "default" else [])
     words += diff[:limit]
     if len(diff) > limit:
         words.append(f"+{len(diff) - limit} more")
     return " ".join(words)
 
 
-def recorded_params(params: Params, universe: bool = False) -> dict[str, object]:
-    """The settings a run records as its MLflow params: those of its pipeline (a ticker's leaves out the universes',
-    a universe's the ticker's model, strategy and monitor; neither records the tuner's)."""
-    from stockflow.config import UNIVERSE_KEYS
-
-    flat = {k: v for k, v in params.flat().items() if not k.startswith("tune.")}
-    if universe:
-        return {k: v for k, v in flat.items() if k.startswith((*UNIVERSE_KEYS, "universes.", "preset", "data.",
-                                                               "mlflow."))}  # fmt: skip
-    return {k: v for k, v in flat.items() if not k.startswith(("universe.", "universes."))}
+def recorded_params(params: Params, kind: Kind = TICKER) -> dict[str, object]:
+    """The settings a run records as its MLflow params: those of its kind's pipeline (a ticker's leaves out the
+    universes', a universe's the ticker's model, strategy and monitor; neither records the tuner's)."""
+    return {k: v for k, v in params.flat().items() if not k.startswith("tune.") and kind.records(k)}
 
 
 def run_name(settings: str) -> str:
@@ -109,27 +104,17 @@ def fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def code_fingerprint(stages: tuple[str, ...] = catalog.NAMES) -> str:
-    """A hash of the source files the given stages run (as `dvc.yaml` lists them), as this process loaded them."""
-    files = {catalog.REPO / p for s in stages for p in catalog.code_deps(f"tasks.stages.{s}")}
+def code_fingerprint(stages: tuple[str, ...] | None = None) -> str:
+    """A hash of the source files the given stages run (default: every kind's), as `dvc.yaml` lists them."""
+    from tasks import kinds
+
+    files = {catalog.REPO / p for s in stages or kinds.STAGES for p in catalog.code_deps(f"tasks.stages.{s}")}
     return fingerprint(sorted(files))
 
 
-def digest_of(files: dict[str, str]) -> str:
-    """One md5 for several files' md5s (a universe's price files), equal when every file is."""
-    return hashlib.md5("".join(f"{name}:{digest}\n" for name, digest in sorted(files.items())).encode()).hexdigest()
-
-
-def model_key(data_md5: str, params: Params, universe: bool = False) -> str:
-    """Equal for two models made from the same price file(s), model settings (preprocess, train; a universe's) and
+def model_key(data_md5: str, params: Params, kind: Kind = TICKER) -> str:
+    """Equal for two models made from the same price file(s), model settings (the kind's preprocess and train) and
     code."""
-    if universe:
-        u = params.universe
-        settings = {"preprocess": u.preprocess.model_dump(mode="json"), "train": u.train.model_dump(mode="json")}
-        stages = ("universe_preprocess", "universe_train")
-    else:
-        settings = {"preprocess": params.preprocess.model_dump(mode="json"),
-                    "train": params.train.model_dump(mode="json")}  # fmt: skip
-        stages = ("preprocess", "train")
-    payload = json.dumps({"data": data_md5, "settings": settings, "code": code_fingerprint(stages)}, sort_keys=True)
+    payload = json.dumps({"data": data_md5, "settings": kind.model_settings(params),
+                          "code": code_fingerprint(kind.model_stages)}, sort_keys=True)  # fmt: skip
     return hashlib.sha256(payload.encode()).hexdigest()[:20]

@@ -9,10 +9,12 @@ stage's name. Whatever exists is recorded, so a failed run shows how far it got.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import for_mlflow, headline, universe_headline
+from stockflow.headline import for_mlflow
 from tasks.services import catalog
 from tasks.services.files import read_json
 from tasks.services.tracking import Tracker
@@ -28,7 +30,7 @@ CURVES = {
 }
 
 
-def summaries(ws: Workspace, ticker: str, stages: tuple[catalog.Stage, ...] = catalog.STAGES) -> dict[str, dict]:
+def summaries(ws: Workspace, ticker: str, stages: tuple[catalog.Stage, ...]) -> dict[str, dict]:
     """Each finished stage's summary, by stage name (a stage that did not finish has none)."""
     found = {}
     for s in stages:
@@ -38,14 +40,13 @@ def summaries(ws: Workspace, ticker: str, stages: tuple[catalog.Stage, ...] = ca
     return found
 
 
-def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str,
-               stages: tuple[catalog.Stage, ...] = catalog.STAGES, upto: str | None = None,
-               with_headline: bool = True) -> list[str]:  # fmt: skip
+def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str, stages: tuple[catalog.Stage, ...],
+               upto: str | None = None, headline: Callable[[dict], dict] | None = None) -> list[str]:  # fmt: skip
     """Log every stage up to `upto` (default: all but the last, which records) that left a summary; the names of
     those logged.
 
-    With `with_headline`, also the headline figures known so far (a run that stops before its last stage); a run
-    that gets there logs them once, complete, there.
+    With `headline` (the kind's: its figures from the stages' summaries), also the headline figures known so far (a
+    run that stops before its last stage); a run that gets there logs them once, complete, there.
     """
     done = summaries(ws, ticker, stages)
     names = [s.name for s in stages]
@@ -59,19 +60,10 @@ def log_stages(tracker: Tracker, run_id: str, ws: Workspace, ticker: str,
         if s.name not in done:
             continue
         tracker.log_metrics(run_id, {f"{s.name}/{k}": v for k, v in flatten(done[s.name]).items()})
-        if s.name in ("train", "universe_train") and (folder / "history.csv").is_file():
+        if "history.csv" in s.writes and (folder / "history.csv").is_file():  # a training stage's curves
             tracker.log_curves(run_id, pd.read_csv(folder / "history.csv"), CURVES)
         logged.append(s.name)
-    known = headline_of(done)
-    if with_headline and known:
+    known = headline(done) if headline else {}
+    if known:
         tracker.log_metrics(run_id, for_mlflow(known))
     return logged
-
-
-def headline_of(done: dict[str, dict], promote: dict | None = None) -> dict[str, float | None]:
-    """The headline figures of a ticker's or a universe's stages once both their evaluate and backtest are done."""
-    if {"evaluate", "backtest"} <= done.keys():
-        return headline(done["evaluate"], done["backtest"], promote)
-    if {"universe_evaluate", "universe_backtest"} <= done.keys():
-        return universe_headline(done["universe_evaluate"], done["universe_backtest"], promote)
-    return {}

@@ -14,7 +14,22 @@ from tasks.services import catalog
 from tasks.services.files import read_price_file, save_figure, write_csv, write_json
 from tasks.services.workspace import Workspace
 
-STAGE = "backtest"
+STAGE = catalog.Stage(
+    "backtest",
+    "the forecasts traded under the rules, beside Buy-and-Hold; the strategy tuned on the validation window",
+    reads=(catalog.DATA, "evaluate/predictions.csv"),
+    writes=(
+        "equity.csv",
+        "trades.csv",
+        "search.csv",
+        "equity.png",
+        "trades.png",
+        "search_heatmap.png",
+        catalog.SUMMARY,
+    ),
+    params=("backtest",),
+    logged=("equity.csv", "trades.csv", "search.csv", "equity.png", "trades.png", "search_heatmap.png"),
+)
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:

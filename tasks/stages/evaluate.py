@@ -15,7 +15,23 @@ from tasks.services.files import load_dataset, read_price_file, save_figure, wri
 from tasks.services.model_files import load_forecaster, save_forecaster
 from tasks.services.workspace import Workspace
 
-STAGE = "evaluate"
+STAGE = catalog.Stage(
+    "evaluate",
+    "test-window forecasts of the model beside persistence, drift, SMA, ridge and SVR; its interval calibrated "
+    "on the validation window, scored beside Gaussian and GARCH intervals",
+    reads=(catalog.DATA, "preprocess/dataset.npz", "preprocess/transform.joblib", "train/forecaster.zip"),
+    writes=(
+        "predictions.csv",
+        "forecaster.zip",
+        "walk_forward.csv",
+        "predicted_vs_actual.png",
+        "interval_band.png",
+        catalog.SUMMARY,
+    ),
+    params=("preset", "presets", "preprocess", "train", "evaluate"),
+    logged=("predictions.csv", "walk_forward.csv", "predicted_vs_actual.png", "interval_band.png"),
+    trains=True,  # the seed spread and the walk-forward refits
+)
 WALK_FORWARD_COLUMNS = ["fold", "date", "close", "actual", "forecast", "train_samples"]
 
 

@@ -8,7 +8,13 @@ from tasks.services import catalog
 from tasks.services.files import read_price_file, save_dataset, write_json
 from tasks.services.workspace import Workspace
 
-STAGE = "preprocess"
+STAGE = catalog.Stage(
+    "preprocess",
+    "80/20 chronological split, scalers fitted on training rows only, lookback windows",
+    reads=(catalog.DATA, "validate/report.json"),
+    writes=("dataset.npz", "transform.joblib", catalog.SUMMARY),
+    params=("preset", "presets", "preprocess"),
+)
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:

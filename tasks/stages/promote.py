@@ -16,32 +16,54 @@ champion at once:
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pandas as pd
 
 from stockflow.config import Params
 from stockflow.headline import for_mlflow, headline
 from stockflow.prices import REQUIRED
 from stockflow.promotion import decide, forecasts_on, score_window
-from tasks.services import catalog, record, tracking
+from tasks.services import catalog, registry, tracking
 from tasks.services.files import read_json, read_price_file, write_json
-from tasks.services.process import deferred_signals
 from tasks.services.tracking import Tracker
 from tasks.services.workspace import Workspace, md5
 
-STAGE = "promote"
+STAGE = catalog.Stage(
+    "promote",
+    "records the run in MLflow from the files above, then applies the gate: registers the model "
+    "(unless an identical one is) and moves the aliases",
+    reads=(
+        catalog.DATA,
+        "validate/report.json",
+        "validate/report.md",
+        "validate/prices.png",
+        "validate/summary.json",
+        "preprocess/summary.json",
+        "train/history.csv",
+        "train/loss_curves.png",
+        "train/summary.json",
+        "evaluate/predictions.csv",
+        "evaluate/forecaster.zip",
+        "evaluate/walk_forward.csv",
+        "evaluate/predicted_vs_actual.png",
+        "evaluate/interval_band.png",
+        "evaluate/summary.json",
+        "backtest/equity.csv",
+        "backtest/trades.csv",
+        "backtest/search.csv",
+        "backtest/equity.png",
+        "backtest/trades.png",
+        "backtest/search_heatmap.png",
+        "backtest/summary.json",
+    ),
+    writes=(catalog.SUMMARY,),
+    # What the run records is every setting but the watchlist itself: adding a ticker re-runs only its stages.
+    params=("preset", "presets", "validate", "preprocess", "train", "evaluate", "backtest", "promote", "mlflow"),
+)
 
 
-def registry_lock(root: Path, ticker: str):
-    """A lock per ticker, beside the project's store (a queued DVC experiment shares its project's)."""
-    from filelock import FileLock
-
-    folder = Path(os.environ.get("DVC_ROOT") or root) / ".stockflow" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(folder / f"registry-{ticker}.lock"))
+def registered(ticker: str) -> str:
+    """A ticker's key in the registry (its model `stockflow-<ticker>`) and in metrics/: its own name."""
+    return ticker
 
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
@@ -51,7 +73,6 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
         raise RuntimeError("the promote stage records into its execution's run: begin the execution first")
     f = catalog.files(STAGE, ws, ticker)
     tracker = tracking.tracker_for(ws.root, params)
-    record.log_stages(tracker, ws.run_id, ws, ticker, with_headline=False)  # logged once, complete, below
     tracker.log_forecaster(
         ws.run_id,
         f.input("evaluate/forecaster.zip"),
@@ -59,28 +80,13 @@ def compute(ws: Workspace, params: Params, ticker: str) -> dict:
         {"ticker": ticker, "model_key": tracker.get_run(ws.run_id).data.tags[tracking.MODEL_KEY]},
     )
     tags = version_tags(f, tracker, ws.run_id)
-    with registry_lock(ws.root, ticker):
-        existing = tracker.version_with_key(ticker, tags[tracking.MODEL_KEY])
-        champion = tracker.champion(ticker)
-        if existing is not None:
-            stood = existing.tags.get(tracking.GATE, "unknown")
-            report = {
-                "promote": stood == "promoted",
-                "version": int(existing.version),
-                "registered": False,
-                "champion_version": None if champion is None else int(champion.version),
-                "reason": f"identical to v{existing.version} (same data, model settings and code): not registered "
-                f"again; its gate decision stands ({stood})",
-            }
-        else:
-            report = _judge(f, params, ticker, tracker, champion)
-            with deferred_signals():  # registered and aliases moved, or neither: never cut in two by a signal
-                _register(tracker, ws.run_id, ticker, tags, report)
+    report = registry.gated(ws.root, tracker, ws.run_id, ticker, tags,
+                            lambda champion: _judge(f, params, ticker, tracker, champion))  # fmt: skip
     write_json(f.output(catalog.SUMMARY), report)
     figures = headline(read_json(f.input("evaluate/summary.json")), read_json(f.input("backtest/summary.json")), report)
-    write_json(f.headline, figures)
+    write_json(ws.headline_file(registered(ticker)), figures)
     verdict = f"{'promoted' if report['promote'] else 'rejected'} v{report['version']}: {report['reason']}"
-    tracker.log_metrics(ws.run_id, {**{f"{STAGE}/{k}": v for k, v in report.items()}, **for_mlflow(figures)})
+    tracker.log_metrics(ws.run_id, {**{f"{STAGE.name}/{k}": v for k, v in report.items()}, **for_mlflow(figures)})
     tracker.set_tags(ws.run_id, {tracking.PROMOTION: verdict, tracking.MODEL_VERSION: report["version"]})
     return report
 
@@ -94,7 +100,7 @@ def version_tags(f: catalog.StageFiles, tracker: Tracker, run_id: str) -> dict[s
         tracking.MODEL_KEY: run.data.tags[tracking.MODEL_KEY],
         tracking.DATA_VERSION: run.data.tags.get(tracking.DATA_VERSION, "unknown"),
         tracking.DATA_FILE_MD5: md5(f.input(catalog.DATA)),
-        tracking.TRAINED_AT: trained_at(run.info.start_time),
+        tracking.TRAINED_AT: registry.trained_at(run.info.start_time),
         "stockflow.run_id": run_id,
         tracking.DATA_THROUGH: pre["data_through"],
         tracking.TRAIN_WINDOW: f"{pre['train_start']}..{pre['train_end']}",
@@ -102,17 +108,6 @@ def version_tags(f: catalog.StageFiles, tracker: Tracker, run_id: str) -> dict[s
         tracking.TEST_MAE_RATIO: repr(float(ev["mae_ratio"])),
         tracking.TEST_COVERAGE: repr(float(ev["interval"]["model"]["coverage"])),
     }
-
-
-def _register(tracker: Tracker, run_id: str, ticker: str, tags: dict[str, str], report: dict) -> None:
-    """A new version with the gate's verdict; the champion's run told; `challenger` (and maybe `champion`) moved."""
-    verdict = "promoted" if report["promote"] else "rejected"
-    version = tracker.register(run_id, ticker, {**tags, tracking.GATE: verdict})
-    report.update(version=int(version.version), registered=True)
-    _tell_champion(tracker, ticker, report)
-    tracker.move_alias(ticker, tracking.CHALLENGER, version.version)
-    if report["promote"]:
-        tracker.move_alias(ticker, tracking.CHAMPION, version.version)
 
 
 def _judge(f: catalog.StageFiles, params: Params, ticker: str, tracker: Tracker, champion) -> dict:
@@ -131,24 +126,4 @@ def _judge(f: catalog.StageFiles, params: Params, ticker: str, tracker: Tracker,
             params.backtest,
         )
     decision = decide(ours, theirs, params.promote)
-    return {
-        "promote": decision.promote,
-        "reason": decision.reason,
-        "champion_version": None if champion is None else int(champion.version),
-        **decision.figures(),
-    }
-
-
-def _tell_champion(tracker: Tracker, ticker: str, report: dict) -> None:
-    """Note the challenge on the champion's run too, so its history shows who tried to replace it."""
-    if report["champion_version"] is None:
-        return
-    champion_run = tracker.version_run_id(ticker, report["champion_version"])
-    if champion_run:
-        verdict = f"{'promoted' if report['promote'] else 'rejected'} v{report['version']}: {report['reason']}"
-        tracker.set_tags(champion_run, {f"stockflow.challenged_by.v{report['version']}": verdict})
-
-
-def trained_at(start_ms: int) -> str:
-    """A run's start (ms since the epoch) as an ISO UTC time: when its model was trained."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_ms / 1000))
+    return {"promote": decision.promote, "reason": decision.reason, **decision.figures()}

@@ -15,7 +15,16 @@ from tasks.services.files import load_dataset, save_figure, write_csv, write_jso
 from tasks.services.model_files import save_forecaster
 from tasks.services.workspace import Workspace
 
-STAGE = "train"
+STAGE = catalog.Stage(
+    "train",
+    "the model (train.architecture), seeded and deterministic, early-stopped on the validation windows",
+    reads=("preprocess/dataset.npz", "preprocess/transform.joblib"),
+    writes=("forecaster.zip", "history.csv", "loss_curves.png", catalog.SUMMARY),
+    params=("preset", "presets", "preprocess", "train"),
+    logged=("history.csv", "loss_curves.png"),
+    trains=True,
+    shows_progress=True,
+)
 CURVES = ("loss", "val_loss", "mae", "val_mae")
 
 

@@ -25,7 +25,20 @@ from tasks.services.files import load_panel, read_json, save_figure, write_csv, 
 from tasks.services.model_files import load_ranker, save_ranker
 from tasks.services.workspace import Workspace
 
-STAGE = "universe_backtest"
+STAGE = catalog.Stage(
+    "universe_backtest",
+    "TopkDropout on the scores (k, n and the weighting chosen on the validation window), traded once on the "
+    "test window beside equal weight and the best baseline, with costs on every change of weight",
+    reads=(
+        "universe_preprocess/panel.npz",
+        "universe_evaluate/scores.npz",
+        "universe_evaluate/summary.json",
+        "universe_train/ranker.zip",
+    ),
+    writes=("ranker.zip", "equity.csv", "search.csv", "equity.png", catalog.SUMMARY),
+    params=("universes", "universe.portfolio", "backtest.commission", "backtest.slippage"),
+    logged=("equity.csv", "search.csv", "equity.png"),
+)
 
 
 def compute(ws: Workspace, params: Params, name: str) -> dict:

@@ -14,7 +14,14 @@ from tasks.services.files import read_price_file, save_panel, write_json
 from tasks.services.workspace import Workspace
 from tasks.stages.universe_validate import masked_bars, tickers_of
 
-STAGE = "universe_preprocess"
+STAGE = catalog.Stage(
+    "universe_preprocess",
+    "the tickers aligned on their dates, causal features from closes, next-day returns ranked across the "
+    "universe each day, split by date, the scaler fitted on training dates only",
+    reads=(catalog.TICKERS, "universe_validate/report.json", "universe_validate/masked.csv"),
+    writes=("panel.npz", catalog.SUMMARY),
+    params=("universes", "universe.preprocess"),
+)
 
 
 def compute(ws: Workspace, params: Params, name: str) -> dict:

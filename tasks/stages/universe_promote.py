@@ -19,14 +19,53 @@ from stockflow import ranking
 from stockflow.config import Params
 from stockflow.headline import for_mlflow, universe_headline
 from stockflow.promotion import decide_universe
-from tasks.services import catalog, record, tracking
+from tasks.services import catalog, registry, tracking
 from tasks.services.files import load_panel, read_json, write_json
-from tasks.services.process import deferred_signals
 from tasks.services.tracking import Tracker
 from tasks.services.workspace import Workspace
-from tasks.stages.promote import registry_lock, trained_at
 
-STAGE = "universe_promote"
+STAGE = catalog.Stage(
+    "universe_promote",
+    "records the run in MLflow from the files above, then the gate: a positive test Rank IC with a t-statistic of "
+    "at least universe.promote.min_rank_ic_t, and no worse than the champion on the same days",
+    reads=(
+        "universe_validate/report.json",
+        "universe_validate/report.md",
+        "universe_validate/masked.csv",
+        "universe_validate/summary.json",
+        "universe_preprocess/summary.json",
+        "universe_train/history.csv",
+        "universe_train/loss_curves.png",
+        "universe_train/summary.json",
+        "universe_evaluate/ic.csv",
+        "universe_evaluate/cumulative_ic.png",
+        "universe_evaluate/summary.json",
+        "universe_preprocess/panel.npz",
+        "universe_backtest/ranker.zip",
+        "universe_backtest/equity.csv",
+        "universe_backtest/search.csv",
+        "universe_backtest/equity.png",
+        "universe_backtest/summary.json",
+    ),
+    writes=(catalog.SUMMARY,),
+    params=(
+        "preset",
+        "presets",
+        "validate",
+        "universes",
+        "universe",
+        "backtest.commission",
+        "backtest.slippage",
+        "mlflow",
+    ),
+)
+
+PREFIX = "universe-"  # a universe's key in the registry and in metrics/: apart from any ticker's name
+
+
+def registered(name: str) -> str:
+    """A universe's key in the registry (its model `stockflow-universe-<name>`) and in metrics/."""
+    return f"{PREFIX}{name}"
 
 
 def compute(ws: Workspace, params: Params, name: str) -> dict:
@@ -34,47 +73,37 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
     if ws.run_id is None:
         raise RuntimeError("the promote stage records into its execution's run: begin the execution first")
     f = catalog.files(STAGE, ws, name)
-    key = catalog.Subject(name, (), universe=True).registered
+    key = registered(name)
     tracker = tracking.tracker_for(ws.root, params)
-    record.log_stages(tracker, ws.run_id, ws, name, catalog.UNIVERSE_STAGES, with_headline=False)
     run = tracker.get_run(ws.run_id)
     tracker.log_ranker(ws.run_id, f.input("universe_backtest/ranker.zip"),
                        {"universe": name, "model_key": run.data.tags[tracking.MODEL_KEY]})  # fmt: skip
     evaluate = read_json(f.input("universe_evaluate/summary.json"))
     challenger = evaluate["test"]["model"]["rank_ic"]
     tags = _version_tags(f, run, challenger)
-    with registry_lock(ws.root, key):
-        existing, champion = tracker.version_with_key(key, tags[tracking.MODEL_KEY]), tracker.champion(key)
-        if existing is not None:
-            stood = existing.tags.get(tracking.GATE, "unknown")
-            report = {"promote": stood == "promoted", "version": int(existing.version), "registered": False,
-                      "champion_version": None if champion is None else int(champion.version),
-                      "reason": f"identical to v{existing.version} (same data, settings and code): not registered "
-                                f"again; its gate decision stands ({stood})"}  # fmt: skip
-        else:
-            theirs = None if champion is None else _champion_rank_ic(f, tracker, key, champion)
-            best = evaluate["best_baseline"]  # chosen on validation, scored on the same test days
-            promote, reason = decide_universe(challenger, theirs, params.universe.promote,
-                                              (best, evaluate["test"][best]["rank_ic"]))  # fmt: skip
-            report = {"promote": promote, "reason": reason, "registered": True,
-                      "champion_version": None if champion is None else int(champion.version),
-                      "challenger_rank_ic": challenger["mean"], "challenger_rank_ic_t": challenger["t_stat"],
-                      **({} if theirs is None else {"champion_rank_ic": theirs["mean"]})}  # fmt: skip
-            with deferred_signals():  # registered and aliases moved, or neither: never cut in two by a signal
-                version = tracker.register(
-                    ws.run_id, key, {**tags, tracking.GATE: "promoted" if promote else "rejected"}
-                )
-                report["version"] = int(version.version)
-                tracker.move_alias(key, tracking.CHALLENGER, version.version)
-                if promote:
-                    tracker.move_alias(key, tracking.CHAMPION, version.version)
+    report = registry.gated(ws.root, tracker, ws.run_id, key, tags,
+                            lambda champion: _judge(f, params, tracker, key, champion, evaluate))  # fmt: skip
     write_json(f.output(catalog.SUMMARY), report)
     figures = universe_headline(evaluate, read_json(f.input("universe_backtest/summary.json")), report)
-    write_json(f.headline, figures)
+    write_json(ws.headline_file(key), figures)
     verdict = f"{'promoted' if report['promote'] else 'rejected'} v{report['version']}: {report['reason']}"
-    tracker.log_metrics(ws.run_id, {**{f"{STAGE}/{k}": v for k, v in report.items()}, **for_mlflow(figures)})
+    tracker.log_metrics(ws.run_id, {**{f"{STAGE.name}/{k}": v for k, v in report.items()}, **for_mlflow(figures)})
     tracker.set_tags(ws.run_id, {tracking.PROMOTION: verdict, tracking.MODEL_VERSION: report["version"]})
     return report
+
+
+def _judge(f: catalog.StageFiles, params: Params, tracker: Tracker, key: str, champion, evaluate: dict) -> dict:
+    """The gate (stockflow/promotion.py: `decide_universe`) on the challenger's test Rank IC, the champion's on the
+    same days and the best naive baseline's (chosen on validation)."""
+    challenger = evaluate["test"]["model"]["rank_ic"]
+    theirs = None if champion is None else _champion_rank_ic(f, tracker, key, champion)
+    best = evaluate["best_baseline"]
+    promote, reason = decide_universe(
+        challenger, theirs, params.universe.promote, (best, evaluate["test"][best]["rank_ic"])
+    )
+    theirs = {} if theirs is None else {"champion_rank_ic": theirs["mean"]}
+    return {"promote": promote, "reason": reason, "challenger_rank_ic": challenger["mean"],
+            "challenger_rank_ic_t": challenger["t_stat"], **theirs}  # fmt: skip
 
 
 def _version_tags(f: catalog.StageFiles, run, challenger: dict) -> dict[str, str]:
@@ -84,7 +113,7 @@ def _version_tags(f: catalog.StageFiles, run, challenger: dict) -> dict[str, str
         tracking.MODEL_KEY: run.data.tags[tracking.MODEL_KEY],
         tracking.DATA_VERSION: run.data.tags.get(tracking.DATA_VERSION, "unknown"),
         tracking.DATA_FILE_MD5: run.data.tags.get(tracking.DATA_FILE_MD5, ""),
-        tracking.TRAINED_AT: trained_at(run.info.start_time),
+        tracking.TRAINED_AT: registry.trained_at(run.info.start_time),
         "stockflow.run_id": run.info.run_id,
         tracking.TICKERS: run.data.tags.get(tracking.TICKERS, ""),
         tracking.DATA_THROUGH: pre["data_through"],

@@ -12,7 +12,16 @@ from tasks.services.model_files import save_ranker
 from tasks.services.workspace import Workspace
 from tasks.stages.train import showing_progress, write_curves
 
-STAGE = "universe_train"
+STAGE = catalog.Stage(
+    "universe_train",
+    "one network trained on the windows of every ticker pooled, gathered batch by batch",
+    reads=("universe_preprocess/panel.npz",),
+    writes=("ranker.zip", "history.csv", "loss_curves.png", catalog.SUMMARY),
+    params=("universes", "preset", "presets", "universe.preprocess", "universe.train"),
+    logged=("history.csv", "loss_curves.png"),
+    trains=True,
+    shows_progress=True,
+)
 
 
 def compute(ws: Workspace, params: Params, name: str, progress: bool = True) -> dict:

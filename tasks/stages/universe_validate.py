@@ -23,7 +23,16 @@ from tasks.services.files import read_json, read_price_file, write_csv, write_js
 from tasks.services.workspace import Workspace
 from tasks.stages.validate import remembered_check, suite_for
 
-STAGE = "universe_validate"
+STAGE = catalog.Stage(
+    "universe_validate",
+    "the data-quality gate on every bar of every ticker (validate.universe_policy mask: bars real prices cannot "
+    "give masked and named, unusable tickers dropped; refuse: each file by its suite); a ticker with no data, or "
+    "fewer than two usable tickers, stops everything after it",
+    reads=(catalog.TICKERS, catalog.SUITES),
+    writes=("report.json", "report.md", "masked.csv", catalog.SUMMARY),
+    params=("validate", "universes"),
+    logged=("report.json", "report.md", "masked.csv"),
+)
 MASKED = "masked.csv"  # every bar the gate flagged: ticker, date, rule, what became of it, the bar's values
 
 
@@ -126,6 +135,6 @@ def masked_bars(f: catalog.StageFiles) -> tuple[object, list[str]]:
     """What the gate masked (its findings) and which tickers it kept, as universe_validate wrote them."""
     import pandas as pd
 
-    findings = pd.read_csv(f.input(f"{STAGE}/{MASKED}"), parse_dates=["date"])
-    report = read_json(f.input(f"{STAGE}/report.json"))
+    findings = pd.read_csv(f.input(f"{STAGE.name}/{MASKED}"), parse_dates=["date"])
+    report = read_json(f.input(f"{STAGE.name}/report.json"))
     return findings, report.get("kept")

@@ -16,7 +16,14 @@ from tasks.services import catalog
 from tasks.services.files import atomic, read_download, read_json, read_price_file, save_figure, write_json
 from tasks.services.workspace import Workspace, md5
 
-STAGE = "validate"
+STAGE = catalog.Stage(
+    "validate",
+    "the data-quality gate: the expectation suite on the price file; errors stop everything after it",
+    reads=(catalog.DATA, catalog.SUITE),
+    writes=("report.json", "report.md", "prices.png", catalog.SUMMARY),
+    params=("validate",),
+    logged=("report.json", "report.md", "prices.png"),
+)
 
 
 def check_file(ws: Workspace, params: Params, path: Path, source: str | None = None) -> ValidationReport:

@@ -37,6 +37,9 @@ def test_changes_name_what_differs_with_short_keys():
     base = parse_params({})
     p = parse_params({}, ["train.epochs=2", "backtest.stop_loss=null", "evaluate.walk_forward_folds=3",
                           "preprocess.features=[close, volume]"])  # fmt: skip
-    assert changes(p, base) == ["features=[close,volume]", "epochs=2", "evaluate.walk_forward_folds=3",
-                                "stop_loss=null"]  # fmt: skip
+    a_tickers = lambda key: not key.startswith("universe.")  # noqa: E731 - what a ticker's run reads
+    assert changes(p, base, a_tickers) == ["features=[close,volume]", "epochs=2", "evaluate.walk_forward_folds=3",
+                                           "stop_loss=null"]  # fmt: skip
+    # Read with a universe's settings too, a key is as long as keeps it apart from theirs.
+    assert changes(p, base)[0] == "preprocess.features=[close,volume]"
     assert changes(base, base) == []

@@ -11,7 +11,8 @@ import pytest
 
 from stockflow.headline import NAMES as HEADLINE
 from stockflow.headline import for_mlflow
-from tasks.services import catalog, tracking
+from tasks.kinds import TICKER
+from tasks.services import tracking
 from tests.helpers import all_runs, client, dvc, ran
 
 pytestmark = pytest.mark.slow
@@ -21,7 +22,7 @@ def test_retrain_records_a_complete_traceable_run_and_leaves_dvc_up_to_date(proj
     from flows.retrain import retrain
 
     results = retrain("sp500", str(project_dir), [], None, trigger="test")
-    assert set(catalog.NAMES) <= set(results)
+    assert set(TICKER.names) <= set(results)
     c = client(project_dir)
     run = c.get_run(results["run_id"])
     assert run.info.status == "FINISHED" and run.info.run_name == "sp500"
@@ -138,7 +139,7 @@ def test_the_prefect_run_is_named_tagged_logged_and_linked_to_its_mlflow_run(pro
     flow_run, messages, links = asyncio.run(look())
     assert flow_run.name == "sp500 seed=3"
     assert {"sp500", "preset:default", "trigger:test"} <= set(flow_run.tags)
-    for stage in catalog.NAMES:
+    for stage in TICKER.names:
         assert any(m.startswith(f"{stage}: ") for m in messages), (stage, messages)
     assert any(results["run_id"] in m for m in messages)
     assert any(a.type == "markdown" and results["run_id"] in a.data for a in links)

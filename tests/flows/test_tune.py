@@ -173,7 +173,7 @@ def test_a_universe_study_chooses_on_validation_rank_ic_and_reports_the_test_win
                                                                       "log": True}}  # fmt: skip
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     sets = [f"universes.p=[{','.join(tickers)}]", *SMALL, "tune.trials=3"]
-    result = tune_study("p", universe=True, root=str(project_dir), overrides=sets, study="u")
+    result = tune_study("p", kind="universe", root=str(project_dir), overrides=sets, study="u")
 
     trials = study(project_dir, "u").trials
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 3 and study(

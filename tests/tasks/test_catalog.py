@@ -1,4 +1,5 @@
-"""The catalog is the one declaration of every stage: dvc.yaml is rendered from it and must not drift."""
+"""The stages' declarations are the one description of every stage: dvc.yaml is rendered from them and must not
+drift."""
 
 from __future__ import annotations
 
@@ -6,20 +7,22 @@ from pathlib import Path
 
 import yaml
 
-from tasks.services import catalog
+from tasks import kinds
+from tasks.kinds import TICKER, UNIVERSE
+from tasks.services import catalog, dvc_file
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_dvc_yaml_is_the_catalog_rendered():
-    assert (REPO / "dvc.yaml").read_text() == catalog.render_dvc_yaml(), "run `make dvc.yaml` and commit it"
+    assert (REPO / "dvc.yaml").read_text() == dvc_file.render(), "run `make dvc.yaml` and commit it"
 
 
 def test_every_stage_runs_per_ticker_or_per_universe_with_its_code_as_dependencies():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == [*catalog.NAMES, *catalog.UNIVERSE_NAMES]
+    assert list(stages) == list(kinds.STAGES)
     for name, spec in stages.items():
-        each = "${data.universes}" if name in catalog.UNIVERSE_NAMES else "${data.tickers}"
+        each = f"${{data.{kinds.of_stage(name).listing}}}"
         assert spec["foreach"] == each and spec["do"]["cmd"] == f"python -m tasks {name} ${{item}}"
         assert f"tasks/stages/{name}.py" in spec["do"]["deps"]
     # A universe's stages read its tickers' files (data/ as a whole) and its own settings, and nothing of a ticker's.
@@ -34,13 +37,13 @@ def test_every_stage_runs_per_ticker_or_per_universe_with_its_code_as_dependenci
 
 def test_the_last_stage_is_never_restored_from_the_run_cache():
     """A stage restored from DVC's run-cache runs no command: the stage that records the run must always run."""
-    for name in (catalog.NAMES[-1], catalog.UNIVERSE_NAMES[-1]):
+    for name in (TICKER.stages[-1].name, UNIVERSE.stages[-1].name):
         last = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"][name]["do"]
         assert all(next(iter(o.values())).get("persist") for o in last["outs"] + last["metrics"])
 
 
 def test_reads_name_files_that_earlier_stages_write():
-    for stages in (catalog.STAGES, catalog.UNIVERSE_STAGES):
+    for stages in (k.stages for k in kinds.KINDS):
         names = [s.name for s in stages]
         written = {f"{s.name}/{f}" for s in stages for f in s.writes}
         for s in stages:
@@ -61,8 +64,8 @@ def test_the_committed_lock_names_the_files_the_code_renders_with_their_current_
 
     params = read_params_file(REPO / "params.yaml")
     lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
-    rendered = yaml.safe_load(catalog.render_dvc_yaml())["stages"]
-    each = {name: params["data"]["universes" if name in catalog.UNIVERSE_NAMES else "tickers"] for name in rendered}
+    rendered = yaml.safe_load(dvc_file.render())["stages"]
+    each = {name: params["data"][kinds.of_stage(name).listing] for name in rendered}
     assert set(lock) == {f"{name}@{t}" for name in rendered for t in each[name]}, "run `make lock` and commit dvc.lock"
     for name, spec in rendered.items():
         for ticker in each[name]:

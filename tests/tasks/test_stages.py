@@ -8,6 +8,8 @@ import shutil
 import pytest
 
 from stockflow.errors import DataValidationError
+from tasks import kinds
+from tasks.kinds import TICKER
 from tasks.services import catalog, execution
 from tasks.services.workspace import Workspace
 from tests.helpers import all_runs, execute
@@ -18,15 +20,15 @@ pytestmark = pytest.mark.slow
 def test_stages_write_what_the_catalog_declares_and_read_only_what_it_declares(project_dir, tmp_path):
     ws = Workspace.project(project_dir)
     params = ws.load_params()
-    for stage in catalog.NAMES[:-1]:
-        execution.importlib.import_module(f"tasks.stages.{stage}").compute(ws, params, "sp500")
+    for stage in TICKER.names[:-1]:
+        kinds.COMPUTE[stage](ws, params, "sp500")
         written = {p.name for p in ws.stage_dir("sp500", stage).iterdir()}
-        assert written == set(catalog.stage(stage).writes), stage
+        assert written == set(kinds.STAGES[stage].writes), stage
 
     def strict(constant):  # Infinity and NaN are not JSON: DVC, browsers and most parsers reject them
         raise AssertionError(f"{constant} in a summary")
 
-    for stage in catalog.NAMES[:-1]:
+    for stage in TICKER.names[:-1]:
         json.loads((ws.stage_dir("sp500", stage) / catalog.SUMMARY).read_text(), parse_constant=strict)
     evaluate = json.loads((ws.stage_dir("sp500", "evaluate") / catalog.SUMMARY).read_text())
     assert set(evaluate["baselines"]) == {"persistence", "drift", "sma", "ridge", "svr"}
@@ -37,15 +39,15 @@ def test_stages_write_what_the_catalog_declares_and_read_only_what_it_declares(p
     assert opt["candidates"] == 36 and set(opt["chosen"]) == {"threshold", "stop_loss", "take_profit"}
 
     # Each stage again, in a workspace holding only the files it declares: it must not need anything else.
-    for s in catalog.STAGES[:-1]:
+    for s in TICKER.stages[:-1]:
         alone = Workspace(project_dir, tmp_path / f"only-{s.name}")
         for ref in s.reads:
-            source = catalog.files(s.name, ws, "sp500").input(ref)
-            target = catalog.files(s.name, alone, "sp500").input(ref)
+            source = catalog.files(s, ws, "sp500").input(ref)
+            target = catalog.files(s, alone, "sp500").input(ref)
             if ref != catalog.SUITE:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, target)
-        execution.importlib.import_module(f"tasks.stages.{s.name}").compute(alone, params, "sp500")
+        kinds.COMPUTE[s.name](alone, params, "sp500")
         assert {p.name for p in alone.stage_dir("sp500", s.name).iterdir()} == set(s.writes)
         # Deterministic to the byte (DVC compares bytes: a fresh clone's run must leave the committed dvc.lock as
         # it is), the trained model and the figures included.
@@ -55,7 +57,7 @@ def test_stages_write_what_the_catalog_declares_and_read_only_what_it_declares(p
 
 
 def test_an_undeclared_file_is_an_error(project_dir):
-    f = catalog.files("train", Workspace.project(project_dir), "sp500")
+    f = catalog.files(kinds.STAGES["train"], Workspace.project(project_dir), "sp500")
     with pytest.raises(KeyError, match="without declaring it"):
         f.input("evaluate/predictions.csv")
     with pytest.raises(KeyError, match="without declaring it"):

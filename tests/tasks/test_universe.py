@@ -137,6 +137,7 @@ def test_the_fields_recipe_runs_as_a_universe_alpha158_rows_into_lightgbm_regist
 
 
 def test_the_backtest_stage_chooses_its_rules_on_validation_a_wild_test_window_moves_none(project_dir):
+    from tasks import kinds
     from tasks.services import catalog, execution
     from tasks.services.files import load_panel, save_panel
     from tasks.stages import universe_backtest
@@ -146,8 +147,8 @@ def test_the_backtest_stage_chooses_its_rules_on_validation_a_wild_test_window_m
                  universe="w", upto="universe_evaluate")["execution"]  # fmt: skip
     try:
         before = universe_backtest.compute(ex.ws, ex.params, "w")
-        scores_file = catalog.files("universe_evaluate", ex.ws, "w").output("scores.npz")
-        panel_file = catalog.files("universe_preprocess", ex.ws, "w").output("panel.npz")
+        scores_file = catalog.files(kinds.STAGES["universe_evaluate"], ex.ws, "w").output("scores.npz")
+        panel_file = catalog.files(kinds.STAGES["universe_preprocess"], ex.ws, "w").output("panel.npz")
         data, rng = load_panel(panel_file), np.random.default_rng(13)
         test = data.split_days["test"]
         with np.load(scores_file) as z:
