@@ -34,9 +34,9 @@ def main() -> None:
 
     import pandas as pd
 
-    from stockflow.backtest import Rules, run_backtest
-    from stockflow.performance import strategy_metrics
-    from stockflow.stop_grid import backtest_stops
+    from stockflow.trading.backtest import Rules, run_backtest
+    from stockflow.trading.performance import strategy_metrics
+    from stockflow.trading.stop_grid import backtest_stops
 
     warnings.filterwarnings("ignore")
     n = 5000

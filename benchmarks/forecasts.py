@@ -11,9 +11,9 @@ from benchmarks.timing import timed
 
 def main() -> None:
     """Paper preset, default and the baseline ladder on the same test days, per real series."""
-    from stockflow import baselines
-    from stockflow.dataset import make_dataset
-    from stockflow.robustness import train_and_forecast
+    from stockflow.ticker import baselines
+    from stockflow.ticker.dataset import make_dataset
+    from stockflow.ticker.robustness import train_and_forecast
     from tasks import sources
     from tasks.services.workspace import Workspace
 

@@ -50,7 +50,7 @@ def downloads(folder: Path) -> dict[str, Path]:
 
 
 def series() -> dict[str, pd.DataFrame]:
-    from stockflow.validation import validate_prices
+    from stockflow.data.validation import validate_prices
     from tasks import sources
     from tasks.services.files import read_download
     from tasks.services.workspace import Workspace
@@ -70,10 +70,10 @@ def series() -> dict[str, pd.DataFrame]:
 
 def run_pipeline(prices: pd.DataFrame, params) -> tuple[dict, dict, float, float, object]:
     """Train, forecast, calibrate and score as the stages do; the interval scores, the strategies, the seconds."""
-    from stockflow import evaluation
-    from stockflow.dataset import make_dataset
-    from stockflow.forecaster import fit_forecaster
     from stockflow.strategies import trade_forecasts
+    from stockflow.ticker import evaluation
+    from stockflow.ticker.dataset import make_dataset
+    from stockflow.ticker.forecaster import fit_forecaster
 
     data = make_dataset(prices, params.preprocess)
     started = time.perf_counter()
@@ -91,7 +91,7 @@ def run_pipeline(prices: pd.DataFrame, params) -> tuple[dict, dict, float, float
 
 
 def main() -> None:
-    from stockflow import monitoring
+    from stockflow.champion import monitoring
     from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params()

@@ -47,7 +47,7 @@ def _project() -> Path:
 
 ALPHA158 = """
 import resource, time
-from stockflow import factors, panel
+from stockflow.universe import factors, panel
 from tasks import sources
 p = panel.align(sources.market("panel:{path}").frames())  # the frames let go once aligned, as universe_preprocess does
 started = time.perf_counter()

@@ -31,7 +31,7 @@ CRASH = ("2007-06-29", "2008-12-31")
 
 def _project(prices: pd.DataFrame, through: str) -> Path:
     """A throwaway project holding the S&P 500 bars up to `through`."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
 
     repo = Path(__file__).resolve().parents[1]
     root = Path(tempfile.mkdtemp(prefix="stockflow-bench-monitor-"))
@@ -43,7 +43,7 @@ def _project(prices: pd.DataFrame, through: str) -> Path:
 
 
 def _monitor_timing(prices: pd.DataFrame) -> None:
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks.kinds import TICKER
     from tasks.services import execution
 
@@ -79,9 +79,9 @@ def _monitor_timing(prices: pd.DataFrame) -> None:
 
 def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
     """Champions trained up to a date meet what came next; the crash must alarm, calm years must not decay."""
-    from stockflow import monitoring, policies
-    from stockflow.forecast_metrics import mae_ratio
-    from stockflow.replay import fit_at
+    from stockflow.champion import monitoring, policies
+    from stockflow.champion.replay import fit_at
+    from stockflow.ticker.forecast_metrics import mae_ratio
     from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params(BENCH_TRAIN)
@@ -118,7 +118,7 @@ def _stretches(name: str, prices: pd.DataFrame) -> tuple[int, int]:
 
 
 def _policies(name: str, prices: pd.DataFrame) -> None:
-    from stockflow import policies
+    from stockflow.champion import policies
     from tasks.services.workspace import Workspace
 
     params = Workspace.project(Path.cwd()).load_params(BENCH_TRAIN)

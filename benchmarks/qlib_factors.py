@@ -23,7 +23,7 @@ QLIB_PYTHON = REPO / ".venv-qlib" / "bin" / "python"
 
 OURS = """
 import numpy as np, time
-from stockflow import factors, panel
+from stockflow.universe import factors, panel
 from tasks import sources
 p = panel.align(sources.market("panel:{path}").frames())
 bars = [p.open, p.high, p.low, p.close, p.volume]
@@ -38,8 +38,8 @@ np.save("{out}", f)
 
 def _write_qlib(folder: Path) -> None:
     """The panel in Qlib's layout, and grid.json: the dates, tickers and factor names the results are laid on."""
-    from stockflow import panel
-    from stockflow.factors import ALPHA158
+    from stockflow.universe import panel
+    from stockflow.universe.factors import ALPHA158
     from tasks import sources
 
     data = _data()
@@ -65,7 +65,7 @@ def _write_qlib(folder: Path) -> None:
 
 
 def _compare(ours: np.ndarray, theirs: np.ndarray) -> list[dict]:
-    from stockflow.factors import ALPHA158
+    from stockflow.universe.factors import ALPHA158
 
     rows = []
     for k, name in enumerate(ALPHA158):

@@ -45,7 +45,7 @@ def main(store_uri: str) -> None:
     """Against the store the pipeline bench just wrote: REST latency to the headline figures, UI memory by workers."""
     import requests
 
-    from stockflow.headline import MLFLOW_PREFIX, NAMES
+    from stockflow.reporting.headline import MLFLOW_PREFIX, NAMES
 
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     print("\nMLflow UI and REST, on the bench's store")

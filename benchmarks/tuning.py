@@ -26,7 +26,7 @@ SETS = [f"tune.trials={TRIALS}", f"train.epochs={EPOCHS}", "tune.pruning=false"]
 
 def _project() -> Path:
     """A throwaway project (no DVC: nothing is published) with the embedded S&P 500 as `sp500`."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks import sources
 
     root = Path(tempfile.mkdtemp(prefix="stockflow-bench-tune-"))
@@ -97,8 +97,8 @@ def _plain_loop(root: Path, settings: list[dict]) -> float:
 
 def _universe_study() -> str:
     """A study of a planted universe's network (16 tickers x 1,500 days): its summary."""
-    from stockflow import synthetic
-    from stockflow.prices import to_csv_text
+    from stockflow.data import synthetic
+    from stockflow.data.prices import to_csv_text
 
     root = _project()
     try:

@@ -27,9 +27,10 @@ def _peak_mb() -> float:
 
 def scale(tickers: int = 500, days: int = 5000, lookback: int = 60) -> None:
     """Peak memory of a 500 x 5,000-day universe's panel and training, and its input pipeline against arrays."""
-    from stockflow import panel, synthetic
     from stockflow.config import UniverseTrainParams
+    from stockflow.data import synthetic
     from stockflow.models import recurrent
+    from stockflow.universe import panel
 
     start = time.perf_counter()
     frames = synthetic.universe(tickers, days, seed=0)
@@ -75,8 +76,9 @@ def known_answers() -> None:
     import tempfile
     from pathlib import Path
 
-    from stockflow import panel, ranking, synthetic
-    from stockflow.prices import to_csv_text
+    from stockflow.data import synthetic
+    from stockflow.data.prices import to_csv_text
+    from stockflow.universe import panel, ranking
     from tasks.kinds import UNIVERSE
     from tasks.services import execution
 

@@ -21,7 +21,7 @@ WINDOWS = (("1999", "2003"), ("2004", "2008"), ("2009", "2013"), ("2014", "2018"
 
 def _project() -> tuple[Path, list[str]]:
     """A throwaway project (no DVC: nothing is published) holding the eight tickers."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks import sources
 
     root = Path(tempfile.mkdtemp(prefix="stockflow-bench-watchlist-"))
@@ -66,7 +66,7 @@ def _overhead(experiment: str) -> tuple[float, float, float, dict[str, float]]:
     client = mlflow.MlflowClient()
     exp = client.get_experiment_by_name(experiment)
     runs = client.search_runs([exp.experiment_id], max_results=100)
-    parent = next(r for r in runs if "stockflow.watchlist" in r.data.tags)
+    parent = next(r for r in runs if "stockflow.reporting.watchlist" in r.data.tags)
     table = pd.read_csv(client.download_artifacts(parent.info.run_id, "watchlist.csv"))
     children = {r.info.run_id: r for r in runs if r.info.status == "FINISHED" and r is not parent}
     beyond, recording, mae = [], [], {}

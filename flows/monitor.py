@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.schedule import take_new_bars
 from flows.tagging import tag_this_flow_run
+from stockflow.champion.monitor_report import Report
 from stockflow.errors import MonitorError, StockflowError
-from stockflow.monitor_report import Report
 from tasks.services import tracking
 from tasks.services.files import strict
 from tasks.services.workspace import Workspace, project_root

@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.server import TEMPORARY
 from flows.tagging import tag_this_flow_run
-from stockflow.summary import stage_line
+from stockflow.reporting.summary import stage_line
 from tasks import kinds
 from tasks.kinds import TICKER, Kind, Subject
 from tasks.services import execution, tracking

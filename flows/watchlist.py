@@ -18,7 +18,7 @@ from prefect.states import Failed
 from flows.retrain import retrain
 from flows.runners import prepare_worker, stop_workers
 from flows.tagging import tag_this_flow_run
-from stockflow import watchlist as table
+from stockflow.reporting import watchlist as table
 from tasks.commands import watchlist as record
 from tasks.services.failures import failure_reason
 from tasks.services.process import stop_requested

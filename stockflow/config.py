@@ -16,7 +16,8 @@ from stockflow.errors import InvalidName, ParamsError, check_ticker
 from stockflow.models.settings import TrainParams
 from stockflow.monitors.settings import MonitorParams
 from stockflow.sections import Section as _Section
-from stockflow.strategies.settings import BacktestParams, OptimiseParams, SizingParams
+from stockflow.ticker.settings import PreprocessParams
+from stockflow.trading.settings import BacktestParams, OptimiseParams, SizingParams
 
 # The sections their owners declare (the model families', the strategies', the monitor's), composed here.
 __all__ = [
@@ -69,19 +70,6 @@ class ValidateParams(_Section):
     )
     max_bad_share: float = Field(0.05, ge=0, le=1, description="a universe drops a ticker with more of its days bad "
                                                                "or missing")  # fmt: skip
-
-
-class PreprocessParams(_Section):
-    """What the network learns (target), from what (features, lookback), and how samples are split."""
-
-    # "price": scaled next close (the paper); "log_return": next day's log return.
-    target: Literal["price", "log_return", "simple_return"] = "log_return"
-    # minmax: the paper's [0, 1] scaling; standard: zero mean, unit variance (a return of 0 stays near 0).
-    scaler: Literal["minmax", "standard"] = "standard"
-    features: tuple[str, ...] = ("log_return",)
-    lookback: int = Field(20, ge=2)
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    val_fraction: float = Field(0.1, gt=0, lt=1)
 
 
 class EvaluateParams(_Section):
@@ -168,7 +156,8 @@ class UniverseEvaluateParams(_Section):
 
 
 class PortfolioParams(_Section):
-    """TopkDropout on the scores: k, n and the weighting chosen on the validation window (stockflow/portfolio.py)."""
+    """TopkDropout on the scores: k, n and the weighting chosen on the validation window
+    (stockflow/universe/portfolio.py)."""
 
     ks: tuple[int, ...] = Field((3, 5, 10), min_length=1, description="names held")
     ns: tuple[int, ...] = Field((1, 2), min_length=1, description="names replaced a day at most")

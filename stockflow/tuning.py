@@ -15,9 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow import evaluation, models, panel, ranking
+from stockflow import models
 from stockflow.config import Dimension, Params
-from stockflow.dataset import make_dataset
+from stockflow.ticker import evaluation
+from stockflow.ticker.dataset import make_dataset
+from stockflow.universe import panel, ranking
 
 
 def suggest(trial: Any, space: Mapping[str, Dimension]) -> dict[str, Any]:

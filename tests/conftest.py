@@ -69,7 +69,7 @@ def sp500() -> pd.DataFrame:
     """The real embedded S&P 500 data, canonical columns."""
     from arch.data import sp500 as sample
 
-    from stockflow.prices import normalise
+    from stockflow.data.prices import normalise
 
     return normalise(sample.load())
 
@@ -103,7 +103,7 @@ def tiny_params_yaml(root: Path) -> None:
 def project_template(tmp_path_factory: pytest.TempPathFactory, sp500: pd.DataFrame) -> Path:
     """The project each test starts from, made once per test process (a git and DVC repo take seconds to set
     up): git repo + DVC repo, tiny params, 2016-2018 S&P 500 ingested as `sp500`. Tests get a copy of it."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks.commands.ingest import ingest
     from tasks.services.workspace import Workspace
 
@@ -160,7 +160,7 @@ def prefect_harness():
 @pytest.fixture()
 def champion(project_dir, small_prices):
     """v1 of sp500, champion, trained on bars up to June 2018; the project's data then gets the rest of 2018."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks.commands.ingest import ingest
     from tasks.services.workspace import Workspace
 
@@ -177,7 +177,7 @@ def champion(project_dir, small_prices):
 
 def append_rest(ws, small_prices):
     """The project's sp500 file extended to the end of 2018, as the drop folder would extend it."""
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks.commands.ingest import ingest
 
     full = ws.root.parent / "full.csv"

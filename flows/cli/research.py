@@ -42,10 +42,10 @@ def backtest(
     setup()
     import json
 
-    from stockflow.backtest import Rules
     from stockflow.config import BacktestParams
     from stockflow.errors import ParamsError, UsageError
-    from stockflow.summary import strategy_table
+    from stockflow.reporting.summary import strategy_table
+    from stockflow.trading.backtest import Rules
     from tasks.commands.signals import backtest_files
 
     for flag, value in (("--stop-loss", stop_loss), ("--take-profit", take_profit)):
@@ -111,8 +111,8 @@ def replay(
     MLflow run with a child run per step, policy or segment.
     """
     setup()
+    from stockflow.champion.replay import as_of_dates, parse_every
     from stockflow.errors import UsageError
-    from stockflow.replay import as_of_dates, parse_every
     from tasks.services.files import read_price_file
 
     ws = workspace(root)
@@ -126,7 +126,7 @@ def replay(
     if policy:
         import pandas as pd
 
-        from stockflow.policies import parse_policy
+        from stockflow.champion.policies import parse_policy
 
         chosen = [p.strip() for text in policy for p in text.split(",") if p.strip()]
         chosen = ["every:3M", "alarm", "once"] if chosen == ["all"] else chosen
@@ -141,7 +141,7 @@ def replay(
             raise UsageError(str(exc)) from None
         from flows.replay import replay_policies
         from flows.server import prefect_api
-        from stockflow.summary import policies_summary
+        from stockflow.reporting.summary import policies_summary
 
         with prefect_api():
             result = replay_policies(ticker=name, root=str(ws.root), policies=chosen, start=start, end=end,
@@ -156,7 +156,7 @@ def replay(
         raise UsageError(str(exc)) from None
     from flows.replay import replay as replay_flow
     from flows.server import prefect_api
-    from stockflow.summary import replay_summary
+    from stockflow.reporting.summary import replay_summary
 
     with prefect_api():
         result = replay_flow(ticker=name, root=str(ws.root), start=start, every=every, end=end,
@@ -170,9 +170,9 @@ def _replay_universe(ws, params, universe: str, start: str, every: str, end: str
     """The universe's rolling replay on a task runner; its summary."""
     from flows.runners import task_runner
     from flows.server import prefect_api
+    from stockflow.champion.replay import parse_every
     from stockflow.errors import UsageError
-    from stockflow.replay import parse_every
-    from stockflow.summary import universe_replay_summary
+    from stockflow.reporting.summary import universe_replay_summary
     from tasks.stages.universe_validate import tickers_of
 
     runner, workers, address = on
@@ -191,7 +191,7 @@ def _replay_universe(ws, params, universe: str, start: str, every: str, end: str
         import numpy as np
         import pandas as pd
 
-        from stockflow.rolling import segments
+        from stockflow.universe.rolling import segments
 
         dates = np.unique(np.concatenate([pd.read_csv(ws.project_data_file(t), usecols=["Date"])["Date"].to_numpy()
                                           for t in tickers if ws.project_data_file(t).is_file()]))  # fmt: skip

@@ -25,9 +25,9 @@ from stockflow import plugins
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from stockflow.dataset import Dataset
     from stockflow.models.settings import TrainParams
-    from stockflow.panel import Windows
+    from stockflow.ticker.dataset import Dataset
+    from stockflow.universe.panel import Windows
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 History = dict[str, list[float]]  # per epoch: loss, val_loss (MSE), mae, val_mae (MAE), in the target's scaled units

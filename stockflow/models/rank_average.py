@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from stockflow import archive, models
 
 if TYPE_CHECKING:
-    from stockflow.dataset import Dataset
     from stockflow.models.settings import TrainParams
-    from stockflow.panel import Windows
+    from stockflow.ticker.dataset import Dataset
+    from stockflow.universe.panel import Windows
 
 REFERENCE = 10_001  # a member's validation scores kept to rank by (quantiles of them when more)
 CHUNK = 65_536

@@ -16,9 +16,9 @@ import numpy as np
 from stockflow import models
 
 if TYPE_CHECKING:
-    from stockflow.dataset import Dataset
     from stockflow.models.settings import TrainParams
-    from stockflow.panel import Windows
+    from stockflow.ticker.dataset import Dataset
+    from stockflow.universe.panel import Windows
 
 
 def seed_everything(seed: int) -> None:

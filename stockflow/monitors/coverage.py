@@ -3,7 +3,7 @@ that misses significantly too often has stopped covering (`miscovered`), one too
 
 from __future__ import annotations
 
-from stockflow import monitoring
+from stockflow.champion import monitoring
 from stockflow.monitors import Context, Finding
 
 NONE = {"interval_level": None, "live_coverage": None, "test_coverage": None, "coverage_pvalue": None,

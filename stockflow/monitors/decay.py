@@ -1,11 +1,11 @@
 """`decay`: is the champion falling behind persistence on its live days? A one-sided CUSUM on the scaled loss
-differential, tuned and calibrated on its test window (`stockflow/monitoring.py` says how)."""
+differential, tuned and calibrated on its test window (`stockflow/champion/monitoring.py` says how)."""
 
 from __future__ import annotations
 
-from stockflow import monitoring
-from stockflow.forecast_metrics import mae_ratio
+from stockflow.champion import monitoring
 from stockflow.monitors import Context, Finding
+from stockflow.ticker.forecast_metrics import mae_ratio
 
 
 class Decay:

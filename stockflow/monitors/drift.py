@@ -1,10 +1,10 @@
 """`drift`: do the champion's inputs still look like the ones it learnt from? PSI and KS on the last live bars'
 log returns and 20-day volatility against the training window; reported either way, an alarm only toward a
-wilder market than training (`stockflow/monitoring.py`)."""
+wilder market than training (`stockflow/champion/monitoring.py`)."""
 
 from __future__ import annotations
 
-from stockflow import monitoring
+from stockflow.champion import monitoring
 from stockflow.monitors import Context, Finding
 
 

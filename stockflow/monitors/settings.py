@@ -9,7 +9,7 @@ from stockflow.sections import Section, plugin_names
 
 
 class MonitorParams(Section):
-    """How the champion is watched between retrains (`stockflow monitor`; see stockflow/monitoring.py)."""
+    """How the champion is watched between retrains (`stockflow monitor`; see stockflow/champion/monitoring.py)."""
 
     # The questions asked of a champion, statistics of stockflow/monitors/; the first that fires gives the verdict.
     statistics: tuple[str, ...] = ("decay", "coverage", "drift")

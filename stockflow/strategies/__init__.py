@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import pandas as pd
 
 from stockflow import plugins
-from stockflow.backtest import Rules, buy_and_hold
-from stockflow.optimise import Window, trading_window
-from stockflow.performance import strategy_metrics
-from stockflow.strategies.settings import BacktestParams
+from stockflow.trading.backtest import Rules, buy_and_hold
+from stockflow.trading.optimise import Window, trading_window
+from stockflow.trading.performance import strategy_metrics
+from stockflow.trading.settings import BacktestParams
 
 SEARCH_COLUMNS = ["threshold", "stop_loss", "take_profit"]
 
@@ -97,7 +97,7 @@ def trade_forecasts(prices: pd.DataFrame, predictions: pd.DataFrame, p: Backtest
     metrics["end"] = str(test.bars["Date"].iloc[-1].date())
     frame = pd.DataFrame({name: equity[name] for name in [*(k for k in equity if k != "buy_and_hold"), "buy_and_hold"]})
     frame.index.name = "date"
-    from stockflow.backtest import TRADE_COLUMNS
+    from stockflow.trading.backtest import TRADE_COLUMNS
 
     return StrategyReport(metrics, frame, trades if trades is not None else pd.DataFrame(columns=TRADE_COLUMNS),
                           search if search is not None else pd.DataFrame(columns=SEARCH_COLUMNS))  # fmt: skip

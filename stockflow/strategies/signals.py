@@ -7,11 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow.backtest import Rules, run_backtest
-from stockflow.optimise import Window
-from stockflow.performance import strategy_metrics
 from stockflow.strategies import Traded
-from stockflow.strategies.settings import BacktestParams
+from stockflow.trading.backtest import Rules, run_backtest
+from stockflow.trading.optimise import Window
+from stockflow.trading.performance import strategy_metrics
+from stockflow.trading.settings import BacktestParams
 
 
 class Signals:

@@ -1,4 +1,4 @@
-"""`sized`: hold the share of the equity the interval's downside allows (`stockflow/sizing.py`), its target
+"""`sized`: hold the share of the equity the interval's downside allows (`stockflow/trading/sizing.py`), its target
 chosen on the validation window; traded when the forecasts carry an interval."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow import sizing
-from stockflow.optimise import Window
 from stockflow.strategies import Traded
-from stockflow.strategies.settings import BacktestParams
+from stockflow.trading import sizing
+from stockflow.trading.optimise import Window
+from stockflow.trading.settings import BacktestParams
 
 
 class Sized:

@@ -1,5 +1,6 @@
 """`optimised`: the threshold, stop-loss and take-profit chosen on the validation window by the search in
-`backtest.optimise` (`stockflow/optimise.py`), traded once on the test window; off with `optimise.method: none`."""
+`backtest.optimise` (`stockflow/trading/optimise.py`), traded once on the test window; off with
+`optimise.method: none`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow import optimise
-from stockflow.optimise import Window
 from stockflow.strategies import Traded
-from stockflow.strategies.settings import BacktestParams
+from stockflow.trading import optimise
+from stockflow.trading.optimise import Window
+from stockflow.trading.settings import BacktestParams
 
 
 class Tuned:

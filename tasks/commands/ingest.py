@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from stockflow.config import Params
+from stockflow.data.prices import to_csv_text
+from stockflow.data.validation import validate_prices
 from stockflow.errors import DataValidationError, UsageError, check_ticker
-from stockflow.prices import to_csv_text
-from stockflow.validation import validate_prices
 from tasks import sources
 from tasks.services import dvc_repo
 from tasks.services.files import atomic, read_download, read_price_file

@@ -1,6 +1,6 @@
 """`stockflow ingest --source panel:FILE|stooq:PATH [--universe NAME]`: a whole market in one process.
 
-Every ticker's bars are checked in one pass (stockflow/bars.py), then each ticker is stored as data/<ticker>.csv
+Every ticker's bars are checked in one pass (stockflow/data/bars.py), then each ticker is stored as data/<ticker>.csv
 and the data version recorded once. With `--universe NAME` the tickers stored become the universe NAME, written to
 data/universes/NAME.txt: versioned with the data by data.dvc, found by `stockflow run --universe NAME`, `dvc repro`
 and the schedule, and never typed. Bad bars (validate.universe_policy: mask) are stored as the provider gave them
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stockflow import bars
 from stockflow.config import Params
+from stockflow.data import bars
+from stockflow.data.prices import COLUMNS, to_csv_text
 from stockflow.errors import StockflowError, UsageError, check_ticker
-from stockflow.prices import COLUMNS, to_csv_text
 from tasks import sources
 from tasks.services import dvc_repo
 from tasks.services.files import atomic

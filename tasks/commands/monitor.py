@@ -2,7 +2,7 @@
 
 Reads the registry's champion and `data/<ticker>.csv` (validated first, as
 `predict` does), lets the registered model itself forecast every day (the same
-pyfunc users load, on raw bars), and hands the days to `stockflow/monitoring.py`,
+pyfunc users load, on raw bars), and hands the days to `stockflow/champion/monitoring.py`,
 whose statistics (`stockflow/monitors/`) make the check. The check is an MLflow run
 of the `<experiment>-monitor` experiment, linked to the champion's version and
 training run; the version carries the last verdict. Whether to raise an alarm is
@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow import monitoring
+from stockflow.champion import monitoring
+from stockflow.champion.monitor_report import CONTRACT, Report
 from stockflow.config import Params, flatten
+from stockflow.data.prices import REQUIRED
 from stockflow.errors import MonitorError
-from stockflow.monitor_report import CONTRACT, Report
-from stockflow.prices import REQUIRED
 from tasks.commands.predict import champion_of
 from tasks.services import tracking
 from tasks.services.files import save_figure, write_csv, write_json
@@ -110,7 +110,7 @@ def note_alarm(ws: Workspace, params: Params, report: Report) -> None:
 def _record(ws: Workspace, params: Params, report: Report, trail: pd.DataFrame, inputs: tuple, trigger: str,
             links: dict) -> str:  # fmt: skip
     """The check as a monitor run (figures, the champion ageing day by day, the plot) and on the version."""
-    from stockflow import plots
+    from stockflow.reporting import plots
     from tasks.services import dvc_repo
     from tasks.services.workspace import md5
 

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from stockflow.config import Params
+from stockflow.data.prices import REQUIRED, next_session
 from stockflow.errors import PredictError, StockflowError, check_ticker
-from stockflow.prices import REQUIRED, next_session
 from tasks.services import tracking
 from tasks.services.tracking import tracker_for
 from tasks.services.workspace import Workspace

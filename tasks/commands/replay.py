@@ -1,6 +1,6 @@
 """`stockflow replay` on file and in MLflow: one parent run, one child run per as-of date.
 
-The simulation itself is `stockflow/replay.py`; `flows/replay.py` orders the steps.
+The simulation itself is `stockflow/champion/replay.py`; `flows/replay.py` orders the steps.
 The registry is never touched: a replay asks "would retraining have paid?", it
 does not change what is deployed.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from stockflow import replay
+from stockflow.champion import replay
 from stockflow.config import Params, flatten
 from stockflow.errors import check_ticker
 from tasks.services import provenance, tracking
@@ -57,7 +57,7 @@ def _open(root: Path | str, ticker: str, overrides: list[str], span: Any, label:
         dates, bounds = span(read_price_file(ws.data_file(ticker)))
         code_tags, _ = provenance.code_version(root)
         tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
-                "stockflow.replay": what(len(dates))}  # fmt: skip
+                "stockflow.champion.replay": what(len(dates))}  # fmt: skip
         name = f"replay {provenance.describe(ticker, params, root)} {label}"
         run_id = tracker_for(root, params).open_run(name, provenance.recorded_params(params), tags)
     except BaseException:
@@ -83,7 +83,7 @@ def step(r: Replay, k: int, champion: Any) -> replay.Step:
 
 def conclude(r: Replay, steps: list[replay.Step], every: str, start: str) -> dict[str, Any]:
     """The stitched out-of-sample outcome, logged on the parent run with its table and plot."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     tracker = tracker_for(r.ws.root, r.params)
     prices = read_price_file(r.ws.data_file(r.ticker))
@@ -118,7 +118,7 @@ def abort(r: Replay, exc: BaseException) -> None:
 def begin_policies(root: Path | str, ticker: str, policies: list[str], start: str, end: str | None,
                    overrides: list[str]) -> Replay:  # fmt: skip
     """Check the policies and dates, snapshot the data, open the parent run of a policy replay."""
-    from stockflow.policies import parse_policy
+    from stockflow.champion.policies import parse_policy
 
     for text in policies:
         parse_policy(text)
@@ -138,7 +138,7 @@ def run_policy(r: Replay, policy: str, fits: dict, progress: bool = False) -> di
     """Replay one policy over the span; its figures, equity and retrain days, recorded as a child run."""
     from tqdm.auto import tqdm
 
-    from stockflow import policies
+    from stockflow.champion import policies
 
     prices = read_price_file(r.ws.data_file(r.ticker))
     start, end = r.dates[0], r.bounds[0]
@@ -163,8 +163,8 @@ KEPT_APART = ("equity", "retrained_on", "alarms_on", "forecasts")  # a policy's 
 
 def conclude_policies(r: Replay, results: list[dict[str, Any]]) -> dict[str, Any]:
     """The policies' table, equity curves and plot on the parent run."""
-    from stockflow import plots
-    from stockflow.policies import hold_equity
+    from stockflow.champion.policies import hold_equity
+    from stockflow.reporting import plots
 
     tracker = tracker_for(r.ws.root, r.params)
     prices = read_price_file(r.ws.data_file(r.ticker))

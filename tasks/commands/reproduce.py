@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stockflow.errors import ReproduceError, UsageError
-from stockflow.headline import from_mlflow, side_by_side
+from stockflow.reporting.headline import from_mlflow, side_by_side
 from tasks.kinds import TICKER, UNIVERSE, Kind
 from tasks.services import dvc_repo, provenance, tracking
 from tasks.services.provenance import SETTINGS_FILE

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from stockflow.backtest import Rules, buy_and_hold, run_backtest
 from stockflow.errors import PriceFileError
-from stockflow.performance import strategy_metrics
+from stockflow.trading.backtest import Rules, buy_and_hold, run_backtest
+from stockflow.trading.performance import strategy_metrics
 from tasks.services.files import read_price_file
 
 

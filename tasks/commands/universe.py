@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stockflow import universe_monitoring
+from stockflow.champion import universe_monitoring
 from stockflow.config import Params, flatten
+from stockflow.data.prices import next_session
 from stockflow.errors import MonitorError, PredictError, StockflowError
-from stockflow.panel import Panel, align
-from stockflow.prices import next_session
+from stockflow.universe.panel import Panel, align
 from tasks.commands.monitor import log_check_files
 from tasks.commands.predict import registry_champion
 from tasks.kinds import UNIVERSE
@@ -55,7 +55,7 @@ def _rows(ws: Workspace, params: Params, tickers: tuple[str, ...], refusal: type
     if params.validate_.universe_policy == "refuse":
         frames = {t: ticker_prices(ws, params, t, refusal, what, closes_only=True) for t in tickers}
     else:
-        from stockflow import bars
+        from stockflow.data import bars
         from tasks.services.files import read_price_file
 
         missing = [t for t in tickers if not ws.project_data_file(t).is_file()]
@@ -232,7 +232,7 @@ def note_alarm(ws: Workspace, params: Params, report: dict) -> None:
 
 def _record(ws: Workspace, params: Params, report: dict, trail: pd.DataFrame, trigger: str, links: dict) -> str:
     """The check as a monitor run (figures, the live Rank IC day by day, the plot) and on the version."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     name, version = report["universe"], report["version"]
     tracker, registry = monitor_tracker_for(ws.root, params), tracking.tracker_for(ws.root, params)

@@ -1,6 +1,6 @@
 """`stockflow replay --universe NAME` on file and in MLflow: one parent run, one child run per segment.
 
-The replay's statistics are `stockflow/rolling.py`'s; `flows/replay.py` fans the segments out
+The replay's statistics are `stockflow/universe/rolling.py`'s; `flows/replay.py` fans the segments out
 over a task runner (a process pool or Dask), each segment reading the features computed once
 here from files memory-mapped by every worker. The registry is never touched: a replay asks
 "what would retraining every step have found, out of sample?", it deploys nothing.
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stockflow import portfolio, rolling
 from stockflow.config import Params, flatten
-from stockflow.panel import Panel, Prepared, prepare
+from stockflow.universe import portfolio, rolling
+from stockflow.universe.panel import Panel, Prepared, prepare
 from tasks.kinds import UNIVERSE
 from tasks.services import catalog, provenance, tracking
 from tasks.services.execution import run_stage
@@ -69,7 +69,7 @@ def begin(root: Path | str, name: str, start: str, months: int, end: str | None,
         code_tags, _ = provenance.code_version(root)
         every = f"{months}M"
         tags = {**code_tags, **tracking.subject_tags(name, subject.tickers), tracking.TRIGGER: "replay",
-                "stockflow.replay": f"{len(segments)} segments every {every} from {start}"}  # fmt: skip
+                "stockflow.champion.replay": f"{len(segments)} segments every {every} from {start}"}  # fmt: skip
         settings = provenance.describe(subject.label, params, root, UNIVERSE)
         run_id = tracker_for(root, params).open_run(f"replay {settings} every {every} from {start}",
                                                     provenance.recorded_params(params, UNIVERSE), tags)  # fmt: skip
@@ -132,7 +132,7 @@ def _costs(params: Params) -> tuple[float, float]:
 
 def conclude(r: UniverseReplay, results: list[dict[str, Any]]) -> dict[str, Any]:
     """The stitched out-of-sample scores judged as one and per segment, the portfolios joined, on the parent run."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     p = _load(r.folder)
     panel, results = p.panel, sorted(results, key=lambda x: x["k"])

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stockflow import watchlist
 from stockflow.config import Params
 from stockflow.errors import UsageError, check_ticker
+from stockflow.reporting import watchlist
 from tasks.services import dvc_repo, provenance, tracking
 from tasks.services.failures import failure_reason
 from tasks.services.files import save_figure, write_csv
@@ -70,7 +70,7 @@ def begin(root: Path | str, tickers: list[str], overrides: list[str], name: str 
 
 def conclude(w: Watchlist, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Log the table and its chart on the parent run, record the data version, end the parent run."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     tracker = tracker_for(w.root, w.params)
     frame = watchlist.table(rows)

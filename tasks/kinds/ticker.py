@@ -53,12 +53,12 @@ class Ticker(Kind):
         return files[name]
 
     def headline(self, done: dict[str, dict], promote: dict | None = None) -> dict[str, float | None]:
-        from stockflow.headline import headline
+        from stockflow.reporting.headline import headline
 
         return headline(done["evaluate"], done["backtest"], promote) if {"evaluate", "backtest"} <= done.keys() else {}
 
     def summary(self, results: dict[str, Any]) -> str:
-        from stockflow.summary import run_summary
+        from stockflow.reporting.summary import run_summary
 
         return run_summary(results)
 

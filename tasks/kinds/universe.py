@@ -70,14 +70,14 @@ class Universe(Kind):
         return hashlib.md5("".join(f"{t}:{digest}\n" for t, digest in sorted(files.items())).encode()).hexdigest()
 
     def headline(self, done: dict[str, dict], promote: dict | None = None) -> dict[str, float | None]:
-        from stockflow.headline import universe_headline
+        from stockflow.reporting.headline import universe_headline
 
         if {"universe_evaluate", "universe_backtest"} <= done.keys():
             return universe_headline(done["universe_evaluate"], done["universe_backtest"], promote)
         return {}
 
     def summary(self, results: dict[str, Any]) -> str:
-        from stockflow.summary import universe_summary
+        from stockflow.reporting.summary import universe_summary
 
         return universe_summary(results)
 

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from stockflow.data.formats import Normalised, canonical
 from stockflow.errors import PriceFileError
-from stockflow.formats import Normalised, canonical
 
 if TYPE_CHECKING:
-    from stockflow.dataset import Dataset
-    from stockflow.panel import PanelData
+    from stockflow.ticker.dataset import Dataset
+    from stockflow.universe.panel import PanelData
 
 
 def read_price_file(path: Path | str) -> pd.DataFrame:
@@ -52,7 +52,7 @@ def read_download(path: Path | str) -> Normalised:
     except UnicodeDecodeError:
         raise PriceFileError(f"{path}: is not UTF-8 text") from None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # the cells' text: see stockflow.formats
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)  # the cells' text: see stockflow.data.formats
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise PriceFileError(f"{path}: not a readable CSV ({str(exc).strip().splitlines()[-1]})") from None
     if len(frame.columns) == 1:
@@ -150,15 +150,15 @@ def save_dataset(data: Dataset, arrays_path: Path, transform_path: Path) -> None
 
 def load_dataset(arrays_path: Path, transform_path: Path) -> Dataset:
     """A dataset saved by `save_dataset`."""
-    from stockflow.dataset import Dataset
+    from stockflow.ticker.dataset import Dataset
 
     with np.load(arrays_path, allow_pickle=False) as npz:
         return Dataset.from_arrays({k: npz[k] for k in npz.files}, load_joblib(transform_path))
 
 
 def save_panel(data: PanelData, path: Path) -> None:
-    """A universe made ready to train (`stockflow.panel.PanelData`) as one npz, atomically: the panel, the labels,
-    the scaled features, the scaler, the date split and each split's samples."""
+    """A universe made ready to train (`stockflow.universe.panel.PanelData`) as one npz, atomically: the panel, the
+    labels, the scaled features, the scaler, the date split and each split's samples."""
     panel, t = data.panel, data.transform
     arrays = {
         "dates": panel.dates.astype("datetime64[ns]").astype(np.int64),
@@ -182,7 +182,7 @@ def save_panel(data: PanelData, path: Path) -> None:
 
 def load_panel(path: Path) -> PanelData:
     """A universe saved by `save_panel`."""
-    from stockflow.panel import SPLITS, Panel, PanelData, Scaler, Transform, Windows
+    from stockflow.universe.panel import SPLITS, Panel, PanelData, Scaler, Transform, Windows
 
     with np.load(path, allow_pickle=False) as z:
         a = {k: z[k] for k in z.files}

@@ -1,5 +1,5 @@
 """The trained models' files, saved and loaded by the stages, the registry and serving: a ticker's forecaster
-(`stockflow/forecaster.py`) and a universe's ranker (`stockflow/ranker.py`), one file each.
+(`stockflow/ticker/forecaster.py`) and a universe's ranker (`stockflow/universe/ranker.py`), one file each.
 
 Within one process, a file's bytes give back the very object saved or loaded with them: the evaluate stage
 that follows a train stage in the same process (a flow, a watchlist worker) gets the model it trained, with the
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tasks.services.files import atomic
 
 if TYPE_CHECKING:
-    from stockflow.forecaster import Forecaster
-    from stockflow.ranker import Ranker
+    from stockflow.ticker.forecaster import Forecaster
+    from stockflow.universe.ranker import Ranker
 
 _KEPT: OrderedDict[str, Any] = OrderedDict()
 _KEEP = 4
@@ -47,27 +47,27 @@ def _load(path: Path, load: Callable[[bytes], Any]) -> Any:
 
 def save_forecaster(forecaster: Forecaster, path: Path) -> None:
     """The forecaster as one file (the same bytes for the same forecaster), atomically."""
-    from stockflow.forecaster import dump
+    from stockflow.ticker.forecaster import dump
 
     _save(forecaster, path, dump)
 
 
 def load_forecaster(path: Path) -> Forecaster:
     """A forecaster saved by `save_forecaster` (the same object, when this process saved or loaded these bytes)."""
-    from stockflow.forecaster import load
+    from stockflow.ticker.forecaster import load
 
     return _load(path, load)
 
 
 def save_ranker(ranker: Ranker, path: Path) -> None:
     """The ranker as one file (the same bytes for the same ranker), atomically."""
-    from stockflow.ranker import dump
+    from stockflow.universe.ranker import dump
 
     _save(ranker, path, dump)
 
 
 def load_ranker(path: Path) -> Ranker:
     """A ranker saved by `save_ranker` (the same object, when this process saved or loaded these bytes)."""
-    from stockflow.ranker import load
+    from stockflow.universe.ranker import load
 
     return _load(path, load)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from stockflow.config import flatten
-from stockflow.headline import for_mlflow
+from stockflow.reporting.headline import for_mlflow
 from tasks.services import catalog
 from tasks.services.files import read_json
 from tasks.services.tracking import Tracker

@@ -9,7 +9,7 @@ date, close, forecast (next close), expected_return, signal (1 long, 0 flat,
 -1 short), and lower and upper: the ends of the interval for the next close at
 `level`, the level the model was calibrated for. The last row is the forecast for
 the next trading day. The model is the forecaster's one file
-(`stockflow/forecaster.py`), whatever its family.
+(`stockflow/ticker/forecaster.py`), whatever its family.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class StockflowForecaster(PythonModel):
     """The forecaster (model, transform, shrink factor, interval), with the signal rule of the run that trained it."""
 
     def load_context(self, context):
-        from stockflow.forecaster import load
+        from stockflow.ticker.forecaster import load
 
         with open(context.artifacts["settings"]) as f:
             settings = json.load(f)
@@ -34,7 +34,7 @@ class StockflowForecaster(PythonModel):
             self.forecaster = load(f.read())
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from stockflow.prices import normalise
+        from stockflow.data.prices import normalise
 
         prices = normalise(pd.DataFrame(model_input))
         return self.forecaster.forecast(prices, self.threshold, self.allow_short)

@@ -20,14 +20,14 @@ class StockflowRanker(PythonModel):
     """The universe's network, its transform and its portfolio rules."""
 
     def load_context(self, context):
-        from stockflow.ranker import load
+        from stockflow.universe.ranker import load
 
         with open(context.artifacts["ranker"], "rb") as f:
             self.ranker = load(f.read())
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from stockflow.panel import align
-        from stockflow.prices import normalise
+        from stockflow.data.prices import normalise
+        from stockflow.universe.panel import align
 
         rows = normalise(pd.DataFrame(model_input).drop(columns=["Ticker"]).assign(Ticker=model_input["Ticker"]))
         frames = {t: rows[rows["Ticker"] == t] for t in self.ranker.tickers if (rows["Ticker"] == t).any()}

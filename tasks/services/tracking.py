@@ -33,10 +33,10 @@ TICKER, PRESET, SETTINGS, TRIGGER = "stockflow.ticker", "stockflow.preset", "sto
 UNIVERSE, TICKERS = "stockflow.universe", "stockflow.tickers"  # a universe's run: its name and its tickers
 DATA_VERSION, DATA_FILE_MD5 = "stockflow.data_version", "stockflow.data_file_md5"
 MODEL_KEY, MODEL_VERSION = "stockflow.model_key", "stockflow.model_version"
-PROMOTION, FAILURE = "stockflow.promotion", "stockflow.failure"
+PROMOTION, FAILURE = "stockflow.champion.promotion", "stockflow.failure"
 HOST, PID, PID_STARTED = "stockflow.host", "stockflow.pid", "stockflow.pid_started"
 WORKSPACE, STAGES_REUSED = "stockflow.workspace", "stockflow.stages_reused"
-AS_OF, WATCHLIST = "stockflow.as_of", "stockflow.watchlist"
+AS_OF, WATCHLIST = "stockflow.as_of", "stockflow.reporting.watchlist"
 PREFECT_RUN, PREFECT_URL = "prefect.flow_run_id", "prefect.flow_run_url"
 DVC_EXP, DVC_BASELINE = "dvc.experiment", "dvc.baseline_rev"
 TRAINED_AT, GATE = "stockflow.trained_at", "stockflow.gate"
@@ -368,7 +368,7 @@ class Tracker:
         import json
         import tempfile
 
-        from stockflow.forecaster import manifest
+        from stockflow.ticker.forecaster import manifest
 
         about = manifest(Path(forecaster_file).read_bytes())
         meta = {**{k: about[k] for k in ("architecture", "lookback", "features")}, **meta}
@@ -381,7 +381,7 @@ class Tracker:
     def log_ranker(self, run_id: str, ranker_file: Path, meta: dict) -> None:
         """Log a universe's self-contained pyfunc ranker (its one file, the code) into the run; its metadata names its
         architecture, lookback, tickers and portfolio rules (read from the file) and `meta`."""
-        from stockflow.ranker import manifest
+        from stockflow.universe.ranker import manifest
 
         about = manifest(Path(ranker_file).read_bytes())
         meta = {**{k: about[k] for k in ("architecture", "lookback", "tickers", "rules")}, **meta}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stockflow import plugins
+from stockflow.data.formats import Normalised
 from stockflow.errors import UsageError
-from stockflow.formats import Normalised
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def load(source: str) -> list[Loaded]:
     """The series of `KIND:ARG`; UsageError naming the sources when none fits."""
     src, arg = _source(source)
     if hasattr(src, "market"):
-        from stockflow.formats import Normalised
+        from stockflow.data.formats import Normalised
 
         market = src.market(arg)
         return [Loaded(t, Normalised(f, market.notes), f"{t}: {market.description}")

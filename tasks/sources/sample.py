@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from stockflow.formats import Normalised
-from stockflow.prices import normalise
+from stockflow.data.formats import Normalised
+from stockflow.data.prices import normalise
 from tasks.sources import Loaded, known
 
 SAMPLES = {

@@ -4,7 +4,7 @@ adjusted close), checked by the close suite, and can be part of a universe, not 
 
 from __future__ import annotations
 
-from stockflow.formats import Normalised
+from stockflow.data.formats import Normalised
 from tasks.sources import Loaded, known
 
 DATASETS = {"sp500": "20 S&P 500 stocks, daily adjusted closes 1990-2022 (skfolio package)"}

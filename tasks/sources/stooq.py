@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from stockflow.data.formats import canonical_long
 from stockflow.errors import PriceFileError
-from stockflow.formats import canonical_long
 from tasks.sources import Market
 
 SUFFIXES = (".txt", ".csv")

@@ -34,7 +34,7 @@ STAGE = catalog.Stage(
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     """Trade the test-window forecasts under the params' rules; write equity, trades, search and figures."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     f = catalog.files(STAGE, ws, ticker)
     prices = read_price_file(f.input(catalog.DATA))

@@ -8,8 +8,8 @@ import dataclasses
 
 import pandas as pd
 
-from stockflow import evaluation, robustness
 from stockflow.config import Params
+from stockflow.ticker import evaluation, robustness
 from tasks.services import catalog
 from tasks.services.files import load_dataset, read_price_file, save_figure, write_csv, write_json
 from tasks.services.model_files import load_forecaster, save_forecaster
@@ -37,7 +37,7 @@ WALK_FORWARD_COLUMNS = ["fold", "date", "close", "actual", "forecast", "train_sa
 
 def compute(ws: Workspace, params: Params, ticker: str) -> dict:
     """Forecast the validation and test windows with the model and the baselines; score them; robustness checks."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     f = catalog.files(STAGE, ws, ticker)
     data = load_dataset(f.input("preprocess/dataset.npz"), f.input("preprocess/transform.joblib"))

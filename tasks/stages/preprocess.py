@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stockflow.config import Params
-from stockflow.dataset import make_dataset
+from stockflow.ticker.dataset import make_dataset
 from tasks.services import catalog
 from tasks.services.files import read_price_file, save_dataset, write_json
 from tasks.services.workspace import Workspace

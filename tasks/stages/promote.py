@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from stockflow.champion.promotion import decide, forecasts_on, score_window
 from stockflow.config import Params
-from stockflow.headline import for_mlflow, headline
-from stockflow.prices import REQUIRED
-from stockflow.promotion import decide, forecasts_on, score_window
+from stockflow.data.prices import REQUIRED
+from stockflow.reporting.headline import for_mlflow, headline
 from tasks.services import catalog, registry, tracking
 from tasks.services.files import read_json, read_price_file, write_json
 from tasks.services.tracking import Tracker

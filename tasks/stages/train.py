@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from stockflow.config import Params, TrainParams
-from stockflow.forecaster import fit_forecaster
+from stockflow.ticker.forecaster import fit_forecaster
 from tasks.services import catalog
 from tasks.services.files import load_dataset, save_figure, write_csv, write_json
 from tasks.services.model_files import save_forecaster
@@ -68,7 +68,7 @@ def showing_progress(fit: Callable[[Callable], Any], label: str, epochs: int, pr
 
 def write_curves(f: catalog.StageFiles, history: dict[str, list[float]], params: TrainParams) -> dict:
     """The per-epoch losses as `history.csv` and `loss_curves.png`; what they say, for the stage's summary."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     curves = pd.DataFrame(
         {"epoch": range(1, len(history["loss"]) + 1), **{k: history[k] for k in CURVES if k in history}}

@@ -1,4 +1,4 @@
-"""Stage `universe_backtest`: the universe's scores traded as a portfolio (stockflow/portfolio.py), honestly.
+"""Stage `universe_backtest`: the universe's scores traded as a portfolio (stockflow/universe/portfolio.py), honestly.
 
 TopkDropout's k, n and weighting are chosen on the validation window only, by
 `universe.portfolio.objective` against equal weight, and traded only when they beat equal weight
@@ -18,8 +18,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from stockflow import portfolio
 from stockflow.config import Params
+from stockflow.universe import portfolio
 from tasks.services import catalog
 from tasks.services.files import load_panel, read_json, save_figure, write_csv, write_json
 from tasks.services.model_files import load_ranker, save_ranker
@@ -43,7 +43,7 @@ STAGE = catalog.Stage(
 
 def compute(ws: Workspace, params: Params, name: str) -> dict:
     """Choose the rules on validation, trade the test window once beside equal weight and the best baseline."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     f = catalog.files(STAGE, ws, name)
     data = load_panel(f.input("universe_preprocess/panel.npz"))

@@ -17,9 +17,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from stockflow import ranking
 from stockflow.config import Params
-from stockflow.panel import PanelData
+from stockflow.universe import ranking
+from stockflow.universe.panel import PanelData
 from tasks.services import catalog
 from tasks.services.files import atomic, load_panel, save_figure, write_csv, write_json
 from tasks.services.model_files import load_ranker
@@ -41,7 +41,7 @@ BASELINES = ("reversal", "momentum", "ridge")
 
 def compute(ws: Workspace, params: Params, name: str) -> dict:
     """Score the validation and test windows with the model and every baseline; daily ICs, their summaries."""
-    from stockflow import plots
+    from stockflow.reporting import plots
 
     f = catalog.files(STAGE, ws, name)
     data = load_panel(f.input("universe_preprocess/panel.npz"))

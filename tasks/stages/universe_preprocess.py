@@ -1,14 +1,14 @@
-"""Stage `universe_preprocess`: the universe as one panel (stockflow/panel.py): aligned on dates, causal features
-from closes, labels ranked across the universe each day, split by date, scaled on training dates only."""
+"""Stage `universe_preprocess`: the universe as one panel (stockflow/universe/panel.py): aligned on dates, causal
+features from closes, labels ranked across the universe each day, split by date, scaled on training dates only."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from stockflow import bars
 from stockflow.config import Params
+from stockflow.data import bars
 from stockflow.errors import UniverseError
-from stockflow.panel import Panel, align, make_panel_data
+from stockflow.universe.panel import Panel, align, make_panel_data
 from tasks.services import catalog
 from tasks.services.files import read_price_file, save_panel, write_json
 from tasks.services.workspace import Workspace

@@ -4,7 +4,7 @@ champion of `stockflow-universe-NAME`.
 As for a ticker (tasks/stages/promote.py), under a per-universe lock: a model identical to
 a registered version (same data, settings and code) is not registered again; otherwise the
 champion scores the challenger's test window from its own registered model (every
-ticker's raw rows in), and the gate (stockflow/promotion.py: `decide_universe`) asks for a
+ticker's raw rows in), and the gate (stockflow/champion/promotion.py: `decide_universe`) asks for a
 positive test Rank IC with a t-statistic of at least `universe.promote.min_rank_ic_t`, above
 the best naive baseline's (chosen on validation) on the same days, and no less than the
 champion's. The aliases move last.
@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stockflow import ranking
+from stockflow.champion.promotion import decide_universe
 from stockflow.config import Params
-from stockflow.headline import for_mlflow, universe_headline
-from stockflow.promotion import decide_universe
+from stockflow.reporting.headline import for_mlflow, universe_headline
+from stockflow.universe import ranking
 from tasks.services import catalog, registry, tracking
 from tasks.services.files import load_panel, read_json, write_json
 from tasks.services.tracking import Tracker
@@ -93,7 +93,8 @@ def compute(ws: Workspace, params: Params, name: str) -> dict:
 
 
 def _judge(f: catalog.StageFiles, params: Params, tracker: Tracker, key: str, champion, evaluate: dict) -> dict:
-    """The gate (stockflow/promotion.py: `decide_universe`) on the challenger's test Rank IC, the champion's on the
+    """The gate (stockflow/champion/promotion.py: `decide_universe`) on the challenger's test Rank IC, the champion's
+    on the
     same days and the best naive baseline's (chosen on validation)."""
     challenger = evaluate["test"]["model"]["rank_ic"]
     theirs = None if champion is None else _champion_rank_ic(f, tracker, key, champion)

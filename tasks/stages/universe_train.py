@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from stockflow import models
 from stockflow.config import Params
-from stockflow.ranker import Ranker
+from stockflow.universe.ranker import Ranker
 from tasks.services import catalog
 from tasks.services.files import load_panel, write_json
 from tasks.services.model_files import save_ranker

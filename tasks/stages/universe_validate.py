@@ -1,7 +1,7 @@
 """Stage `universe_validate`: the data-quality gate on every ticker of a universe, before anything trains.
 
 validate.universe_policy `mask` (the default): every bar of every ticker is checked in one pass
-(stockflow/bars.py, the suite's rules vectorised); a bar real prices cannot give is masked, a zero
+(stockflow/data/bars.py, the suite's rules vectorised); a bar real prices cannot give is masked, a zero
 volume treated as missing, a ticker the universe cannot use dropped with the reason, and each is
 named in `masked.csv` and counted in the summary. `refuse`: each file must pass its suite whole, an
 OHLCV file the OHLCV suite (validate.suite), a close-only one (no Open, High, Low) the close suite
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from stockflow import bars
 from stockflow.config import Params
+from stockflow.data import bars
+from stockflow.data.validation import ValidationReport
 from stockflow.errors import DataValidationError, UniverseError
-from stockflow.validation import ValidationReport
 from tasks.services import catalog
 from tasks.services.files import read_json, read_price_file, write_csv, write_json
 from tasks.services.workspace import Workspace
@@ -49,7 +49,7 @@ def tickers_of(params: Params, name: str) -> tuple[str, ...]:
 
 
 def check_market(params: Params, source: str) -> bars.Checked:
-    """Every bar of a market source checked in one pass (stockflow/bars.py)."""
+    """Every bar of a market source checked in one pass (stockflow/data/bars.py)."""
     from tasks import sources
 
     v = params.validate_

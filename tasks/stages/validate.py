@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from stockflow.config import Params
+from stockflow.data.validation import ValidationReport, validate_prices
 from stockflow.errors import DataValidationError, StockflowError, UsageError
-from stockflow.validation import ValidationReport, validate_prices
 from tasks.services import catalog
 from tasks.services.files import atomic, read_download, read_json, read_price_file, save_figure, write_json
 from tasks.services.workspace import Workspace, md5
@@ -95,7 +95,7 @@ def remembered_check(ws: Workspace, params: Params, path: Path, suite_path: Path
 def _validation_parts(params: Params, path: Path, suite_path: Path) -> list[str]:
     import json
 
-    from stockflow import formats, validation
+    from stockflow.data import formats, validation
 
     return [md5(path), md5(suite_path), json.dumps(params.validate_.model_dump()),
             md5(Path(validation.__file__)), md5(Path(formats.__file__))]  # fmt: skip
@@ -129,10 +129,12 @@ def _price_chart(ws: Workspace, prices: pd.DataFrame, title: str, data: Path, ou
     """The price chart, drawn once per file, title and plotting code (the same figure gives the same bytes)."""
     from importlib.util import find_spec
 
-    plotting_code = Path(find_spec("stockflow.plots").origin)  # found, not imported: matplotlib takes a second
+    plotting_code = Path(
+        find_spec("stockflow.reporting.plots").origin
+    )  # found, not imported: matplotlib takes a second
     drawn = _cache_entry(ws, "charts", ".png", md5(data), md5(plotting_code), title)
     if not drawn.is_file():
-        from stockflow import plots
+        from stockflow.reporting import plots
 
         save_figure(plots.price_chart(prices, title), drawn)
     with atomic(out, "wb") as f:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from stockflow.prices import to_csv_text
+from stockflow.data.prices import to_csv_text
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -130,7 +130,7 @@ def _random_signals(prices, seed=0):
 def test_backtest_command_prints_json_matching_the_engine(tmp_path, small_prices):
     import json
 
-    from stockflow.backtest import Rules, run_backtest
+    from stockflow.trading.backtest import Rules, run_backtest
 
     sig = _random_signals(small_prices)
     p, s = _backtest_files(tmp_path, small_prices, sig)

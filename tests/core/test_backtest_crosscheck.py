@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.backtest import Rules, forecast_signals, run_backtest
-from stockflow.performance import strategy_metrics
+from stockflow.trading.backtest import Rules, forecast_signals, run_backtest
+from stockflow.trading.performance import strategy_metrics
 
 backtesting = pytest.importorskip("backtesting")
 from backtesting import Strategy  # noqa: E402

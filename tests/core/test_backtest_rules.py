@@ -1,4 +1,4 @@
-"""Each execution rule of stockflow.backtest, on bars small enough to check by hand.
+"""Each execution rule of stockflow.trading.backtest, on bars small enough to check by hand.
 
 Every rule holds for both engines: the event loop and the stop grid (many stop pairs at once).
 """
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.backtest import Rules, forecast_signals, run_backtest
-from stockflow.stop_grid import backtest_stops
+from stockflow.trading.backtest import Rules, forecast_signals, run_backtest
+from stockflow.trading.stop_grid import backtest_stops
 
 
 def bars(rows: list[tuple[float, float, float, float]]) -> pd.DataFrame:

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import bars
 from stockflow.config import ValidateParams
-from stockflow.panel import align, make_panel_data
-from stockflow.portfolio import simulate
-from stockflow.validation import validate_prices
+from stockflow.data import bars
+from stockflow.data.validation import validate_prices
+from stockflow.universe.panel import align, make_panel_data
+from stockflow.universe.portfolio import simulate
 
 RULES = dict(max_abs_return=0.4, max_gap_days=10, min_rows=300, max_bad_share=0.05)
 

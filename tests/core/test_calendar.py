@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from stockflow.data.prices import next_session
 from stockflow.errors import ParamsError
-from stockflow.prices import next_session
 
 
 @pytest.mark.parametrize(

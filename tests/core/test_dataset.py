@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from stockflow.config import PreprocessParams
-from stockflow.dataset import make_dataset, split_counts
-from stockflow.features import FEATURES, build_features
+from stockflow.ticker.dataset import make_dataset, split_counts
+from stockflow.ticker.features import FEATURES, build_features
 
 
 def params(**kw) -> PreprocessParams:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from stockflow.backtest import Rules
 from stockflow.config import BacktestParams, Params, PromoteParams, changes, parse_params
+from stockflow.trading.backtest import Rules
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def test_rules_come_from_the_backtest_params_field_by_field():
 
 
 def test_the_gate_is_the_promote_params():
-    from stockflow.promotion import Scores, decide
+    from stockflow.champion.promotion import Scores, decide
 
     strict = PromoteParams(max_mae_ratio=0.9)
     assert not decide(Scores(10.0, 10.5, 1.0), None, strict).promote

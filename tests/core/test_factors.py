@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import factors, panel
+from stockflow.universe import factors, panel
 from tests.core.test_bars import market
 
 
@@ -80,7 +80,7 @@ def test_no_factor_of_a_day_moves_when_every_later_bar_changes_wildly():
 
 def test_a_masked_bar_stays_missing_in_every_window_that_holds_it():
     frames = market(3, days=200, seed=3)
-    frames["t1"].loc[120, ["Open", "High", "Low", "Close"]] = np.nan  # as stockflow.bars.mask leaves a bad bar
+    frames["t1"].loc[120, ["Open", "High", "Low", "Close"]] = np.nan  # as stockflow.data.bars.mask leaves a bad bar
     f = factors.alpha158(*_ohlcv(frames)[1])
     for name, d in (("KMID", 1), ("MA5", 5), ("MA60", 60), ("STD20", 20), ("RSQR30", 30), ("IMAX10", 10),
                     ("CORR20", 20), ("RANK60", 60)):  # fmt: skip
@@ -122,8 +122,9 @@ def test_raw_windows_are_qlibs_alpha360_every_price_over_the_last_close_and_noth
     again = panel.make_panel_data(panel.align(wild), 60, "rank", 0.2, 0.2, "raw").windows["test"]
     np.testing.assert_array_equal(again.take(slice(0, 1))[0], window)
     # Served from a ranker's file, the windows are made relative as in training.
-    from stockflow import models, ranker
+    from stockflow import models
     from stockflow.config import UniverseTrainParams
+    from stockflow.universe import ranker
 
     family = models.family("linear")
     model, _ = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],

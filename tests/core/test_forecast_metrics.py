@@ -1,7 +1,7 @@
 import numpy as np
 
-from stockflow import baselines
-from stockflow.forecast_metrics import diebold_mariano, forecast_metrics
+from stockflow.ticker import baselines
+from stockflow.ticker.forecast_metrics import diebold_mariano, forecast_metrics
 
 
 def test_metrics_on_a_hand_worked_case():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stockflow.forecaster import SHRINK_GRID, shrink_factor
-from stockflow.headline import headline
+from stockflow.reporting.headline import headline
+from stockflow.ticker.forecaster import SHRINK_GRID, shrink_factor
 
 
 def test_shrink_picks_the_factor_with_the_lowest_validation_error():

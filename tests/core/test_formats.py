@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from stockflow.config import ValidateParams
+from stockflow.data.prices import to_csv_text
+from stockflow.data.validation import validate_prices
 from stockflow.errors import PriceFileError
-from stockflow.prices import to_csv_text
-from stockflow.validation import validate_prices
 from tasks.services.files import read_download
 from tests.core.test_validation_catalogue import CATALOGUE
 

@@ -1,6 +1,6 @@
 """Two runs' headline figures side by side, as `stockflow reproduce` prints them."""
 
-from stockflow.headline import for_mlflow, from_mlflow, side_by_side
+from stockflow.reporting.headline import for_mlflow, from_mlflow, side_by_side
 
 FIGURES = {"mae_pct": 100.18, "dm_p": 0.8383, "sharpe": 0.579, "promoted": 1.0}
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from stockflow import intervals
-from stockflow.intervals import Interval, Volatility
+from stockflow.ticker import intervals
+from stockflow.ticker.intervals import Interval, Volatility
 
 
 def garch_prices(n: int, seed: int = 0, omega=2e-6, alpha=0.09, beta=0.9) -> pd.DataFrame:

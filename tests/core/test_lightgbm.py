@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from stockflow import models, panel
+from stockflow import models
 from stockflow.config import UniverseTrainParams
+from stockflow.universe import panel
 from tests.core.test_bars import market
 
 

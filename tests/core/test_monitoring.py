@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from stockflow import monitoring
+from stockflow.champion import monitoring
 from stockflow.config import MonitorParams
 
 P = MonitorParams()
@@ -161,9 +161,9 @@ def test_a_calmer_market_is_reported_and_a_wilder_one_alarms(sp500):
 def test_a_replayed_champion_is_calibrated_on_its_test_window_never_on_the_days_after_it(sp500):
     """policies.reign calibrates the decay test as `stockflow monitor` does: shake every day after `as_of` wildly and
     the calibration does not move (it would, were the live days in it)."""
-    from stockflow import policies
+    from stockflow.champion import policies
+    from stockflow.champion.replay import fit_at
     from stockflow.config import parse_params
-    from stockflow.replay import fit_at
 
     prices = sp500[(sp500["Date"] >= "2010-01-01") & (sp500["Date"] < "2014-01-01")].reset_index(drop=True)
     as_of = pd.Timestamp("2012-12-31")

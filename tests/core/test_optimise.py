@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.backtest import Rules
-from stockflow.optimise import Window, best, candidates, evaluate, search, trading_window, walk_forward
+from stockflow.trading.backtest import Rules
+from stockflow.trading.optimise import Window, best, candidates, evaluate, search, trading_window, walk_forward
 
 SPACE = {"threshold": [0.0, 0.002], "stop_loss": [None, 0.02], "take_profit": [None, 0.05]}
 RULES = Rules(cash=10_000, commission=0.001)
@@ -72,7 +72,7 @@ def test_walk_forward_chooses_each_fold_on_the_past_only(sp500):
 
 
 def test_the_search_scores_every_candidate_as_if_traded_alone(sp500):
-    # The search trades each threshold's stop pairs at once (stockflow.stop_grid); each row must be the
+    # The search trades each threshold's stop pairs at once (stockflow.trading.stop_grid); each row must be the
     # figures of that candidate's own backtest.
     _, val, _ = windows(sp500)
     rules = Rules(cash=10_000, commission=0.001, slippage=0.0005)

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from stockflow.performance import equity_metrics, longest_drawdown
+from stockflow.trading.performance import equity_metrics, longest_drawdown
 
 
 def test_sharpe_sortino_and_drawdown_match_a_reference_computation():

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import monitoring, monitors, strategies
+from stockflow import monitors, strategies
+from stockflow.champion import monitoring
+from stockflow.champion.monitor_report import Report
 from stockflow.config import BacktestParams, MonitorParams, parse_params
-from stockflow.monitor_report import Report
 from tests.core.test_windows import forecasts, garch_prices
 
 
@@ -23,8 +24,8 @@ class AlwaysLong:
         return True
 
     def trade(self, val, test, p):
-        from stockflow.backtest import Rules, buy_and_hold
-        from stockflow.performance import strategy_metrics
+        from stockflow.trading.backtest import Rules, buy_and_hold
+        from stockflow.trading.performance import strategy_metrics
 
         held = buy_and_hold(test.bars, Rules.from_params(p))
         return strategies.Traded({self.name: strategy_metrics(held, p.cash)}, {self.name: held.equity})
@@ -53,7 +54,7 @@ def registered(monkeypatch):
 
 
 def test_a_strategy_named_in_params_is_traded_and_shown_with_its_own_rows(registered):
-    from stockflow.summary import strategy_table
+    from stockflow.reporting.summary import strategy_table
 
     prices = garch_prices(600, seed=1)
     pred = forecasts(prices).assign(split=np.where(np.arange(599) < 400, "val", "test"))
@@ -93,7 +94,7 @@ def test_a_source_names_its_series_and_ingest_takes_them_all(project_dir, monkey
         kind, help = "pair", "pair:ANY (two copies of the project's series)"
 
         def load(self, arg):
-            from stockflow.formats import Normalised
+            from stockflow.data.formats import Normalised
 
             frame = pd.read_csv(project_dir / "data" / "sp500.csv", parse_dates=["Date"])
             return [sources.Loaded(name, Normalised(frame), f"pair {name}") for name in ("left", "right")]

@@ -1,7 +1,7 @@
 """The promotion gate's decision, case by case (pure: no registry here)."""
 
+from stockflow.champion.promotion import Scores, decide
 from stockflow.config import PromoteParams as Gate
-from stockflow.promotion import Scores, decide
 
 CHAMPION = Scores(mae=10.0, persistence_mae=10.5, sharpe=0.8)
 
@@ -43,8 +43,8 @@ def _ic(mean: float, t: float) -> dict:
 
 
 def test_a_universe_needs_a_positive_rank_ic_with_t_of_two_with_or_without_a_champion():
+    from stockflow.champion.promotion import decide_universe
     from stockflow.config import UniversePromoteParams as UGate
-    from stockflow.promotion import decide_universe
 
     weak, strong, champion = _ic(0.02, 1.0), _ic(0.02, 2.5), _ic(0.01, 3.0)
     assert not decide_universe(weak, None, UGate())[0]  # t 1.0: not a signal, first model or not
@@ -57,8 +57,8 @@ def test_a_universe_needs_a_positive_rank_ic_with_t_of_two_with_or_without_a_cha
 
 
 def test_a_universe_that_does_not_beat_the_best_baseline_says_to_trade_the_baseline():
+    from stockflow.champion.promotion import decide_universe
     from stockflow.config import UniversePromoteParams as UGate
-    from stockflow.promotion import decide_universe
 
     promote, reason = decide_universe(_ic(0.02, 2.5), None, UGate(), ("reversal", _ic(0.025, 3.0)))
     assert not promote and reason.endswith("trade reversal instead")
@@ -66,8 +66,8 @@ def test_a_universe_that_does_not_beat_the_best_baseline_says_to_trade_the_basel
 
 
 def test_scores_that_rank_nothing_are_not_a_signal():
+    from stockflow.champion.promotion import decide_universe
     from stockflow.config import UniversePromoteParams as UGate
-    from stockflow.promotion import decide_universe
 
     promote, reason = decide_universe({"mean": None, "t_stat": None}, None, UGate(), ("reversal", _ic(0.01, 1.0)))
     assert not promote and reason.startswith("no Rank IC")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stockflow import models, panel
+from stockflow import models
 from stockflow.config import UniverseTrainParams
+from stockflow.universe import panel
 from tests.core.test_bars import market
 
 
@@ -72,7 +73,7 @@ def test_a_member_that_is_no_family_is_refused_when_the_settings_are_read():
 
 
 def test_the_papers_network_learns_from_windows_of_factors_and_a_rank_average_with_it_serves_from_its_file():
-    from stockflow import ranker
+    from stockflow.universe import ranker
 
     p = panel.align(market(6, days=300, seed=9))
     data = panel.make_panel_data(p, 5, "rank", 0.2, 0.2, "alpha158")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from stockflow.config import PreprocessParams, TrainParams
-from stockflow.dataset import make_dataset
-from stockflow.robustness import fold_slices, seed_report, train_and_forecast, walk_forward, walk_forward_report
+from stockflow.ticker.dataset import make_dataset
+from stockflow.ticker.robustness import fold_slices, seed_report, train_and_forecast, walk_forward, walk_forward_report
 
 pytestmark = pytest.mark.slow  # trains (tiny) networks
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import panel, portfolio, rolling, synthetic
 from stockflow.config import UniverseTrainParams
+from stockflow.data import synthetic
+from stockflow.universe import panel, portfolio, rolling
 
 
 def test_segments_test_a_step_at_a_time_each_validated_on_the_step_before():

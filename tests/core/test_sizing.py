@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.backtest import Rules, run_backtest
-from stockflow.sizing import risk_weights, run_weights
+from stockflow.trading.backtest import Rules, run_backtest
+from stockflow.trading.sizing import risk_weights, run_weights
 
 
 def bars(n: int = 300, seed: int = 2) -> pd.DataFrame:

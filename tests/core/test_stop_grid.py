@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.backtest import Rules, run_backtest
-from stockflow.performance import strategy_metrics
-from stockflow.stop_grid import backtest_stops
+from stockflow.trading.backtest import Rules, run_backtest
+from stockflow.trading.performance import strategy_metrics
+from stockflow.trading.stop_grid import backtest_stops
 
 STOPS = [(sl, tp) for sl in (None, 0.01, 0.02, 0.05) for tp in (None, 0.01, 0.03, 0.08)]
 

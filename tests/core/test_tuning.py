@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stockflow import panel, synthetic, tuning
+from stockflow import tuning
 from stockflow.config import Dimension, parse_params
+from stockflow.data import synthetic
+from stockflow.universe import panel
 from tests.core.test_intervals import garch_prices
 
 TINY = ["train.epochs=2", "train.units=4", "train.patience=0", "preprocess.lookback=10", "train.batch_size=64"]
@@ -31,7 +33,7 @@ def test_a_tickers_trial_scores_the_validation_window_and_never_reads_the_test_w
     params = parse_params({}, TINY)
     value, history = tuning.ticker_objective(prices, params)
     assert value == pytest.approx(history["val_loss"][-1], rel=1e-4)  # no early stopping: the last epoch's model
-    from stockflow.dataset import make_dataset
+    from stockflow.ticker.dataset import make_dataset
 
     last_val = make_dataset(prices, params.preprocess).dates["val"].max()
     again, _ = tuning.ticker_objective(shake_after(prices, last_val + np.timedelta64(1, "D")), params)

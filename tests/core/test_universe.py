@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from stockflow import panel, portfolio, ranking, synthetic
+from stockflow.data import synthetic
+from stockflow.universe import panel, portfolio, ranking
 
 
 def frame(dates, closes, opens=None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from stockflow.config import ValidateParams
-from stockflow.validation import validate_prices
+from stockflow.data.validation import validate_prices
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = json.loads((REPO / "expectations" / "ohlcv.json").read_text())
@@ -112,7 +112,7 @@ def clean(sp500_module) -> pd.DataFrame:
 def sp500_module():
     from arch.data import sp500
 
-    from stockflow.prices import normalise
+    from stockflow.data.prices import normalise
 
     df = normalise(sp500.load())
     return df[df["Date"] >= "2017-01-01"].reset_index(drop=True)

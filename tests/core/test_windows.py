@@ -12,10 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import evaluation, monitoring, sizing, strategies
+from stockflow import strategies
+from stockflow.champion import monitoring
 from stockflow.config import BacktestParams, MonitorParams, OptimiseParams, PreprocessParams
-from stockflow.dataset import make_dataset
-from stockflow.optimise import trading_window, tune_and_trade
+from stockflow.ticker import evaluation
+from stockflow.ticker.dataset import make_dataset
+from stockflow.trading import sizing
+from stockflow.trading.optimise import trading_window, tune_and_trade
 from tests.core.test_intervals import garch_prices
 
 PARAMS = BacktestParams(optimise=OptimiseParams(thresholds=(0.0, 0.002), stop_losses=(None, 0.02),

@@ -6,7 +6,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from stockflow.replay import as_of_dates, parse_every, step
+from stockflow.champion.replay import as_of_dates, parse_every, step
 
 LOOSE = ["promote.max_mae_ratio=100"]
 
@@ -43,7 +43,7 @@ def test_a_step_sees_nothing_after_its_as_of_date(project_dir, small_prices):
 @pytest.mark.slow
 def test_replay_prints_steps_and_groups_runs_under_one_parent(project_dir, prefect_harness):
     from flows.replay import replay
-    from stockflow.summary import replay_summary
+    from stockflow.reporting.summary import replay_summary
 
     result = replay(root=str(project_dir), start="2017-07-01", every="6M", overrides=LOOSE)
     text = replay_summary(result)
@@ -78,7 +78,7 @@ def test_replay_command_refuses_a_bad_interval(project_dir):
 
 
 def test_policies_parse():
-    from stockflow.policies import parse_policy
+    from stockflow.champion.policies import parse_policy
 
     assert parse_policy("every:3M").every == pd.DateOffset(months=3) and parse_policy("ALARM").name == "alarm"
     with pytest.raises(ValueError, match="every:<count>"):
@@ -87,7 +87,7 @@ def test_policies_parse():
 
 @pytest.mark.slow
 def test_a_policy_forecasts_each_day_from_bars_before_it(project_dir, small_prices):
-    from stockflow.policies import parse_policy, simulate
+    from stockflow.champion.policies import parse_policy, simulate
     from tasks.services.workspace import Workspace
 
     params = Workspace.project(project_dir).load_params(LOOSE)
@@ -107,7 +107,7 @@ def test_a_policy_forecasts_each_day_from_bars_before_it(project_dir, small_pric
 def test_policy_replay_prints_and_records_the_policies_side_by_side(project_dir, prefect_harness):
     # The flow as the command runs it (a CliRunner would hand Prefect's log handler a stream it then closes).
     from flows.replay import replay_policies
-    from stockflow.summary import policies_summary
+    from stockflow.reporting.summary import policies_summary
 
     result = replay_policies(root=str(project_dir), policies=["every:3M", "alarm", "once"], start="2018-07-01",
                              overrides=LOOSE)  # fmt: skip

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow.headline import NAMES as HEADLINE
-from stockflow.headline import for_mlflow
+from stockflow.reporting.headline import NAMES as HEADLINE
+from stockflow.reporting.headline import for_mlflow
 from tasks.kinds import TICKER
 from tasks.services import tracking
 from tests.helpers import all_runs, client, dvc, ran

@@ -10,7 +10,7 @@ import mlflow
 import pytest
 import yaml
 
-from stockflow.prices import to_csv_text
+from stockflow.data.prices import to_csv_text
 from tests.helpers import prefect_runs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +116,7 @@ def test_the_monitor_deployment_checks_after_the_retrain_and_its_alarms_start_th
 
     from flows.monitor import resource_id
     from stockflow import monitors
-    from stockflow.monitor_report import ALARM_PREFIX
+    from stockflow.champion.monitor_report import ALARM_PREFIX
 
     spec = {d["name"]: d for d in yaml.safe_load((REPO / "prefect.yaml").read_text())["deployments"]}
     monitor, retrain = spec["monitor"], spec["retrain"]

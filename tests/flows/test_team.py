@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from stockflow.prices import to_csv_text
+from stockflow.data.prices import to_csv_text
 from tests.conftest import REPO
 from tests.helpers import BIN, dvc, env_with_venv
 from tests.servers import mlflow_server

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from stockflow import synthetic
-from stockflow.prices import to_csv_text
+from stockflow.data import synthetic
+from stockflow.data.prices import to_csv_text
 from tasks.services import tracking
 from tests.helpers import BIN, all_runs, dvc, env_with_venv, every_run, prefect_runs
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from stockflow import synthetic
+from stockflow.data import synthetic
 from tasks.services import tracking
 from tests.flows.test_universe_flow import stockflow
 from tests.helpers import all_runs

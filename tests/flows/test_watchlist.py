@@ -13,7 +13,7 @@ import requests
 from typer.testing import CliRunner
 
 from flows.cli import app
-from stockflow.prices import to_csv_text
+from stockflow.data.prices import to_csv_text
 from tasks.commands.ingest import ingest
 from tasks.services.workspace import Workspace
 from tests import servers
@@ -82,7 +82,7 @@ def test_watchlist_on_a_local_cluster_tracked_on_postgresql(three_tickers, tmp_p
         query = {"experiment_ids": [exp.json()["experiment"]["experiment_id"]], "max_results": 50}
         runs = requests.post(f"{api}/runs/search", timeout=10, json=query).json()["runs"]
         tags = [{t["key"]: t["value"] for t in r["data"]["tags"]} for r in runs]
-        (parent,) = [(r, t) for r, t in zip(runs, tags, strict=True) if "stockflow.watchlist" in t]
+        (parent,) = [(r, t) for r, t in zip(runs, tags, strict=True) if "stockflow.reporting.watchlist" in t]
         children = {t["stockflow.ticker"]: r for r, t in zip(runs, tags, strict=True)
                     if t.get("mlflow.parentRunId") == parent[0]["info"]["run_id"]}  # fmt: skip
         assert parent[0]["info"]["status"] == "FAILED" and "broken" in parent[1]["stockflow.failure"]
@@ -154,7 +154,7 @@ def test_watchlist_on_a_running_dask_scheduler(three_tickers, tmp_path, prefect_
     runs = all_runs(three_tickers)
     finished = {r.data.tags.get("stockflow.ticker") for r in runs if r.info.status == "FINISHED"}
     assert {"acme", "beta"} <= finished
-    (parent,) = [r for r in runs if "stockflow.watchlist" in r.data.tags]
+    (parent,) = [r for r in runs if "stockflow.reporting.watchlist" in r.data.tags]
     assert parent.info.status == "FINISHED" and parent.data.metrics["Headline/tickers_ok"] == 2
     # The workers' processes left nothing else in any experiment (Default included), and nothing RUNNING.
     everything = every_run(three_tickers)

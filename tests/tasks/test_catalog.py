@@ -31,8 +31,8 @@ def test_every_stage_runs_per_ticker_or_per_universe_with_its_code_as_dependenci
     # What a stage imports is what it depends on, through other modules too.
     # A plug-in package that finds its modules itself depends on each of them: every model family.
     assert {"stockflow/models/recurrent.py", "stockflow/models/boosting.py"} <= set(stages["train"]["do"]["deps"])
-    assert {"tasks/services/tracking.py", "stockflow/promotion.py"} <= set(stages["promote"]["do"]["deps"])
-    assert "stockflow/forecaster.py" not in stages["validate"]["do"]["deps"]  # nothing more than it imports
+    assert {"tasks/services/tracking.py", "stockflow/champion/promotion.py"} <= set(stages["promote"]["do"]["deps"])
+    assert "stockflow/ticker/forecaster.py" not in stages["validate"]["do"]["deps"]  # nothing more than it imports
 
 
 def test_the_last_stage_is_never_restored_from_the_run_cache():

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import forecaster as forecasters
 from stockflow.config import PreprocessParams, TrainParams
-from stockflow.dataset import make_dataset
-from stockflow.forecaster import fit_forecaster
+from stockflow.ticker import forecaster as forecasters
+from stockflow.ticker.dataset import make_dataset
+from stockflow.ticker.forecaster import fit_forecaster
 from tasks.services import model_files as files
 
 pytestmark = pytest.mark.slow  # trains (tiny) models
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow  # trains (tiny) models
 def data():
     from arch.data import sp500
 
-    from stockflow.prices import normalise
+    from stockflow.data.prices import normalise
 
     prices = normalise(sp500.load()).iloc[-500:].reset_index(drop=True)
     return prices, make_dataset(prices, PreprocessParams(lookback=10))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from stockflow.data.prices import to_csv_text
 from stockflow.errors import DataValidationError
-from stockflow.prices import to_csv_text
 from tasks.commands.ingest import drop_files, ingest
 from tasks.services import dvc_repo
 from tasks.services.workspace import Workspace

@@ -110,7 +110,7 @@ def test_a_model_family_that_is_not_a_network_is_registered_served_and_monitored
     the same pyfunc (raw bars in, forecast and interval out), predict and the monitor."""
     import pandas as pd
 
-    from stockflow.prices import to_csv_text
+    from stockflow.data.prices import to_csv_text
     from tasks.commands import monitor
     from tasks.commands.ingest import ingest
     from tasks.commands.predict import next_day

@@ -101,7 +101,7 @@ def test_bad_data_stops_at_validate_with_the_report(project_dir):
 
 def test_a_pass_is_reused_for_the_same_bytes_and_rules_and_a_failure_never(project_dir, monkeypatch):
     """The validate stage runs the suite once per (file, suite, thresholds, code): same report, no second run."""
-    from stockflow import validation
+    from stockflow.data import validation
     from tasks.stages import validate
 
     calls = []

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stockflow import panel, ranking, synthetic
+from stockflow.data import synthetic
+from stockflow.data.prices import to_csv_text
 from stockflow.errors import DataValidationError, UniverseError
-from stockflow.prices import to_csv_text
+from stockflow.universe import panel, ranking
 from tasks.services import tracking
 from tests.helpers import all_runs, client, execute
 
@@ -85,7 +86,7 @@ def test_a_universe_of_noise_ranks_nothing_and_is_not_made_champion(project_dir)
     bt = result["universe_backtest"]
     assert bt["holds_equal_weight"] and bt["chosen"]["weighting"] == "universe", bt["validation"]["information_ratio"]
     assert bt["test"]["model"]["excess_return"] == pytest.approx(0.0, abs=1e-12)
-    from stockflow.summary import universe_summary
+    from stockflow.reporting.summary import universe_summary
 
     text = universe_summary(result)
     assert "no rule beat equal weight on validation" in text and "holding equal weight" in text

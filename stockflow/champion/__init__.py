@@ -1,0 +1,1 @@
+"""The champion and its successors: the gate, the monitor's statistics, and retraining replayed over history."""

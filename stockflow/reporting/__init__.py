@@ -1,0 +1,1 @@
+"""What a run says: its summary lines, its headline figures, its plots, a watchlist's table."""
