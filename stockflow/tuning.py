@@ -97,8 +97,7 @@ def universe_objective(frames: Mapping[str, pd.DataFrame], params: Params, on_ep
         None if p.val_start is None else (p.val_start, p.test_start),
     )
     family = models.family(t.architecture)
-    model, history = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
-                                        data.labels_of("val"), t, on_epoch)  # fmt: skip
+    model, history = ranking.fit(family, data, t, on_epoch)
     w = data.windows["val"]
     scores = ranking.scores_frame(family.predict(model, w.take(slice(None))), w.date, w.ticker, data.panel.close.shape)
     ic = ranking.daily_ic(scores, data.panel.outcome(p.horizon), data.split_days["val"], data.panel.dates)

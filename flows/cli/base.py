@@ -66,6 +66,18 @@ def chosen_ticker(given: str | None, params) -> str:
     return check_ticker(given) if given is not None else params.data.tickers[0]
 
 
+def chosen_subject(ticker: str | None, universe: str | None, params):
+    """The kind the options name and the subject's name: --universe NAME, else --ticker (or the watchlist's first)."""
+    from stockflow.errors import UsageError, check_ticker
+    from tasks.kinds import TICKER, UNIVERSE
+
+    if ticker is not None and universe is not None:
+        raise UsageError("give --ticker or --universe, not both")
+    if universe is not None:
+        return UNIVERSE, check_ticker(universe, where="universe")
+    return TICKER, chosen_ticker(ticker, params)
+
+
 def echo_error(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
 

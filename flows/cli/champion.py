@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.base import Root, Ticker, chosen_ticker, command, setup, workspace
+from flows.cli.base import Root, Ticker, chosen_subject, command, setup, workspace
 
 Universe = Annotated[
     Optional[str], typer.Option(help="A universe of params.yaml's `universes`: its champion, not a ticker's.")
@@ -41,10 +41,8 @@ def serve(
 
     ws = workspace(root)
     params = ws.load_params()
-    from tasks.kinds import TICKER, UNIVERSE
-
-    # The option names the kind.
-    key = UNIVERSE.registered(universe) if universe is not None else TICKER.registered(chosen_ticker(ticker, params))
+    kind, name = chosen_subject(ticker, universe, params)
+    key = kind.registered(name)
     command_line, env, what = scoring_server(ws, params, key, host, port)
     typer.echo(f"serving {what} on http://{host}:{port}/invocations (Ctrl-C stops)", err=True)
     sys.stdout.flush()
@@ -81,18 +79,13 @@ def predict(
 
     ws = workspace(root)
     params = ws.load_params()
-    if universe is not None:
-        from tasks.commands.universe import target_portfolio
-
-        result = target_portfolio(ws, params, universe, allow_stale)
-        typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
-        return
     if not all_tickers:
-        result = next_day(ws, params, chosen_ticker(ticker, params), allow_stale)
+        kind, name = chosen_subject(ticker, universe, params)
+        result = kind.predict(ws, params, name, allow_stale)
         typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.to_text())
         return
-    if ticker is not None:
-        raise UsageError("give --ticker or --all, not both")
+    if ticker is not None or universe is not None:
+        raise UsageError("give --all alone: every ticker's champion")
     found, failed = _every_ticker(ws, lambda name: next_day(ws, params, name, allow_stale))
     if as_json:
         typer.echo(json.dumps({"forecasts": {k: v.to_dict() for k, v in found.items()}, "failed": failed}, indent=2))
@@ -143,18 +136,13 @@ def monitor(
 
     ws = workspace(root)
     params = ws.load_params()
-    if universe is not None:
-        from tasks.commands import universe as universes
-
-        report = universes.check(ws, params, universe)
-        typer.echo(json.dumps(report, indent=2) if as_json else universes.text(report))
-        return
     if not all_tickers:
-        report = check(ws, params, chosen_ticker(ticker, params))
-        typer.echo(json.dumps(strict(report.to_dict()), indent=2) if as_json else report.text())
+        kind, name = chosen_subject(ticker, universe, params)
+        checked = kind.check(ws, params, name)
+        typer.echo(json.dumps(checked.report, indent=2) if as_json else checked.text)
         return
-    if ticker is not None:
-        raise UsageError("give --ticker or --all, not both")
+    if ticker is not None or universe is not None:
+        raise UsageError("give --all alone: every ticker's champion")
     found, failed = _every_ticker(ws, lambda name: check(ws, params, name))
     if as_json:
         checks = {name: strict(report.to_dict()) for name, report in found.items()}

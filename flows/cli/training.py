@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from flows.cli.base import Preset, Root, Sets, Ticker, chosen_ticker, command, setup, skip_exit_hooks, where, workspace
+from flows.cli.base import (
+    Preset,
+    Root,
+    Sets,
+    Ticker,
+    chosen_subject,
+    command,
+    setup,
+    skip_exit_hooks,
+    where,
+    workspace,
+)
 
 
 @command
@@ -73,50 +84,33 @@ def run(
     params = ws.load_params(sets)
     if sum(x is not None and x is not False for x in (ticker, tickers, all_tickers or None, universe)) > 1:
         raise UsageError("give one of --ticker, --tickers, --all and --universe")
-    if universe is not None:
-        return _run_universe(ws, params, check_ticker(universe, where="universe"), sets, name)
-    if all_tickers:
-        from tasks.commands.watchlist import tickers_in
-
-        chosen = list(tickers_in(ws.root))
-    elif tickers is not None:
-        chosen = [check_ticker(t.strip()) for t in tickers.split(",")]
-    else:
-        chosen = [chosen_ticker(ticker, params)] if ticker is not None else list(params.data.tickers)
     from tasks.services.tracking import check_reachable, store_uri
 
-    check_reachable(store_uri(ws.root))  # before any server starts: a run that cannot be recorded never trains
-    if len(chosen) > 1 or tickers is not None or all_tickers:
+    several = (
+        tickers is not None or all_tickers or (ticker is None and universe is None and len(params.data.tickers) > 1)
+    )
+    if several:
+        from tasks.commands.watchlist import tickers_in
+
+        chosen = list(tickers_in(ws.root)) if all_tickers else [check_ticker(t.strip()) for t in tickers.split(",")] \
+            if tickers is not None else list(params.data.tickers)  # fmt: skip
+        check_reachable(store_uri(ws.root))  # before any server starts: a run that cannot be recorded never trains
         return _run_watchlist(ws, params, chosen, sets, name, runner, workers, dask_address)
-    (chosen,) = chosen
-    if not ws.project_data_file(chosen).is_file():
-        raise UsageError(f"{ws.project_data_file(chosen)} not found: `stockflow ingest --ticker {chosen}` first.")
+    kind, chosen = chosen_subject(ticker, universe, params)
+    subject = kind.checked(params, chosen)  # a universe undefined or of fewer than two tickers: said before anything
+    check_reachable(store_uri(ws.root))
+    if not any(ws.project_data_file(t).is_file() for t in subject.tickers):
+        raise UsageError(f"{ws.project_data_file(subject.tickers[0])} not found: `stockflow ingest --ticker "
+                         f"{subject.tickers[0]}` first.")  # fmt: skip
     from flows.server import prefect_api
     from tasks.services.process import importing
 
     with importing():
         import prefect  # noqa: F401 - the first thing prefect_api imports
     with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):  # the server starts first
-        from flows.retrain import retrain
+        from flows.retraining import RETRAIN
 
-        results = retrain(chosen, str(ws.root), sets, name, trigger="cli", progress=True)
-    typer.echo(results["text"])
-    typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
-    skip_exit_hooks()
-
-
-def _run_universe(ws, params, universe: str, sets: list[str], name: str | None) -> None:
-    """One universe's flow, its summary; refused before anything starts when it cannot be trained."""
-    from flows.server import prefect_api
-    from tasks.services.tracking import check_reachable, store_uri
-    from tasks.stages.universe_validate import tickers_of
-
-    tickers_of(params, universe)  # undefined, or fewer than two tickers: said before any server starts
-    check_reachable(store_uri(ws.root))
-    with prefect_api(meanwhile=lambda: _while_the_server_starts(ws.root, params)):
-        from flows.universe import retrain_universe
-
-        results = retrain_universe(universe, str(ws.root), sets, name, trigger="cli", progress=True)
+        results = RETRAIN[kind.name](chosen, str(ws.root), sets, name, trigger="cli", progress=True)
     typer.echo(results["text"])
     typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
     skip_exit_hooks()
@@ -214,14 +208,10 @@ def tune(
     params = ws.load_params(sets)
     if resume is not None and (ticker or universe or study):
         raise UsageError("--resume STUDY takes its target and space from the study: give it alone")
-    if resume is None and ticker is not None and universe is not None:
-        raise UsageError("give --ticker or --universe, not both")
-    target = universe if universe is not None else chosen_ticker(ticker, params) if resume is None else None
-    from tasks import kinds
+    kind, target = chosen_subject(ticker, universe, params)
     from tasks.commands.tune import prepare
 
-    kind = kinds.UNIVERSE if universe is not None else kinds.TICKER  # the option names the kind
-    _, study, _ = prepare(ws, target, kind, sets, study, resume)  # refusals: before any record
+    _, study, _ = prepare(ws, None if resume else target, kind, sets, study, resume)  # refusals: before any record
     from flows.runners import task_runner
     from flows.server import prefect_api
     from tasks.services.tracking import check_reachable, store_uri

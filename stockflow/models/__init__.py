@@ -113,6 +113,15 @@ def family(architecture: str) -> Family:
     return plugins.chosen(families(), architecture, "architecture")
 
 
+# What the code every registered model carries (stockflow/, its transform and features) needs to load and predict.
+CORE_REQUIREMENTS = ("pandas", "numpy", "ta", "pydantic", "joblib", "scikit-learn")
+
+
+def requirements(architecture: str) -> tuple[str, ...]:
+    """The pip distributions a registered model of `architecture` needs: the core's, then its family's own."""
+    return tuple(dict.fromkeys([*CORE_REQUIREMENTS, *family(architecture).requirements]))
+
+
 _batch_hooks: list[Callable[[], None]] = []
 _epoch_hooks: list[EpochCallback] = []
 

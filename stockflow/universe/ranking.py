@@ -117,14 +117,20 @@ def samples_mask(data: PanelData) -> np.ndarray:
     return mask
 
 
+def fit(family: Any, data: PanelData, params: Any, on_epoch: Callable | None = None) -> tuple[Any, Any]:
+    """`family` fitted on `data`'s training windows, early-stopped on its validation windows: the model, its history
+    (every fit of a universe's model: its training stage, its evaluation's seeds and control, a study's trials, a
+    replay's segments)."""
+    return family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
+                              data.labels_of("val"), params, on_epoch)  # fmt: skip
+
+
 def trained(data: PanelData, params: Any) -> tuple[Any, Callable[[np.ndarray], np.ndarray]]:
-    """The family of `params.architecture` fitted on `data`'s training windows (validation for early stopping):
-    the model, and its predict."""
+    """The family of `params.architecture` fitted on `data` (`fit`): the model, and its predict."""
     from stockflow import models
 
     family = models.family(params.architecture)
-    model, _ = family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
-                                  data.labels_of("val"), params)  # fmt: skip
+    model, _ = fit(family, data, params)
     return model, lambda windows: family.predict(model, windows)
 
 

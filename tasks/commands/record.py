@@ -34,8 +34,7 @@ def record_later(root: Path | str, run_id: str) -> dict[str, Any]:
     params = parse_params(yaml.safe_load(state["settings"]))
     tracker = tracking.tracker_for(root, params)
     tracking.check_reachable(tracker.uri)
-    kind = kinds.kind(state.get("kind") or ("universe" if state.get("universe") else "ticker"))  # kept before kinds
-    subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), kind)
+    subject = Subject(state["ticker"], tuple(state.get("tickers") or [state["ticker"]]), kinds.of_record(state))
     state["inputs"].setdefault("files", {state["ticker"]: state["inputs"]["data"]})  # kept before universes existed
     ex = Execution(Workspace(root, folder, run_id), subject, params, state["name"], tuple(state["overrides"]),
                    state["inputs"], state["tags"], state["publish"], state["settings"])  # fmt: skip

@@ -89,12 +89,7 @@ class Reproduction:
             [
                 f"run {o.run_id} ({o.name}) made again as run {self.run_id}:",
                 f"  code      commit {o.commit[:12]}{' + its code.diff' if o.dirty else ''}",
-                f"  data      DVC version {o.data_version}, "
-                + (
-                    f"data/{o.ticker}.csv md5 {o.data_md5}"
-                    if o.kind is TICKER
-                    else f"universe {o.ticker}'s {len(o.tickers)} files, md5 of their md5s {o.data_md5}"
-                ),
+                f"  data      DVC version {o.data_version}, {o.kind.data_said(o.ticker, o.tickers)} md5 {o.data_md5}",
                 *(f"  {line}" for line in self.notes),
                 self.table,
                 verdict,
@@ -212,7 +207,7 @@ def fetch_data(root: Path, worktree: Path, run: Recorded) -> None:
     digests = {t: md5(f) for t, f in files.items() if f.is_file()}
     read = run.kind.data_md5(run.ticker, digests) if not missing else ""
     if missing or (run.data_md5 and read != run.data_md5):
-        what = f"data/{run.ticker}.csv" if run.kind is TICKER else f"the files of universe {run.ticker}"
+        what = run.kind.data_said(run.ticker, run.tickers)
         raise ReproduceError(f"DVC version {run.data_version} does not hold {what} as run {run.run_id} read them "
                              f"(md5 {run.data_md5})")  # fmt: skip
 

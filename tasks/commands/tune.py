@@ -136,8 +136,7 @@ def resumed_target(ws: Workspace, params: Params, name: str) -> tuple[Target, An
     probe = Target(Subject("?", (), TICKER))
     study = study_for(ws, params, probe, name, create=False)
     a = study.user_attrs
-    kind = kinds.kind(a.get("kind") or ("universe" if a.get("universe") else "ticker"))  # studies made before kinds
-    target = target_for(params, a["target"], kind, tuple(a.get("overrides", ())))
+    target = target_for(params, a["target"], kinds.of_record(a), tuple(a.get("overrides", ())))
     if a.get("space") != tuning.signature(target.space(ws.load_params(target.overrides))):
         raise UsageError(
             f"study {name!r} was made with another search space than params.yaml's now: put it back, "

@@ -34,6 +34,11 @@ def of_stage(stage: str) -> Kind:
     return _OF_STAGE[stage]
 
 
+def of_record(record: dict) -> Kind:
+    """The kind a stored record names (a kept execution, a study); those made before kinds said `universe: true`."""
+    return kind(record.get("kind") or ("universe" if record.get("universe") else "ticker"))
+
+
 def of_registered(key: str) -> tuple[Kind, str]:
     """The kind and the name of a registry key (`universe-sp20` -> the universe sp20; `sp500` -> the ticker)."""
     prefixed = sorted((k for k in KINDS if k.prefix and key.startswith(k.prefix)), key=lambda k: -len(k.prefix))

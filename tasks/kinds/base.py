@@ -114,6 +114,10 @@ class Kind:
         """The stages that make its model (the first two after the data gate)."""
         return tuple(s.name for s in self.stages[1:3])
 
+    def data_said(self, name: str, tickers: tuple[str, ...]) -> str:
+        """Its price files in a few words (`data/sp500.csv`, `universe sp20's 20 files`)."""
+        return f"{self.label(name)}'s {len(tickers)} files"
+
     def data_md5(self, name: str, files: dict[str, str]) -> str:
         """One md5 for the price files the subject's run snapshotted (`files`: ticker -> md5)."""
         raise NotImplementedError
@@ -133,3 +137,20 @@ class Kind:
     @property
     def study(self) -> Study:
         raise NotImplementedError
+
+    def predict(self, ws: Any, params: Params, name: str, allow_stale: bool) -> Any:
+        """The champion's answer for the next session (`stockflow predict`): an object with `to_dict()` and
+        `to_text()`."""
+        raise NotImplementedError
+
+    def check(self, ws: Any, params: Params, name: str) -> Checked:
+        """The champion checked on its live days and recorded (`stockflow monitor`)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A monitor check as the command prints it: its JSON and its text."""
+
+    report: dict[str, Any]
+    text: str

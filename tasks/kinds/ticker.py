@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stockflow.errors import check_ticker
-from tasks.kinds.base import Kind, Study, Subject
+from tasks.kinds.base import Checked, Kind, Study, Subject
 from tasks.stages import backtest, evaluate, preprocess, promote, train, validate
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ class Ticker(Kind):
     def model_settings(self, params: Params) -> dict[str, Any]:
         return {"preprocess": params.preprocess.model_dump(mode="json"), "train": params.train.model_dump(mode="json")}
 
+    def data_said(self, name: str, tickers: tuple[str, ...]) -> str:
+        return f"data/{name}.csv"
+
     def data_md5(self, name: str, files: dict[str, str]) -> str:
         return files[name]
 
@@ -64,6 +67,18 @@ class Ticker(Kind):
 
     def study_data(self, name: str, frames: dict[str, Any]) -> Any:
         return frames[name]
+
+    def predict(self, ws: Any, params: Params, name: str, allow_stale: bool) -> Any:
+        from tasks.commands.predict import next_day
+
+        return next_day(ws, params, name, allow_stale)
+
+    def check(self, ws: Any, params: Params, name: str) -> Checked:
+        from tasks.commands.monitor import check
+        from tasks.services.files import strict
+
+        report = check(ws, params, name)
+        return Checked(strict(report.to_dict()), report.text())
 
     @property
     def study(self) -> Study:

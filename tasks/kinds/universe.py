@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stockflow.config import UNIVERSE_KEYS
-from tasks.kinds.base import Kind, Study, Subject
+from tasks.kinds.base import Checked, Kind, Study, Subject
 from tasks.stages import (
     universe_backtest,
     universe_evaluate,
@@ -80,6 +80,17 @@ class Universe(Kind):
         from stockflow.reporting.summary import universe_summary
 
         return universe_summary(results)
+
+    def predict(self, ws: Any, params: Params, name: str, allow_stale: bool) -> Any:
+        from tasks.commands.universe import target_portfolio
+
+        return target_portfolio(ws, params, name, allow_stale)
+
+    def check(self, ws: Any, params: Params, name: str) -> Checked:
+        from tasks.commands import universe
+
+        report = universe.check(ws, params, name)
+        return Checked(report, universe.text(report))
 
     @property
     def study(self) -> Study:

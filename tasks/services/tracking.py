@@ -54,9 +54,6 @@ ALARM_REASON, ALARM_RUN = "stockflow.alarm_reason", "stockflow.alarm_monitor_run
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_ARTIFACT = "model"
-# What a fresh environment needs to load and run the registered model (`mlflow models serve`).
-# What every registered model needs; a model family adds its own (`requirements` in stockflow/models/).
-REQUIREMENTS = ("pandas", "numpy", "ta", "pydantic", "joblib", "scikit-learn")
 
 
 def store_uri(root: Path) -> str:
@@ -400,7 +397,7 @@ class Tracker:
         import stockflow
         from stockflow import models
 
-        needed = dict.fromkeys([*REQUIREMENTS, *models.family(architecture).requirements])
+        needed = models.requirements(architecture)  # a fresh environment's, to load and serve it
 
         if mlflow.active_run() is None or mlflow.active_run().info.run_id != run_id:
             mlflow.start_run(run_id=run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from stockflow import models
 from stockflow.config import Params
+from stockflow.universe import ranking
 from stockflow.universe.ranker import Ranker
 from tasks.services import catalog
 from tasks.services.files import load_panel, write_json
@@ -31,8 +32,7 @@ def compute(ws: Workspace, params: Params, name: str, progress: bool = True) -> 
     p = params.universe.train
     family = models.family(p.architecture)
     model, history = showing_progress(
-        lambda on_epoch: family.fit_windows(data.windows["train"], data.labels_of("train"), data.windows["val"],
-                                            data.labels_of("val"), p, on_epoch),
+        lambda on_epoch: ranking.fit(family, data, p, on_epoch),
         f"train {name}", p.epochs, progress,
     )  # fmt: skip
     save_ranker(Ranker(p.architecture, model, data.transform, data.panel.tickers), f.output("ranker.zip"))
