@@ -110,8 +110,23 @@ def forecasts_on(forecast: Callable[[pd.DataFrame], pd.DataFrame], prices: pd.Da
     return found
 
 
+@dataclass(frozen=True)
+class RankDecision:
+    """A universe's gate verdict, its reason in words, and the Rank IC summaries behind it: the shape of `Decision`."""
+
+    promote: bool
+    reason: str
+    challenger: dict
+    champion: dict | None
+
+    def figures(self) -> dict[str, float]:
+        """The Rank ICs behind the decision, as `challenger_rank_ic`, `challenger_rank_ic_t`, `champion_rank_ic`."""
+        out = {"challenger_rank_ic": self.challenger["mean"], "challenger_rank_ic_t": self.challenger["t_stat"]}
+        return out if self.champion is None else {**out, "champion_rank_ic": self.champion["mean"]}
+
+
 def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromoteParams,
-                    baseline: tuple[str, dict] | None = None) -> tuple[bool, str]:  # fmt: skip
+                    baseline: tuple[str, dict] | None = None) -> RankDecision:  # fmt: skip
     """The universe gate on the challenger's test window: its mean Rank IC positive with a t-statistic of at least
     `gate.min_rank_ic_t`; above the best naive baseline's (`baseline`: its name and summary, the baseline chosen on
     validation, scored on the same test days), else that baseline should be traded instead; and, when a champion
@@ -119,6 +134,11 @@ def decide_universe(challenger: dict, champion: dict | None, gate: UniversePromo
 
     `challenger`, `champion` and the baseline's are Rank IC summaries (`stockflow.universe.ranking.summary`).
     """
+    return RankDecision(*_universe_verdict(challenger, champion, gate, baseline), challenger, champion)
+
+
+def _universe_verdict(challenger: dict, champion: dict | None, gate: UniversePromoteParams,
+                      baseline: tuple[str, dict] | None) -> tuple[bool, str]:  # fmt: skip
     mean, t = challenger["mean"], challenger["t_stat"]
     if mean is None or t is None:  # scores that rank nothing (a constant model): no Rank IC at all
         return False, f"no Rank IC (the scores rank nothing): needs > 0 with t >= {gate.min_rank_ic_t:g}"

@@ -132,9 +132,7 @@ def universe_summary(results: dict[str, Any]) -> str:
         summary_row("equal weight, monthly", test["equal_weight"]),
         choice,
         "",
-        *_promotion_lines(
-            {**results, "promote": results.get("universe_promote")}, f"stockflow-universe-{results['ticker']}"
-        ),
+        *_promotion_lines({**results, "promote": results.get("universe_promote")}),
     ]
     return "\n".join(rows)
 
@@ -259,7 +257,7 @@ def _promotion_lines(results: dict[str, Any], name: str | None = None) -> list[s
     if not results.get("promote"):
         return []
     pr = results["promote"]
-    name = name or f"stockflow-{results['ticker']}"
+    name = name or f"stockflow-{results.get('registered') or results['ticker']}"  # its registered model
     if not pr.get("registered", True):
         return [f"  Registry:   {name} v{pr['version']}: {pr['reason']}"]
     verdict = "now champion" if pr["promote"] else "champion unchanged"

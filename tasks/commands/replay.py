@@ -16,6 +16,7 @@ import pandas as pd
 from stockflow.champion import replay
 from stockflow.config import Params, flatten
 from stockflow.errors import check_ticker
+from tasks.kinds import TICKER
 from tasks.services import provenance, tracking
 from tasks.services.failures import failure_reason
 from tasks.services.files import read_price_file, save_figure, write_csv
@@ -58,8 +59,8 @@ def _open(root: Path | str, ticker: str, overrides: list[str], span: Any, label:
         code_tags, _ = provenance.code_version(root)
         tags = {**code_tags, tracking.TICKER: ticker, tracking.TRIGGER: "replay", tracking.DATA_FILE_MD5: data_md5,
                 "stockflow.champion.replay": what(len(dates))}  # fmt: skip
-        name = f"replay {provenance.describe(ticker, params, root)} {label}"
-        run_id = tracker_for(root, params).open_run(name, provenance.recorded_params(params), tags)
+        name = f"replay {provenance.describe(ticker, params, root, TICKER)} {label}"
+        run_id = tracker_for(root, params).open_run(name, provenance.recorded_params(params, TICKER), tags)
     except BaseException:
         ws.remove()
         raise

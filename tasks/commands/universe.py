@@ -22,11 +22,11 @@ from stockflow.errors import MonitorError, PredictError, StockflowError
 from stockflow.universe.panel import Panel, align
 from tasks.commands.monitor import log_check_files
 from tasks.commands.predict import registry_champion
-from tasks.kinds import UNIVERSE
 from tasks.services import tracking
 from tasks.services.files import strict
 from tasks.services.tracking import monitor_tracker_for
 from tasks.services.workspace import Workspace
+from tasks.stages import universe_promote
 from tasks.stages.validate import ticker_prices
 
 EVENT_PREFIX = "stockflow.universe."  # a universe's alarm: stockflow.universe.<verdict>, about stockflow.universe.NAME
@@ -34,7 +34,7 @@ EVENT_PREFIX = "stockflow.universe."  # a universe's alarm: stockflow.universe.<
 
 def key(name: str) -> str:
     """A universe's key in the registry (its model: stockflow-universe-NAME)."""
-    return UNIVERSE.registered(name)
+    return universe_promote.registered(name)
 
 
 def _champion(ws: Workspace, params: Params, name: str, refusal: type[StockflowError], what: str):
@@ -192,7 +192,7 @@ def text(r: dict) -> str:
     num = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731
     return "\n".join(
         [
-            f"stockflow-universe-{r['universe']} v{r['version']} (champion), trained on data through "
+            f"{tracking.model_name(key(r['universe']))} v{r['version']} (champion), trained on data through "
             f"{r['data_through']}: {r['verdict'].upper()}",
             f"  live days        {r['live_days']}"
             + (f"  ({r['first_day']} .. {r['last_day']})" if r["live_days"] else ""),

@@ -16,6 +16,7 @@ from typing import Any
 from stockflow.config import Params
 from stockflow.errors import UsageError, check_ticker
 from stockflow.reporting import watchlist
+from tasks.kinds import TICKER
 from tasks.services import dvc_repo, provenance, tracking
 from tasks.services.failures import failure_reason
 from tasks.services.files import save_figure, write_csv
@@ -55,11 +56,11 @@ def begin(root: Path | str, tickers: list[str], overrides: list[str], name: str 
     tracker = tracker_for(root, params)  # creates the store and experiment here, before workers race to
     tracker.fail_dead_runs()
     code_tags, _ = provenance.code_version(root)
-    settings = provenance.describe("watchlist", params, root)
+    settings = provenance.describe("watchlist", params, root, TICKER)
     run_name = name or f"{settings} ({len(tickers)} tickers)"
     tags = {**code_tags, **(links or {}), tracking.WATCHLIST: ",".join(tickers), tracking.TRIGGER: trigger,
             tracking.PRESET: params.preset, tracking.SETTINGS: settings}  # fmt: skip
-    run_id = tracker.open_run(run_name, provenance.recorded_params(params), tags)
+    run_id = tracker.open_run(run_name, provenance.recorded_params(params, TICKER), tags)
     version = dvc_repo.data_version(root)
     for ticker in tickers:  # every ticker's data on the parent too: its *Dataset* column lists the watchlist's
         data = Workspace.project(root).project_data_file(ticker)

@@ -158,31 +158,32 @@ def publish(ws: Workspace, subject: Subject) -> None:
     DVC's Python API assumes the current folder is the repository, which a process
     running several executions cannot promise; so this runs in a short child process there.
     """
+    layout = json.dumps({"headline": subject.registered, "stages": {s.name: list(s.writes) for s in subject.stages}})
     out = subprocess.run(
-        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), subject.name, subject.kind.name],
+        [sys.executable, "-m", "tasks.services.dvc_repo", "publish", str(ws.work), subject.name, layout],
         cwd=ws.root, capture_output=True, text=True,
     )  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"publishing {subject.name}'s outputs to DVC failed: {out.stderr.strip()[-2000:]}")
 
 
-def _publish_here(work: Path, name: str, kind: str) -> None:
-    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the subject's stages."""
-    from tasks import kinds
-
+def _publish_here(work: Path, name: str, layout: str) -> None:
+    """In the project folder, under DVC's lock: move the outputs in, then `dvc commit -f` the subject's stages.
+    `layout` (JSON): each stage's files, by stage, and the name of the headline file (the subject's registry key)."""
     project = Workspace.project(Path.cwd())
     private = Workspace(project.root, work)
-    stages, key = kinds.kind(kind).stages, kinds.kind(kind).registered(name)
+    said = json.loads(layout)
+    stages, key = said["stages"], said["headline"]
     with locked_repo(project.root) as repo:
-        for s in stages:
-            target = project.stage_dir(name, s.name)
+        for stage, writes in stages.items():
+            target = project.stage_dir(name, stage)
             target.mkdir(parents=True, exist_ok=True)
-            for written in s.writes:
-                os.replace(private.stage_dir(name, s.name) / written, target / written)
+            for written in writes:
+                os.replace(private.stage_dir(name, stage) / written, target / written)
         headline = project.headline_file(key)
         headline.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(private.headline_file(key), headline)
-        _commit_stages(repo, [f"{s.name}@{name}" for s in stages])
+        _commit_stages(repo, [f"{stage}@{name}" for stage in stages])
 
 
 def _commit_stages(repo: Any, names: list[str]) -> None:
@@ -290,7 +291,7 @@ def stages_ran(root: Path, ticker: str) -> dict[str, float] | None:
     return {key.split("@")[0]: seconds for key, seconds in ran.items() if key.split("@", 1)[1] == ticker}
 
 
-if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK NAME KIND (see `publish`)
+if __name__ == "__main__":  # python -m tasks.services.dvc_repo publish WORK NAME LAYOUT (see `publish`)
     from tasks.services.process import quiet
 
     quiet()

@@ -188,7 +188,8 @@ def conclude(ex: Execution, reused: list[str] | None = None, times: dict[str, fl
     record.log_stages(tracker, ex.run_id, ex.ws, ex.ticker, ex.subject.stages)  # its headline: the gate's
     run_stage(ex.ws, ex.params, ex.ticker, ex.subject.names[-1])
     results = {**record.summaries(ex.ws, ex.ticker, ex.subject.stages), "run_id": ex.run_id, "ticker": ex.ticker,
-               "kind": ex.subject.kind.name, "preset": ex.params.preset, "name": ex.name, "data_md5": ex.inputs["data"],
+               "kind": ex.subject.kind.name, "registered": ex.subject.registered, "preset": ex.params.preset,
+               "name": ex.name, "data_md5": ex.inputs["data"],
                "seconds": stage_times(ex) if times is None else times}  # fmt: skip
     results["published"] = _publish(ex)
     results["text"] = ex.subject.kind.summary(results)

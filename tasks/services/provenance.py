@@ -11,10 +11,13 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stockflow.config import Params, changes, parse_params
-from tasks.kinds import TICKER, Kind
 from tasks.services import catalog
+
+if TYPE_CHECKING:
+    from tasks.kinds import Kind
 
 
 def git(root: Path, *args: str) -> str | None:
@@ -51,7 +54,7 @@ def committed_params(root: Path, preset: str) -> Params | None:
         return None
 
 
-def describe(label: str, params: Params, root: Path, kind: Kind = TICKER, limit: int = 6) -> str:
+def describe(label: str, params: Params, root: Path, kind: Kind, limit: int = 6) -> str:
     """`sp500 paper epochs=2`: what the run is of (`universe sp20 ...`), a preset other than default, and what differs
     from the committed settings (of those its kind reads)."""
     baseline = committed_params(root, params.preset) or parse_params({"preset": "default"})
@@ -65,7 +68,7 @@ def describe(label: str, params: Params, root: Path, kind: Kind = TICKER, limit:
     return " ".join(words)
 
 
-def recorded_params(params: Params, kind: Kind = TICKER) -> dict[str, object]:
+def recorded_params(params: Params, kind: Kind) -> dict[str, object]:
     """The settings a run records as its MLflow params: those of its kind's pipeline (a ticker's leaves out the
     universes', a universe's the ticker's model, strategy and monitor; neither records the tuner's)."""
     return {k: v for k, v in params.flat().items() if not k.startswith("tune.") and kind.records(k)}
@@ -104,15 +107,13 @@ def fingerprint(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def code_fingerprint(stages: tuple[str, ...] | None = None) -> str:
-    """A hash of the source files the given stages run (default: every kind's), as `dvc.yaml` lists them."""
-    from tasks import kinds
-
-    files = {catalog.REPO / p for s in stages or kinds.STAGES for p in catalog.code_deps(f"tasks.stages.{s}")}
+def code_fingerprint(stages: tuple[str, ...]) -> str:
+    """A hash of the source files the given stages run, as `dvc.yaml` lists them."""
+    files = {catalog.REPO / p for s in stages for p in catalog.code_deps(f"tasks.stages.{s}")}
     return fingerprint(sorted(files))
 
 
-def model_key(data_md5: str, params: Params, kind: Kind = TICKER) -> str:
+def model_key(data_md5: str, params: Params, kind: Kind) -> str:
     """Equal for two models made from the same price file(s), model settings (the kind's preprocess and train) and
     code."""
     payload = json.dumps({"data": data_md5, "settings": kind.model_settings(params),

@@ -99,12 +99,8 @@ def _judge(f: catalog.StageFiles, params: Params, tracker: Tracker, key: str, ch
     challenger = evaluate["test"]["model"]["rank_ic"]
     theirs = None if champion is None else _champion_rank_ic(f, tracker, key, champion)
     best = evaluate["best_baseline"]
-    promote, reason = decide_universe(
-        challenger, theirs, params.universe.promote, (best, evaluate["test"][best]["rank_ic"])
-    )
-    theirs = {} if theirs is None else {"champion_rank_ic": theirs["mean"]}
-    return {"promote": promote, "reason": reason, "challenger_rank_ic": challenger["mean"],
-            "challenger_rank_ic_t": challenger["t_stat"], **theirs}  # fmt: skip
+    decision = decide_universe(challenger, theirs, params.universe.promote, (best, evaluate["test"][best]["rank_ic"]))
+    return {"promote": decision.promote, "reason": decision.reason, **decision.figures()}
 
 
 def _version_tags(f: catalog.StageFiles, run, challenger: dict) -> dict[str, str]:

@@ -47,27 +47,27 @@ def test_a_universe_needs_a_positive_rank_ic_with_t_of_two_with_or_without_a_cha
     from stockflow.config import UniversePromoteParams as UGate
 
     weak, strong, champion = _ic(0.02, 1.0), _ic(0.02, 2.5), _ic(0.01, 3.0)
-    assert not decide_universe(weak, None, UGate())[0]  # t 1.0: not a signal, first model or not
-    assert not decide_universe(weak, champion, UGate())[0]
-    assert "t 1.00) is not a signal" in decide_universe(weak, None, UGate())[1]
-    assert decide_universe(strong, None, UGate())[0]
-    assert decide_universe(strong, champion, UGate())[0]
-    assert not decide_universe(strong, _ic(0.03, 5.0), UGate())[0]  # the champion ranks better on the same days
-    assert not decide_universe(_ic(-0.02, 2.5), None, UGate())[0]
+    assert not decide_universe(weak, None, UGate()).promote  # t 1.0: not a signal, first model or not
+    assert not decide_universe(weak, champion, UGate()).promote
+    assert "t 1.00) is not a signal" in decide_universe(weak, None, UGate()).reason
+    assert decide_universe(strong, None, UGate()).promote
+    assert decide_universe(strong, champion, UGate()).promote
+    assert not decide_universe(strong, _ic(0.03, 5.0), UGate()).promote  # the champion ranks better on the same days
+    assert not decide_universe(_ic(-0.02, 2.5), None, UGate()).promote
 
 
 def test_a_universe_that_does_not_beat_the_best_baseline_says_to_trade_the_baseline():
     from stockflow.champion.promotion import decide_universe
     from stockflow.config import UniversePromoteParams as UGate
 
-    promote, reason = decide_universe(_ic(0.02, 2.5), None, UGate(), ("reversal", _ic(0.025, 3.0)))
-    assert not promote and reason.endswith("trade reversal instead")
-    assert decide_universe(_ic(0.03, 2.5), None, UGate(), ("momentum", _ic(0.025, 3.0)))[0]
+    d = decide_universe(_ic(0.02, 2.5), None, UGate(), ("reversal", _ic(0.025, 3.0)))
+    assert not d.promote and d.reason.endswith("trade reversal instead")
+    assert decide_universe(_ic(0.03, 2.5), None, UGate(), ("momentum", _ic(0.025, 3.0))).promote
 
 
 def test_scores_that_rank_nothing_are_not_a_signal():
     from stockflow.champion.promotion import decide_universe
     from stockflow.config import UniversePromoteParams as UGate
 
-    promote, reason = decide_universe({"mean": None, "t_stat": None}, None, UGate(), ("reversal", _ic(0.01, 1.0)))
-    assert not promote and reason.startswith("no Rank IC")
+    d = decide_universe({"mean": None, "t_stat": None}, None, UGate(), ("reversal", _ic(0.01, 1.0)))
+    assert not d.promote and d.reason.startswith("no Rank IC")
