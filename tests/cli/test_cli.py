@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from stockflow.data.prices import to_csv_text
+from tests.helpers import every_run
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -241,3 +242,19 @@ def test_a_tracking_server_that_does_not_answer_stops_a_run_before_anything_star
         assert f"the MLflow tracking server {uri} does not answer" in result.output, args
         assert "Traceback" not in result.output
     assert sorted(p.name for p in project_dir.iterdir()) == before  # no workspace, no outputs, no local store
+
+
+@pytest.mark.parametrize("command", ["run", "predict", "monitor", "serve", "tune"])
+def test_a_ticker_and_a_universe_at_once_are_refused_in_one_line(project_dir, command):
+    """The options name the kind of subject: one of them, or the command would have to guess."""
+    result = runner.invoke(app, [command, "--ticker", "sp500", "--universe", "sp20", "--root", str(project_dir)])
+    assert result.exit_code == 2, result.output
+    assert "give" in result.output and "--universe" in result.output and "Traceback" not in result.output
+    assert every_run(project_dir) == []  # nothing trained, nothing recorded
+
+
+@pytest.mark.parametrize("command", ["predict", "monitor", "serve"])
+def test_a_universe_name_that_is_not_a_name_is_refused_in_one_line(project_dir, command):
+    result = runner.invoke(app, [command, "--universe", "../sp20", "--root", str(project_dir)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
