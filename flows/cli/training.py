@@ -78,7 +78,7 @@ def run(
     """
     setup(verbose)
     sets = ([f"preset={preset}"] if preset else []) + list(sets or [])
-    from stockflow.errors import UsageError, check_ticker
+    from stockflow.errors import UsageError
 
     ws = workspace(root)
     params = ws.load_params(sets)
@@ -86,16 +86,10 @@ def run(
         raise UsageError("give one of --ticker, --tickers, --all and --universe")
     from tasks.services.tracking import check_reachable, store_uri
 
-    several = (
-        tickers is not None or all_tickers or (ticker is None and universe is None and len(params.data.tickers) > 1)
-    )
-    if several:
-        from tasks.commands.watchlist import tickers_in
-
-        chosen = list(tickers_in(ws.root)) if all_tickers else [check_ticker(t.strip()) for t in tickers.split(",")] \
-            if tickers is not None else list(params.data.tickers)  # fmt: skip
+    watchlist = _watchlist(ws, params, ticker, tickers, all_tickers, universe)
+    if watchlist is not None:
         check_reachable(store_uri(ws.root))  # before any server starts: a run that cannot be recorded never trains
-        return _run_watchlist(ws, params, chosen, sets, name, runner, workers, dask_address)
+        return _run_watchlist(ws, params, watchlist, sets, name, runner, workers, dask_address)
     kind, chosen = chosen_subject(ticker, universe, params)
     subject = kind.checked(params, chosen)  # a universe undefined or of fewer than two tickers: said before anything
     check_reachable(store_uri(ws.root))
@@ -114,6 +108,22 @@ def run(
     typer.echo(results["text"])
     typer.echo(where(ws, params, results["run_id"], results.get("published", "")))
     skip_exit_hooks()
+
+
+def _watchlist(ws, params, ticker, tickers, all_tickers, universe) -> list[str] | None:
+    """The tickers to run side by side (--all, --tickers, or a watchlist of several when no subject is named); None
+    when the run is of one subject."""
+    from stockflow.errors import check_ticker
+
+    if all_tickers:
+        from tasks.commands.watchlist import tickers_in
+
+        return list(tickers_in(ws.root))
+    if tickers is not None:
+        return [check_ticker(t.strip()) for t in tickers.split(",")]
+    if ticker is None and universe is None and len(params.data.tickers) > 1:
+        return list(params.data.tickers)
+    return None
 
 
 def _while_the_server_starts(root: Path, params) -> None:

@@ -34,7 +34,7 @@ class Subject:
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.kind.stages)
+        return self.kind.names
 
     @property
     def registered(self) -> str:
